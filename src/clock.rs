@@ -1,0 +1,80 @@
+//! The one clock. Token times are wall-clock milliseconds since the Unix epoch (they are
+//! persisted and shared between replicas), but they advance with tokio's monotonic clock so
+//! that tests can pause and advance time with `tokio::time::pause`/`advance`.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use tokio::time::Instant;
+
+/// Milliseconds since the Unix epoch.
+pub type UnixMs = u64;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Clock {
+    base_instant: Instant,
+    base_unix_ms: UnixMs,
+}
+
+impl Clock {
+    /// Anchors tokio's clock to the system's wall clock once.
+    pub fn new() -> Self {
+        let base_unix_ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_millis() as u64)
+            .unwrap_or(0);
+        Clock {
+            base_instant: Instant::now(),
+            base_unix_ms,
+        }
+    }
+
+    /// A clock whose "now" is `unix_ms` at this instant (tests).
+    pub fn starting_at(unix_ms: UnixMs) -> Self {
+        Clock {
+            base_instant: Instant::now(),
+            base_unix_ms: unix_ms,
+        }
+    }
+
+    pub fn now_ms(&self) -> UnixMs {
+        self.ms_at(Instant::now())
+    }
+
+    /// The wall-clock time of a tokio instant taken earlier (e.g. when a request head arrived).
+    pub fn ms_at(&self, at: Instant) -> UnixMs {
+        let since = at.saturating_duration_since(self.base_instant);
+        self.base_unix_ms + since.as_millis() as u64
+    }
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// RFC 3339 text with millisecond precision, UTC.
+pub fn rfc3339(unix_ms: UnixMs) -> String {
+    humantime::format_rfc3339_millis(UNIX_EPOCH + Duration::from_millis(unix_ms)).to_string()
+}
+
+pub fn duration_ms(d: Duration) -> u64 {
+    d.as_millis().min(u64::MAX as u128) as u64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn clock_follows_paused_tokio_time() {
+        let clock = Clock::starting_at(1_000_000);
+        assert_eq!(clock.now_ms(), 1_000_000);
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        assert_eq!(clock.now_ms(), 1_001_500);
+    }
+
+    #[test]
+    fn rfc3339_has_millis() {
+        assert_eq!(rfc3339(1_500), "1970-01-01T00:00:01.500Z");
+    }
+}

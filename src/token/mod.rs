@@ -1,0 +1,8 @@
+//! Tokens: where they are found in a request (SPEC §2 step 1, §10 token extraction), how they
+//! are keyed (step 2, §10 compact JWS and hash key), and the unverified JWT `exp` read.
+
+mod extract;
+mod key;
+
+pub use extract::{extract, SourceError, TokenSource};
+pub use key::{jwt_exp, load_or_create_keyer, signing_input, KeyError, Keyer, TokenKey};

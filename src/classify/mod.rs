@@ -21,7 +21,12 @@ pub struct Classifier {
 impl Classifier {
     /// `enabled` are the ids of the groups switched on; `no_touch_header` says whether a
     /// no-touch header is configured (its label, `no-touch-header`, then comes first).
-    pub fn new(groups: &[Group], enabled: &[String], custom: &[Pattern], no_touch_header: bool) -> Self {
+    pub fn new(
+        groups: &[Group],
+        enabled: &[String],
+        custom: &[Pattern],
+        no_touch_header: bool,
+    ) -> Self {
         let _ = (groups, enabled, custom, no_touch_header);
         todo!("Classifier::new")
     }

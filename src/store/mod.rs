@@ -79,8 +79,12 @@ pub enum Check {
 /// Result of starting to track a token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Track {
-    New { deadline_ms: UnixMs },
-    Existing { deadline_ms: UnixMs },
+    New {
+        deadline_ms: UnixMs,
+    },
+    Existing {
+        deadline_ms: UnixMs,
+    },
     /// `max_tracked` reached: not tracked.
     Overflow,
     /// The key is in the revoked set: not tracked.
@@ -90,8 +94,14 @@ pub enum Track {
 /// State of a token for the admin API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Status {
-    Active { last_activity_ms: UnixMs, deadline_ms: UnixMs },
-    Revoked { reason: RevokeReason, until_ms: UnixMs },
+    Active {
+        last_activity_ms: UnixMs,
+        deadline_ms: UnixMs,
+    },
+    Revoked {
+        reason: RevokeReason,
+        until_ms: UnixMs,
+    },
     Unknown,
 }
 
@@ -132,7 +142,13 @@ impl Store {
 
     /// Starts tracking (`last_activity = first_seen = now_ms`) unless tracked, revoked, or the
     /// table is full. `jwt_exp_s` bounds the revoked retention later.
-    pub fn track(&self, key: &TokenKey, now_ms: UnixMs, jwt_exp_s: Option<u64>, timing: &Timing) -> Track {
+    pub fn track(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        jwt_exp_s: Option<u64>,
+        timing: &Timing,
+    ) -> Track {
         let _ = (key, now_ms, jwt_exp_s, timing);
         todo!()
     }
@@ -145,7 +161,13 @@ impl Store {
 
     /// Revokes now with `reason` (admin revocation; also works for unknown keys).
     /// Returns the revocation (with the token's times when it was tracked).
-    pub fn revoke(&self, key: &TokenKey, reason: RevokeReason, now_ms: UnixMs, timing: &Timing) -> Revocation {
+    pub fn revoke(
+        &self,
+        key: &TokenKey,
+        reason: RevokeReason,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Revocation {
         let _ = (key, reason, now_ms, timing);
         todo!()
     }
@@ -193,7 +215,13 @@ impl Store {
 
     /// Loads records (at start, before serving). Tracked records for keys already present keep
     /// the later activity.
-    pub fn import(&self, tracked: &[TrackedRecord], revoked: &[RevokedRecord], now_ms: UnixMs, timing: &Timing) {
+    pub fn import(
+        &self,
+        tracked: &[TrackedRecord],
+        revoked: &[RevokedRecord],
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) {
         let _ = (tracked, revoked, now_ms, timing);
         todo!()
     }

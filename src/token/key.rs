@@ -10,13 +10,14 @@ pub struct TokenKey(pub [u8; 16]);
 impl TokenKey {
     /// 32 lowercase hex digits.
     pub fn to_hex(&self) -> String {
-        todo!()
+        hex_lower(&self.0)
     }
 
     /// Parses 32 hex digits (either case).
     pub fn from_hex(s: &str) -> Option<TokenKey> {
-        let _ = s;
-        todo!()
+        let mut key = [0u8; 16];
+        decode_hex(s, &mut key)?;
+        Some(TokenKey(key))
     }
 }
 
@@ -46,46 +47,181 @@ pub enum KeyError {
 /// Keys tokens with a secret hash key.
 #[derive(Clone)]
 pub struct Keyer {
-    _private: (),
+    key: [u8; 32],
 }
+
+// The hash key is a secret: never print it.
+impl fmt::Debug for Keyer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Keyer(..)")
+    }
+}
+
+/// BLAKE3 KDF context: fixed, so every replica derives the same key from the same secret.
+const KDF_CONTEXT: &str = "idlegate 2026 token key";
 
 impl Keyer {
     /// Derives the hash key from a secret (the env variable's value) with a KDF.
     pub fn from_secret(secret: &[u8]) -> Keyer {
-        let _ = secret;
-        todo!()
+        Keyer {
+            key: blake3::derive_key(KDF_CONTEXT, secret),
+        }
     }
 
     /// Uses 32 raw key bytes as they are (the key file's content).
     pub fn from_key_bytes(key: [u8; 32]) -> Keyer {
-        let _ = key;
-        todo!()
+        Keyer { key }
     }
 
+    /// The first 128 bits of the keyed BLAKE3 hash of the token's signing input.
     pub fn key(&self, token: &str) -> TokenKey {
-        let _ = token;
-        todo!()
+        let hash = blake3::keyed_hash(&self.key, signing_input(token).as_bytes());
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&hash.as_bytes()[..16]);
+        TokenKey(out)
     }
 }
 
 /// For a compact JWS (exactly three non-empty dot-separated segments) the first two segments
 /// joined by `.`; otherwise the whole token.
 pub fn signing_input(token: &str) -> &str {
-    let _ = token;
-    todo!()
+    super::jwt::signing_input(token)
 }
 
 /// The `exp` claim (Unix seconds) of a compact JWS, read without verification; None when the
 /// token is not a JWS or has no numeric `exp`.
 pub fn jwt_exp(token: &str) -> Option<u64> {
-    let _ = token;
-    todo!()
+    super::jwt::jwt_exp(token)
 }
 
 /// The keyer for `run`, `token-id` and `har`: from env variable `env_name` when it is set and
 /// non-empty; otherwise from `dir/idlegate.key` (created with 32 random bytes, hex, mode 0600,
 /// when missing; `dir` is created mode 0700 when missing).
 pub fn load_or_create_keyer(env_name: &str, dir: &Path) -> Result<Keyer, KeyError> {
-    let _ = (env_name, dir);
-    todo!()
+    super::keyfile::load_or_create_keyer(env_name, dir)
+}
+
+/// Lowercase hex of any byte string.
+pub(super) fn hex_lower(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0x0f)] as char);
+    }
+    out
+}
+
+/// Decodes exactly `2 * out.len()` hex digits (either case) into `out`.
+pub(super) fn decode_hex(s: &str, out: &mut [u8]) -> Option<()> {
+    let bytes = s.as_bytes();
+    if bytes.len() != out.len() * 2 {
+        return None;
+    }
+    for (dst, pair) in out.iter_mut().zip(bytes.chunks_exact(2)) {
+        *dst = (hex_value(pair[0])? << 4) | hex_value(pair[1])?;
+    }
+    Some(())
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn b64(s: &str) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+
+    fn keyer() -> Keyer {
+        Keyer::from_secret(b"test secret")
+    }
+
+    #[test]
+    fn hex_round_trip() {
+        let key = TokenKey([
+            0x01, 0x23, 0x45, 0x67, 0x89, 0xab, 0xcd, 0xef, 0, 1, 2, 3, 0xfe, 0xdc, 0xba, 0x98,
+        ]);
+        let hex = key.to_hex();
+        assert_eq!(hex, "0123456789abcdef00010203fedcba98");
+        assert_eq!(TokenKey::from_hex(&hex), Some(key));
+        assert_eq!(TokenKey::from_hex(&hex.to_uppercase()), Some(key));
+        assert_eq!(key.to_string(), hex);
+        assert_eq!(format!("{key:?}"), format!("TokenKey({hex})"));
+    }
+
+    #[test]
+    fn from_hex_rejects_bad_input() {
+        assert_eq!(TokenKey::from_hex(""), None);
+        assert_eq!(TokenKey::from_hex(&"0".repeat(31)), None);
+        assert_eq!(TokenKey::from_hex(&"0".repeat(33)), None);
+        assert_eq!(TokenKey::from_hex(&"g".repeat(32)), None);
+        assert_eq!(TokenKey::from_hex(&format!("{}é", "0".repeat(30))), None);
+    }
+
+    #[test]
+    fn jws_keyed_on_signing_input_so_resigned_tokens_share_a_key() {
+        let (h, p) = (b64(r#"{"alg":"ES256"}"#), b64(r#"{"sub":"a"}"#));
+        let k = keyer();
+        assert_eq!(
+            k.key(&format!("{h}.{p}.sigone")),
+            k.key(&format!("{h}.{p}.sigtwo"))
+        );
+        assert_eq!(
+            k.key(&format!("{h}.{p}.sigone")),
+            k.key(&format!("{h}.{p}"))
+        );
+    }
+
+    #[test]
+    fn different_payload_gives_different_key() {
+        let h = b64(r#"{"alg":"ES256"}"#);
+        let k = keyer();
+        assert_ne!(
+            k.key(&format!("{h}.{}.sig", b64(r#"{"sub":"a"}"#))),
+            k.key(&format!("{h}.{}.sig", b64(r#"{"sub":"b"}"#)))
+        );
+    }
+
+    #[test]
+    fn different_secrets_give_different_keys() {
+        let a = Keyer::from_secret(b"one").key("opaque-token");
+        let b = Keyer::from_secret(b"two").key("opaque-token");
+        assert_ne!(a, b);
+        assert_eq!(a, Keyer::from_secret(b"one").key("opaque-token"));
+        assert_ne!(
+            Keyer::from_key_bytes([7; 32]).key("t"),
+            Keyer::from_key_bytes([8; 32]).key("t")
+        );
+    }
+
+    #[test]
+    fn five_part_jwe_is_keyed_whole() {
+        let k = keyer();
+        assert_ne!(k.key("a.b.c.d.e"), k.key("a.b.c.d.f"));
+        assert_ne!(k.key("a.b.c.d.e"), k.key("a.b"));
+    }
+
+    #[test]
+    fn empty_segment_token_is_not_a_jws() {
+        let k = keyer();
+        assert_ne!(k.key("a..c"), k.key("a..d"));
+    }
+
+    #[test]
+    fn keyer_debug_hides_the_key() {
+        assert_eq!(
+            format!("{:?}", Keyer::from_key_bytes([0xab; 32])),
+            "Keyer(..)"
+        );
+    }
 }

@@ -2,7 +2,9 @@
 //! are keyed (step 2, §10 compact JWS and hash key), and the unverified JWT `exp` read.
 
 mod extract;
+mod jwt;
 mod key;
+mod keyfile;
 
 pub use extract::{extract, SourceError, TokenSource};
 pub use key::{jwt_exp, load_or_create_keyer, signing_input, KeyError, Keyer, TokenKey};

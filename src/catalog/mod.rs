@@ -4,6 +4,10 @@
 
 use std::path::Path;
 
+mod load;
+mod matcher;
+mod search;
+
 /// One operation of the catalog.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Operation {
@@ -28,28 +32,45 @@ pub enum CatalogError {
 /// A loaded, indexed catalog. Cheap to share behind an Arc.
 #[derive(Debug, Default)]
 pub struct Catalog {
-    _private: (),
+    ops: Vec<Operation>,
+    search: search::SearchIndex,
+    matcher: matcher::Matcher,
 }
 
 impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
-        let _ = path;
-        todo!()
+        let origin = path.display().to_string();
+        let bytes = std::fs::read(path).map_err(|source| CatalogError::Io {
+            path: origin.clone(),
+            source,
+        })?;
+        load::parse_operations(&bytes, &origin).map(Catalog::from_operations)
     }
 
     /// Parses OpenAPI 3, Swagger 2, or a plain list; `origin` names the source in errors.
     pub fn from_json(text: &str, origin: &str) -> Result<Catalog, CatalogError> {
-        let _ = (text, origin);
-        todo!()
+        load::parse_operations(text.as_bytes(), origin).map(Catalog::from_operations)
     }
 
+    /// Uppercases methods and drops repeated method + path pairs (the first is kept).
     pub fn from_operations(ops: Vec<Operation>) -> Catalog {
-        let _ = ops;
-        todo!()
+        let ops = load::dedupe(
+            ops.into_iter()
+                .map(|op| Operation {
+                    method: op.method.to_ascii_uppercase(),
+                    ..op
+                })
+                .collect(),
+        );
+        Catalog {
+            search: search::SearchIndex::build(&ops),
+            matcher: matcher::Matcher::build(&ops),
+            ops,
+        }
     }
 
     pub fn len(&self) -> usize {
-        todo!()
+        self.ops.len()
     }
 
     pub fn is_empty(&self) -> bool {
@@ -57,19 +78,23 @@ impl Catalog {
     }
 
     pub fn operations(&self) -> &[Operation] {
-        todo!()
+        &self.ops
     }
 
     /// Type-ahead search, best first, at most `limit`.
     pub fn search(&self, query: &str, limit: usize) -> Vec<&Operation> {
-        let _ = (query, limit);
-        todo!()
+        self.search
+            .search(&self.ops, query, limit)
+            .into_iter()
+            .filter_map(|index| self.ops.get(index))
+            .collect()
     }
 
     /// The most specific operation whose template matches a concrete `method` + raw `path`
     /// (literal segments beat `{param}`, leftmost first).
     pub fn match_path(&self, method: &str, path: &str) -> Option<&Operation> {
-        let _ = (method, path);
-        todo!()
+        self.matcher
+            .find(method, path)
+            .and_then(|index| self.ops.get(index))
     }
 }

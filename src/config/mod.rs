@@ -99,3 +99,6 @@ impl Config {
         policy::render(self)
     }
 }
+
+#[cfg(test)]
+mod tests;

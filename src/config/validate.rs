@@ -39,6 +39,7 @@ pub(crate) fn read_config(text: &str, path: &Path) -> (Option<Config>, Vec<Diagn
     });
     let mut diagnostics = r.diagnostics;
     diagnostics.sort_by_key(|d| (d.line, d.column));
+    other_files.sort_by_key(|d| (d.line, d.column));
     diagnostics.extend(other_files);
     let failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
     (if failed { None } else { config }, diagnostics)

@@ -6,5 +6,5 @@ mod jwt;
 mod key;
 mod keyfile;
 
-pub use extract::{extract, SourceError, TokenSource};
+pub use extract::{extract, SourceError, TokenSource, MAX_TOKEN_LEN};
 pub use key::{jwt_exp, load_or_create_keyer, signing_input, KeyError, Keyer, TokenKey};

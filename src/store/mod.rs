@@ -4,6 +4,7 @@
 
 mod policy;
 mod revoked;
+pub mod snapshot;
 mod sweep;
 pub mod sweeper;
 mod table;

@@ -10,8 +10,9 @@ use prometheus_client::metrics::counter::Counter;
 use crate::admin::metrics::{Class, Metrics};
 use crate::classify::Classifier;
 use crate::clock::{duration_ms, rfc3339, Clock};
-use crate::config::{Config, Mode};
+use crate::config::{Backend, Config, Mode};
 use crate::revocation::Hooks;
+use crate::store::redis::Shared;
 use crate::store::{Revocation, Store, Timing};
 use crate::token::Keyer;
 use crate::tunnels::Tunnels;
@@ -72,6 +73,9 @@ pub struct App {
     pub classes: ClassCounters,
     pub tunnels: Tunnels,
     pub hooks: Hooks,
+    /// The shared state (`state.backend = "redis"`); None with the memory backend, so the
+    /// request path pays one branch for it.
+    pub shared: Option<Arc<Shared>>,
     ready: AtomicBool,
 }
 
@@ -90,6 +94,11 @@ impl App {
             anonymous: metrics.class(Class::anonymous),
             rejected: metrics.class(Class::rejected),
         };
+        let shared = (config.state.backend == Backend::Redis).then(|| {
+            // Another replica may hold newer activity: expiry waits for the claim.
+            store.set_deferred_expiry(true);
+            Arc::new(Shared::new(&config, &metrics))
+        });
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -100,6 +109,7 @@ impl App {
             classes,
             tunnels: Tunnels::default(),
             hooks,
+            shared,
             ready: AtomicBool::new(false),
         })
     }
@@ -144,9 +154,22 @@ impl App {
         self.ready.load(Ordering::Acquire)
     }
 
-    /// Everything that follows a revocation, off the request's critical work: audit event,
-    /// metrics, closing the token's tunnels, hooks.
+    /// Everything that follows a revocation decided on this replica, off the request's
+    /// critical work: with Redis, storing and publishing it (queued while Redis is
+    /// unreachable); then [`App::report_effects`].
     pub fn report_revocation(&self, rev: &Revocation) {
+        if let (true, Some(shared)) = (rev.enforced, &self.shared) {
+            let now_ms = self.clock.now_ms();
+            if let Some((reason, until_ms)) = self.store.revoked_entry(&rev.key, now_ms) {
+                shared.queue_revocation(&rev.key, reason, until_ms, now_ms);
+            }
+        }
+        self.report_effects(rev);
+    }
+
+    /// Audit event, metrics, closing the token's tunnels, hooks (a revocation already in the
+    /// shared state, e.g. a claimed expiry, gets only these).
+    pub fn report_effects(&self, rev: &Revocation) {
         let idle_seconds = rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000;
         tracing::info!(
             target: "audit",

@@ -67,7 +67,11 @@ pub async fn run(
         app.clone(),
         stopped(stop_rx.clone()),
     ));
-    app.set_ready();
+    let shared = store::redis::spawn(app.clone(), stopped(stop_rx.clone()));
+    if shared.is_none() {
+        // With Redis, ready once Redis was reached (SPEC §10).
+        app.set_ready();
+    }
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         upstream = %app.config().proxy.upstream,
@@ -76,6 +80,9 @@ pub async fn run(
     proxy::serve(proxy_listener, app.clone(), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
+    if let Some(shared) = shared {
+        let _ = shared.await;
+    }
     let _ = admin.await;
     tracing::info!("idlegate stopped");
     Ok(())

@@ -79,16 +79,28 @@ impl Proxy {
         let mut deadline = None;
         let mut candidate = false;
         if let Some(key) = &key {
-            match app
-                .store
-                .check(key, now_ms, &live.timing, exclusion.is_none())
-            {
+            let touch = exclusion.is_none();
+            let mut check = app.store.check(key, now_ms, &live.timing, touch);
+            if let Some(shared) = &app.shared {
+                // Unknown → lookup; due → claim; touch → queued for the flush. An expiry it
+                // returns is reported already.
+                match shared
+                    .resolve(app, key, check, now_ms, &live.timing, touch)
+                    .await
+                {
+                    Ok(c) => check = c,
+                    Err(_) => return ProxyError::Unavailable.into_response(),
+                }
+            }
+            match check {
                 Check::Revoked(reason) => {
                     app.classes.rejected.inc();
                     return ProxyError::Revoked(reason).into_response();
                 }
-                Check::Expired(rev) => {
-                    app.report_revocation(&rev);
+                Check::Expired(rev) | Check::Due(rev) => {
+                    if app.shared.is_none() {
+                        app.report_revocation(&rev);
+                    }
                     if rev.enforced {
                         app.classes.rejected.inc();
                         return ProxyError::Revoked(rev.reason).into_response();
@@ -191,6 +203,9 @@ impl Proxy {
             Track::New { deadline_ms } => {
                 if let Some(raw) = raw {
                     self.app.hooks.remember(*key, raw);
+                }
+                if let Some(shared) = &self.app.shared {
+                    shared.touched(key, now_ms);
                 }
                 Some(deadline_ms)
             }

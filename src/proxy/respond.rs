@@ -24,6 +24,10 @@ pub enum ProxyError {
     HeadTooLarge { size: usize, max: usize },
     #[error("{}", .0.description())]
     Revoked(RevokeReason),
+    /// `state.on_error = "closed"` and the shared state (Redis) cannot say whether this
+    /// unknown token is revoked.
+    #[error("token state is temporarily unavailable")]
+    Unavailable,
 }
 
 impl ProxyError {
@@ -32,6 +36,16 @@ impl ProxyError {
             ProxyError::Revoked(reason) => revoked(reason),
             ProxyError::Connect(_) | ProxyError::Other(_) => {
                 json(StatusCode::BAD_GATEWAY, "bad_gateway", &self.to_string())
+            }
+            ProxyError::Unavailable => {
+                let mut resp = json(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "temporarily_unavailable",
+                    &self.to_string(),
+                );
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+                resp
             }
             ProxyError::Timeout(_) => json(
                 StatusCode::GATEWAY_TIMEOUT,
@@ -94,6 +108,13 @@ mod tests {
             resp.headers()[header::WWW_AUTHENTICATE],
             "Bearer error=\"invalid_token\", error_description=\"token revoked after inactivity\""
         );
+    }
+
+    #[test]
+    fn unavailable_state_is_503_temporarily_unavailable() {
+        let resp = ProxyError::Unavailable.into_response();
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]

@@ -3,7 +3,9 @@
 //! sweeper calls [`Store::expire_due`].
 
 mod policy;
+pub mod redis;
 mod revoked;
+mod shared;
 pub mod snapshot;
 mod sweep;
 pub mod sweeper;
@@ -14,7 +16,7 @@ mod wheel;
 
 pub use wheel::Wheel;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -90,6 +92,10 @@ pub enum Check {
     /// Was tracked and its deadline had passed: revoked on the spot (enforce) or dropped
     /// (shadow). The caller reports it (audit, metrics, hooks).
     Expired(Revocation),
+    /// Was tracked and its deadline had passed by local state, with deferred expiry on
+    /// (shared state, [`Store::set_deferred_expiry`]): nothing was changed. The caller claims
+    /// the expiry from the shared state, which may know of newer activity.
+    Due(Revocation),
 }
 
 /// Result of starting to track a token.
@@ -153,6 +159,9 @@ pub struct Store {
     live: AtomicUsize,
     max_tracked: AtomicUsize,
     resolution_ms: u64,
+    /// Shared state (Redis): a passed deadline is reported (`Check::Due`, `expire_due`) but
+    /// not applied, because another replica may have seen newer activity.
+    defer_expiry: AtomicBool,
 }
 
 impl Store {
@@ -167,6 +176,7 @@ impl Store {
             live: AtomicUsize::new(0),
             max_tracked: AtomicUsize::new(max_tracked),
             resolution_ms,
+            defer_expiry: AtomicBool::new(false),
         }
     }
 
@@ -177,8 +187,14 @@ impl Store {
         {
             let shard = self.shards[si].read();
             if let Some(idx) = shard.find(&key.0) {
-                if let Some(active) = active(shard.slot(idx), now_ms, timing, touch) {
+                let slot = shard.slot(idx);
+                if let Some(active) = active(slot, now_ms, timing, touch) {
                     return active;
+                }
+                if self.defers_expiry() {
+                    if let Some(rev) = due_revocation(slot, key, now_ms, timing) {
+                        return Check::Due(rev);
+                    }
                 }
             } else {
                 drop(shard);
@@ -224,20 +240,12 @@ impl Store {
         now_ms: UnixMs,
         timing: &Timing,
     ) -> Option<Revocation> {
-        let (last, first) = (slot.last_ms(), slot.first_ms());
-        let (reason, at_ms) = expiry(last, first, now_ms, timing)?;
+        let rev = due_revocation(slot, key, now_ms, timing)?;
         if timing.enforce {
-            let until = revoked_until(at_ms, timing.retention_ms, slot.exp_ms());
-            self.revoked.insert(*key, reason, until);
+            let until = revoked_until(rev.at_ms, timing.retention_ms, slot.exp_ms());
+            self.revoked.insert(*key, rev.reason, until);
         }
-        Some(Revocation {
-            key: *key,
-            reason,
-            last_activity_ms: last,
-            first_seen_ms: first,
-            at_ms,
-            enforced: timing.enforce,
-        })
+        Some(rev)
     }
 
     fn check_revoked(&self, key: &TokenKey, now_ms: UnixMs) -> Check {
@@ -423,6 +431,25 @@ impl Store {
             }
         }
     }
+}
+
+/// The revocation a slot would get at `now_ms`, when its deadline has passed. Changes nothing.
+fn due_revocation(
+    slot: &Slot,
+    key: &TokenKey,
+    now_ms: UnixMs,
+    timing: &Timing,
+) -> Option<Revocation> {
+    let (last, first) = (slot.last_ms(), slot.first_ms());
+    let (reason, at_ms) = expiry(last, first, now_ms, timing)?;
+    Some(Revocation {
+        key: *key,
+        reason,
+        last_activity_ms: last,
+        first_seen_ms: first,
+        at_ms,
+        enforced: timing.enforce,
+    })
 }
 
 /// `Check::Active` (touching when asked) unless the slot's deadline has passed at `now_ms`.

@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 
 use super::policy::deadline;
 use super::table::{split, SlotState, SHARDS};
-use super::{Revocation, Store, Timing, Wheel};
+use super::{due_revocation, Revocation, Store, Timing, Wheel};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
@@ -39,7 +39,8 @@ enum Settled {
 impl Store {
     /// The sweeper's tick: advances the wheel to `now_ms`, revokes (or, in shadow mode, drops)
     /// every token whose deadline has passed, re-files touched ones, and purges revoked keys
-    /// whose retention ended. A concurrent touch wins over expiry.
+    /// whose retention ended. A concurrent touch wins over expiry. With deferred expiry the
+    /// returned tokens are only due: still tracked, for the caller to claim and settle.
     pub fn expire_due(&self, now_ms: UnixMs, timing: &Timing) -> Vec<Revocation> {
         let mut sweeper = self.sweep.lock();
         self.file_pending(&mut sweeper.wheel, timing);
@@ -81,6 +82,7 @@ impl Store {
         revocations: &mut Vec<Revocation>,
         refile: &mut Vec<(u32, u64)>,
     ) {
+        let defer = self.defers_expiry();
         let mut shard = self.shards[si].write();
         for &h in chunk {
             let idx = split(h).1;
@@ -89,6 +91,21 @@ impl Store {
                 SlotState::Dead => {
                     shard.release(idx);
                     Settled::Done
+                }
+                SlotState::Live(slot) if defer => {
+                    let key = TokenKey(slot.key());
+                    match due_revocation(slot, &key, now_ms, timing) {
+                        // Left live for the claim; due again next tick until it is settled.
+                        Some(rev) => {
+                            revocations.push(rev);
+                            Settled::Refile(now_ms / self.resolution_ms + 1)
+                        }
+                        None => Settled::Refile(self.tick_of(deadline(
+                            slot.last_ms(),
+                            slot.first_ms(),
+                            timing,
+                        ))),
+                    }
                 }
                 SlotState::Live(slot) => {
                     let key = TokenKey(slot.key());

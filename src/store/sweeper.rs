@@ -1,5 +1,6 @@
 //! The sweeper task: every `timeout.resolution` it advances the store's timer wheel and
-//! reports the tokens that expired (audit, metrics, tunnels, hooks).
+//! reports the tokens that expired (audit, metrics, tunnels, hooks). With Redis the expired
+//! tokens are only due, and are claimed (see `store::redis`).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,8 +21,18 @@ pub async fn run(app: Arc<App>, resolution: Duration, shutdown: impl Future<Outp
             _ = ticks.tick() => {}
             _ = &mut shutdown => return,
         }
-        for rev in sweep(&app) {
-            app.report_revocation(&rev);
+        let due = sweep(&app);
+        match &app.shared {
+            // Deferred expiry: the tokens are only due; Redis decides.
+            Some(shared) => {
+                let timing = app.live().timing;
+                shared.claim_due(&app, due, &timing).await;
+            }
+            None => {
+                for rev in due {
+                    app.report_revocation(&rev);
+                }
+            }
         }
     }
 }

@@ -1,0 +1,177 @@
+//! The connection supervisor: connects (backoff 100 ms doubling to 5 s), names the
+//! connection, loads the scripts, subscribes to the revocation channel, recovers revocations
+//! missed while disconnected, then applies messages until the connection is lost.
+//!
+//! One RESP3 connection carries commands and the subscription, so one `CLIENT KILL` or one
+//! network failure loses both at once and one reconnect restores both.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{cmd, AsyncConnectionConfig, PushInfo, PushKind, RedisResult};
+use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
+
+use super::Shared;
+use crate::app::App;
+
+const BACKOFF_FIRST: Duration = Duration::from_millis(100);
+const BACKOFF_MAX: Duration = Duration::from_secs(5);
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Bounds every command, so a silent network split stalls a request at most this long.
+const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Capped exponential backoff.
+#[derive(Debug)]
+pub(super) struct Backoff {
+    next: Duration,
+}
+
+impl Backoff {
+    pub(super) fn new() -> Backoff {
+        Backoff {
+            next: BACKOFF_FIRST,
+        }
+    }
+
+    pub(super) fn next_delay(&mut self) -> Duration {
+        let d = self.next;
+        self.next = (self.next * 2).min(BACKOFF_MAX);
+        d
+    }
+}
+
+/// Why the connected phase ended.
+enum Ended {
+    Lost,
+    Shutdown,
+}
+
+pub(super) async fn run(app: Arc<App>, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    let mut backoff = Backoff::new();
+    let mut failures = 0u64;
+    loop {
+        match connect(&shared).await {
+            Ok((conn, pushes)) => {
+                if failures > 0 || app.is_ready() {
+                    tracing::info!("Redis connection restored");
+                }
+                failures = 0;
+                backoff = Backoff::new();
+                *shared.conn.write() = Some(conn);
+                shared.up.store(true, Ordering::Release);
+                // SPEC §10: /readyz answers 503 until Redis was reached once.
+                app.set_ready();
+                shared.flush_now.notify_one();
+                let ended = connected(&app, &shared, pushes, &mut shutdown).await;
+                shared.up.store(false, Ordering::Release);
+                *shared.conn.write() = None;
+                match ended {
+                    Ended::Shutdown => return,
+                    Ended::Lost => tracing::warn!(
+                        "Redis connection lost: tracking locally, reconnecting \
+                         (state.on_error decides for unknown tokens)"
+                    ),
+                }
+            }
+            Err(e) => {
+                shared.errors.read.inc();
+                failures += 1;
+                if failures == 1 {
+                    tracing::warn!(error = %e, "Redis unreachable; retrying with backoff");
+                } else {
+                    tracing::debug!(error = %e, failures, "Redis still unreachable");
+                }
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(backoff.next_delay()) => {}
+            _ = &mut shutdown => return,
+        }
+    }
+}
+
+async fn connect(
+    shared: &Shared,
+) -> RedisResult<(MultiplexedConnection, UnboundedReceiver<PushInfo>)> {
+    let Some(client) = &shared.client else {
+        return Err(::redis::RedisError::from((
+            ::redis::ErrorKind::InvalidClientConfig,
+            "no usable state.redis_url",
+        )));
+    };
+    let (tx, rx) = unbounded_channel();
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_push_sender(tx);
+    let mut conn = client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await?;
+    cmd("CLIENT")
+        .arg("SETNAME")
+        .arg(shared.keys.client_name())
+        .exec_async(&mut conn)
+        .await?;
+    for script in shared.scripts.all() {
+        script.load_async(&mut conn).await?;
+    }
+    conn.subscribe(shared.keys.channel()).await?;
+    Ok((conn, rx))
+}
+
+/// Connected: recover what was missed, then apply messages until the connection is lost.
+async fn connected(
+    app: &App,
+    shared: &Shared,
+    mut pushes: UnboundedReceiver<PushInfo>,
+    shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
+) -> Ended {
+    let recovered = shared.recover_missed(app).await;
+    if recovered > 0 {
+        tracing::info!(
+            recovered,
+            "revocations missed while disconnected, learnt from Redis"
+        );
+    }
+    loop {
+        tokio::select! {
+            push = pushes.recv() => match push {
+                Some(PushInfo { kind: PushKind::Disconnection, .. }) | None => return Ended::Lost,
+                Some(push) => shared.apply_push(app, &push),
+            },
+            _ = shared.suspect.notified() => {
+                if !shared.still_alive().await {
+                    return Ended::Lost;
+                }
+            }
+            _ = &mut *shutdown => return Ended::Shutdown,
+        }
+    }
+}
+
+impl Shared {
+    /// After a failed command: is the connection still usable?
+    async fn still_alive(&self) -> bool {
+        let Some(mut conn) = self.connection() else {
+            return false;
+        };
+        let pong: RedisResult<String> = cmd("PING").query_async(&mut conn).await;
+        pong.is_ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_from_100ms_and_caps_at_5s() {
+        let mut b = Backoff::new();
+        let delays: Vec<u64> = (0..8).map(|_| b.next_delay().as_millis() as u64).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
+    }
+}

@@ -1,0 +1,119 @@
+//! The Redis key layout (docs/replicas.md). Every key of one token shares the hash tag
+//! `{<token id>}`, so a token's keys live in one Redis Cluster slot and one Lua script may
+//! touch them all; different tokens spread over the cluster. Keys and values carry token ids
+//! (a keyed hash), never a raw token.
+//!
+//! - `<prefix>:{<id>}:t` hash `l` (last activity, ms), `f` (first seen, ms), `e` (JWT exp, ms;
+//!   0 = none): the token is tracked. Expires `idle + retention` after its last write.
+//! - `<prefix>:{<id>}:r` string `"<reason> <until ms>"`, expiring at `until`: revoked.
+//! - `<prefix>:{<id>}:s` marker of a shadow expiry (shadow mode), expiring after `idle`, so
+//!   that one replica only counts it.
+//! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"`.
+
+use crate::clock::UnixMs;
+use crate::store::RevokeReason;
+use crate::token::TokenKey;
+
+#[derive(Clone, Debug)]
+pub struct Keys {
+    prefix: String,
+}
+
+impl Keys {
+    /// Braces in the prefix would make it the hash tag (every token in one slot): they are
+    /// replaced by `_`.
+    pub fn new(prefix: &str) -> Keys {
+        Keys {
+            prefix: prefix.replace(['{', '}'], "_"),
+        }
+    }
+
+    pub fn tracked(&self, key: &TokenKey) -> String {
+        format!("{}:{{{}}}:t", self.prefix, key.to_hex())
+    }
+
+    pub fn revoked(&self, key: &TokenKey) -> String {
+        format!("{}:{{{}}}:r", self.prefix, key.to_hex())
+    }
+
+    pub fn shadow(&self, key: &TokenKey) -> String {
+        format!("{}:{{{}}}:s", self.prefix, key.to_hex())
+    }
+
+    pub fn channel(&self) -> String {
+        format!("{}:revocations", self.prefix)
+    }
+
+    /// The name this gateway's connection gets (`CLIENT SETNAME`, no spaces allowed).
+    pub fn client_name(&self) -> String {
+        let clean: String = self
+            .prefix
+            .chars()
+            .map(|c| if c.is_ascii_graphic() { c } else { '_' })
+            .collect();
+        format!("idlegate:{clean}")
+    }
+}
+
+pub fn parse_reason(s: &str) -> Option<RevokeReason> {
+    match s {
+        "inactivity" => Some(RevokeReason::Inactivity),
+        "absolute" => Some(RevokeReason::Absolute),
+        "admin" => Some(RevokeReason::Admin),
+        _ => None,
+    }
+}
+
+/// The value of a `:r` key: `"<reason> <until ms>"`.
+pub fn parse_revoked_value(v: &str) -> Option<(RevokeReason, UnixMs)> {
+    let (reason, until) = v.split_once(' ')?;
+    Some((parse_reason(reason)?, until.parse().ok()?))
+}
+
+/// A revocation message: `"<id> <reason> <until ms>"`.
+pub fn parse_message(m: &str) -> Option<(TokenKey, RevokeReason, UnixMs)> {
+    let (id, rest) = m.split_once(' ')?;
+    let key = TokenKey::from_hex(id)?;
+    let (reason, until) = parse_revoked_value(rest)?;
+    Some((key, reason, until))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_of_one_token_share_its_hash_tag() {
+        let k = Keys::new("idlegate");
+        let key = TokenKey([0xab; 16]);
+        let id = key.to_hex();
+        assert_eq!(k.tracked(&key), format!("idlegate:{{{id}}}:t"));
+        assert_eq!(k.revoked(&key), format!("idlegate:{{{id}}}:r"));
+        assert_eq!(k.shadow(&key), format!("idlegate:{{{id}}}:s"));
+        assert_eq!(k.channel(), "idlegate:revocations");
+    }
+
+    #[test]
+    fn braces_in_the_prefix_cannot_become_the_hash_tag() {
+        let k = Keys::new("{app}");
+        assert!(k.tracked(&TokenKey([1; 16])).starts_with("_app_:{"));
+    }
+
+    #[test]
+    fn message_round_trips_and_garbage_is_refused() {
+        let key = TokenKey([3; 16]);
+        let m = format!("{} admin 1700000000000", key.to_hex());
+        assert_eq!(
+            parse_message(&m),
+            Some((key, RevokeReason::Admin, 1_700_000_000_000))
+        );
+        assert_eq!(parse_message("zz admin 1"), None);
+        assert_eq!(parse_message(&format!("{} bogus 1", key.to_hex())), None);
+        assert_eq!(parse_revoked_value("inactivity x"), None);
+    }
+
+    #[test]
+    fn client_name_has_no_spaces() {
+        assert_eq!(Keys::new("a b").client_name(), "idlegate:a_b");
+    }
+}

@@ -1,0 +1,347 @@
+//! Redis on the request path and in the sweeper: first sight of a locally unknown token
+//! (lookup), and the expiry claim of a locally due one.
+
+use ::redis::{cmd, pipe, Value};
+
+use super::scripts::{decode_claim, ClaimReply};
+use super::{Shared, Unavailable};
+use crate::app::App;
+use crate::clock::UnixMs;
+use crate::config::OnError;
+use crate::store::{Check, Revocation, RevokeReason, Timing, TrackedRecord};
+use crate::token::TokenKey;
+
+/// Claims sent in one pipeline by the sweeper.
+const CLAIM_CHUNK: usize = 512;
+
+/// What Redis knows of a token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Known {
+    Revoked(RevokeReason, UnixMs),
+    Tracked(TrackedRecord),
+    Nothing,
+}
+
+impl Shared {
+    /// Completes the local check with the shared state. Never returns `Check::Due`; an
+    /// `Expired` it returns has been reported already (audit, metrics, hooks).
+    pub async fn resolve(
+        &self,
+        app: &App,
+        key: &TokenKey,
+        check: Check,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Result<Check, Unavailable> {
+        match check {
+            Check::Active { .. } => {
+                if touch {
+                    self.touched(key, now_ms);
+                }
+                Ok(check)
+            }
+            Check::Unknown => self.first_sight(app, key, now_ms, timing, touch).await,
+            Check::Due(rev) => Ok(self.claim_due_now(app, rev, now_ms, timing, touch).await),
+            Check::Revoked(_) | Check::Expired(_) => Ok(check),
+        }
+    }
+
+    /// A token this replica does not know: is it tracked or revoked cluster-wide?
+    async fn first_sight(
+        &self,
+        app: &App,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Result<Check, Unavailable> {
+        let known = match self.lookup(key).await {
+            Some(Ok(known)) => known,
+            Some(Err(e)) => {
+                self.failed(&self.errors.read, "lookup", &e);
+                return unreachable(app);
+            }
+            None => return unreachable(app),
+        };
+        match known {
+            Known::Nothing => Ok(Check::Unknown),
+            Known::Revoked(reason, until_ms) => {
+                app.store.mark_revoked(key, reason, until_ms, now_ms);
+                Ok(app.store.check(key, now_ms, timing, false))
+            }
+            Known::Tracked(rec) => {
+                app.store.import(&[rec], &[], now_ms, timing);
+                let check = app.store.check(key, now_ms, timing, touch);
+                Ok(match check {
+                    Check::Due(rev) => self.claim_due_now(app, rev, now_ms, timing, touch).await,
+                    Check::Active { .. } if touch => {
+                        self.touched(key, now_ms);
+                        check
+                    }
+                    other => other,
+                })
+            }
+        }
+    }
+
+    /// One round trip: the token's tracked hash and revoked key. None when not connected.
+    async fn lookup(&self, key: &TokenKey) -> Option<::redis::RedisResult<Known>> {
+        let mut conn = self.connection()?;
+        let mut p = pipe();
+        p.cmd("HMGET")
+            .arg(self.keys.tracked(key))
+            .arg(&["l", "f", "e"])
+            .cmd("GET")
+            .arg(self.keys.revoked(key));
+        let reply: ::redis::RedisResult<(Vec<Option<u64>>, Option<String>)> =
+            p.query_async(&mut conn).await;
+        Some(reply.map(|(t, r)| known_of(key, &t, r.as_deref())))
+    }
+
+    /// The request path met a due token: claim it now (the request waits one round trip).
+    async fn claim_due_now(
+        &self,
+        app: &App,
+        rev: Revocation,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Check {
+        let Some(rec) = app.store.record(&rev.key) else {
+            // Settled meanwhile (another request, the sweeper, a message).
+            return app.store.check(&rev.key, now_ms, timing, touch);
+        };
+        let reply = match self.connection() {
+            Some(mut conn) => {
+                self.claim_cmd(&rec, now_ms, timing)
+                    .query_async(&mut conn)
+                    .await
+            }
+            None => return self.expire_offline(app, rev, now_ms, timing),
+        };
+        let reply = match reply.map(|v: Value| decode_claim(&v)) {
+            Ok(Ok(r)) => r,
+            Ok(Err(e)) => {
+                self.failed(&self.errors.write, "claim", &e);
+                return self.expire_offline(app, rev, now_ms, timing);
+            }
+            Err(e) => {
+                self.failed(&self.errors.write, "claim", &e);
+                return self.expire_offline(app, rev, now_ms, timing);
+            }
+        };
+        match self.apply_claim(app, &rec, reply, now_ms, timing) {
+            Some(check) => check,
+            None => match app.store.check(&rev.key, now_ms, timing, touch) {
+                active @ Check::Active { .. } => {
+                    if touch {
+                        self.touched(&rev.key, now_ms);
+                    }
+                    active
+                }
+                // Still due by local time after Redis said alive: clocks disagree; decide here.
+                Check::Due(rev) => self.expire_offline(app, rev, now_ms, timing),
+                other => other,
+            },
+        }
+    }
+
+    /// The sweeper's due tokens: claimed in pipelines. Without Redis they expire locally and
+    /// their revocations wait for it; a failed pipeline leaves its tokens due for next tick.
+    pub async fn claim_due(&self, app: &App, due: Vec<Revocation>, timing: &Timing) {
+        for chunk in due.chunks(CLAIM_CHUNK) {
+            let now_ms = app.clock.now_ms();
+            let Some(mut conn) = self.connection() else {
+                for rev in chunk {
+                    self.expire_offline(app, *rev, now_ms, timing);
+                }
+                continue;
+            };
+            let records: Vec<TrackedRecord> = chunk
+                .iter()
+                .filter_map(|r| app.store.record(&r.key))
+                .collect();
+            let mut p = pipe();
+            for rec in &records {
+                p.add_command(self.claim_cmd(rec, now_ms, timing));
+            }
+            let replies: Vec<Value> = match p.query_async(&mut conn).await {
+                Ok(r) => r,
+                Err(e) => {
+                    self.failed(&self.errors.write, "claim", &e);
+                    return;
+                }
+            };
+            for (rec, reply) in records.iter().zip(&replies) {
+                match decode_claim(reply) {
+                    Ok(reply) => {
+                        self.apply_claim(app, rec, reply, now_ms, timing);
+                    }
+                    Err(e) => self.failed(&self.errors.write, "claim", &e),
+                }
+            }
+        }
+    }
+
+    fn claim_cmd(&self, rec: &TrackedRecord, now_ms: UnixMs, timing: &Timing) -> ::redis::Cmd {
+        let key = &rec.key;
+        let mut c = cmd("EVALSHA");
+        c.arg(self.scripts.claim.get_hash())
+            .arg(3)
+            .arg(self.keys.tracked(key))
+            .arg(self.keys.revoked(key))
+            .arg(self.keys.shadow(key))
+            .arg(rec.last_activity_ms)
+            .arg(rec.first_seen_ms)
+            .arg(rec.jwt_exp_ms.unwrap_or(0))
+            .arg(now_ms)
+            .arg(timing.idle_ms.max(1))
+            .arg(timing.absolute_ms.unwrap_or(0))
+            .arg(timing.retention_ms)
+            .arg(if timing.enforce { 1 } else { 0 })
+            .arg(self.keys.channel())
+            .arg(key.to_hex())
+            .arg(tracked_ttl_ms(timing));
+        c
+    }
+
+    /// Applies a claim's outcome to the local store. Returns the request's answer, or None
+    /// when the token is alive after all (newer activity imported; the caller re-checks).
+    fn apply_claim(
+        &self,
+        app: &App,
+        rec: &TrackedRecord,
+        reply: ClaimReply,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Option<Check> {
+        let key = &rec.key;
+        match reply {
+            ClaimReply::Alive { last_ms, first_ms } => {
+                let newer = TrackedRecord {
+                    last_activity_ms: last_ms,
+                    first_seen_ms: first_ms,
+                    ..*rec
+                };
+                app.store.import(&[newer], &[], now_ms, timing);
+                None
+            }
+            ClaimReply::Claimed {
+                reason,
+                at_ms,
+                until_ms,
+                last_ms,
+                first_ms,
+            } => {
+                let rev = Revocation {
+                    key: *key,
+                    reason,
+                    last_activity_ms: last_ms,
+                    first_seen_ms: first_ms,
+                    at_ms,
+                    enforced: timing.enforce,
+                };
+                if timing.enforce {
+                    app.store.mark_revoked(key, reason, until_ms, now_ms);
+                } else {
+                    app.store.untrack(key);
+                }
+                // Redis has it already: effects only, no second write.
+                app.report_effects(&rev);
+                Some(Check::Expired(rev))
+            }
+            ClaimReply::RevokedElsewhere { reason, until_ms } => {
+                app.store.mark_revoked(key, reason, until_ms, now_ms);
+                app.tunnels.close(key);
+                app.hooks.forget(key);
+                Some(app.store.check(key, now_ms, timing, false))
+            }
+            ClaimReply::DroppedElsewhere => {
+                app.store.untrack(key);
+                app.hooks.forget(key);
+                Some(Check::Unknown)
+            }
+        }
+    }
+
+    /// Redis unreachable: this replica decides alone (its own activity only, erring toward
+    /// earlier expiry). `report_revocation` queues the revocation for Redis.
+    fn expire_offline(&self, app: &App, rev: Revocation, now_ms: UnixMs, timing: &Timing) -> Check {
+        app.store.settle_expiry(&rev, timing, now_ms);
+        app.report_revocation(&rev);
+        Check::Expired(rev)
+    }
+}
+
+/// How long Redis keeps a tracked hash after its last write: a token idle that long is
+/// past any deadline and past the retention a revocation would have had.
+pub(super) fn tracked_ttl_ms(timing: &Timing) -> u64 {
+    timing
+        .idle_ms
+        .saturating_add(timing.retention_ms)
+        .clamp(1000, i64::MAX as u64 / 2)
+}
+
+/// Redis could not be asked: `on_error` decides for a locally unknown token.
+fn unreachable(app: &App) -> Result<Check, Unavailable> {
+    match Shared::on_error(app) {
+        OnError::Open => Ok(Check::Unknown),
+        OnError::Closed => Err(Unavailable),
+    }
+}
+
+fn known_of(key: &TokenKey, tracked: &[Option<u64>], revoked: Option<&str>) -> Known {
+    if let Some((reason, until)) = revoked.and_then(super::keys::parse_revoked_value) {
+        return Known::Revoked(reason, until);
+    }
+    match tracked {
+        [Some(last), Some(first), exp] => Known::Tracked(TrackedRecord {
+            key: *key,
+            last_activity_ms: *last,
+            first_seen_ms: *first,
+            jwt_exp_ms: exp.filter(|e| *e > 0),
+        }),
+        _ => Known::Nothing,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn revoked_key_wins_over_a_tracked_hash() {
+        let k = TokenKey([1; 16]);
+        assert_eq!(
+            known_of(&k, &[Some(5), Some(1), None], Some("admin 99")),
+            Known::Revoked(RevokeReason::Admin, 99)
+        );
+    }
+
+    #[test]
+    fn tracked_hash_needs_both_times_and_zero_exp_is_none() {
+        let k = TokenKey([1; 16]);
+        assert_eq!(known_of(&k, &[Some(5), None, None], None), Known::Nothing);
+        assert_eq!(
+            known_of(&k, &[Some(5), Some(1), Some(0)], None),
+            Known::Tracked(TrackedRecord {
+                key: k,
+                last_activity_ms: 5,
+                first_seen_ms: 1,
+                jwt_exp_ms: None
+            })
+        );
+    }
+
+    #[test]
+    fn tracked_ttl_covers_idle_and_retention() {
+        let t = Timing {
+            idle_ms: 1000,
+            absolute_ms: None,
+            enforce: true,
+            retention_ms: 5000,
+        };
+        assert_eq!(tracked_ttl_ms(&t), 6000);
+    }
+}

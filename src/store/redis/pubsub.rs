@@ -1,0 +1,86 @@
+//! Revocations from other replicas: the channel's messages, and after a (re)connect a sweep
+//! of the locally tracked tokens against the stored revocations, for messages missed while
+//! disconnected.
+
+use ::redis::{pipe, PushInfo, PushKind, Value};
+
+use super::keys::{parse_message, parse_revoked_value};
+use super::Shared;
+use crate::app::App;
+use crate::clock::UnixMs;
+use crate::store::RevokeReason;
+use crate::token::TokenKey;
+
+/// Keys looked up per pipeline by the recovery sweep.
+const CHUNK: usize = 512;
+
+impl Shared {
+    /// A push message: a revocation published by some replica (this one included).
+    pub(super) fn apply_push(&self, app: &App, push: &PushInfo) {
+        if push.kind != PushKind::Message {
+            return;
+        }
+        let Some(payload) = push.data.get(1).and_then(as_text) else {
+            return;
+        };
+        match parse_message(&payload) {
+            Some((key, reason, until_ms)) => {
+                self.learn_revoked(app, &key, reason, until_ms, app.clock.now_ms())
+            }
+            None => tracing::debug!("ignored a malformed revocation message"),
+        }
+    }
+
+    /// A revocation decided elsewhere: refuse the token from now on, close its tunnels, drop
+    /// its raw token. Audit and hooks belong to the replica that decided it.
+    pub(super) fn learn_revoked(
+        &self,
+        app: &App,
+        key: &TokenKey,
+        reason: RevokeReason,
+        until_ms: UnixMs,
+        now_ms: UnixMs,
+    ) {
+        app.store.mark_revoked(key, reason, until_ms, now_ms);
+        app.tunnels.close(key);
+        app.hooks.forget(key);
+    }
+
+    /// Looks up every locally tracked token's revoked key; returns how many were revoked.
+    pub(super) async fn recover_missed(&self, app: &App) -> usize {
+        let (tracked, _) = app.store.export();
+        let mut recovered = 0;
+        for chunk in tracked.chunks(CHUNK) {
+            let Some(mut conn) = self.connection() else {
+                return recovered;
+            };
+            let mut p = pipe();
+            for rec in chunk {
+                p.cmd("GET").arg(self.keys.revoked(&rec.key));
+            }
+            let values: Vec<Option<String>> = match p.query_async(&mut conn).await {
+                Ok(v) => v,
+                Err(e) => {
+                    self.failed(&self.errors.read, "recovery lookup", &e);
+                    return recovered;
+                }
+            };
+            let now_ms = app.clock.now_ms();
+            for (rec, value) in chunk.iter().zip(values) {
+                if let Some((reason, until)) = value.as_deref().and_then(parse_revoked_value) {
+                    self.learn_revoked(app, &rec.key, reason, until, now_ms);
+                    recovered += 1;
+                }
+            }
+        }
+        recovered
+    }
+}
+
+fn as_text(v: &Value) -> Option<String> {
+    match v {
+        Value::BulkString(b) => String::from_utf8(b.clone()).ok(),
+        Value::SimpleString(s) => Some(s.clone()),
+        _ => None,
+    }
+}

@@ -1,0 +1,248 @@
+//! The flusher: every `state.sync_interval` it writes the touched tokens (one max() script
+//! each, pipelined), and at once the revocations decided here. What cannot be written stays
+//! queued until Redis is back; the sync-lag gauge shows the age of the oldest unwritten change.
+
+use std::future::Future;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ::redis::aio::MultiplexedConnection;
+use ::redis::{cmd, pipe, Value};
+use tokio::time::MissedTickBehavior;
+
+use super::path::tracked_ttl_ms;
+use super::scripts::{decode_flush, FlushReply};
+use super::{PendingRevocation, Shared};
+use crate::app::App;
+use crate::clock::UnixMs;
+use crate::store::{Timing, TrackedRecord};
+use crate::token::TokenKey;
+
+/// Scripts per pipeline.
+const CHUNK: usize = 512;
+/// How long the last flush on shutdown may take.
+const FINAL_FLUSH: Duration = Duration::from_secs(2);
+
+/// What one flush did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FlushStats {
+    /// Touched tokens written.
+    pub touches: usize,
+    /// Revocations stored and published.
+    pub revocations: usize,
+    /// Tokens found revoked in Redis while flushing (a missed message, now learnt).
+    pub learnt_revoked: usize,
+    /// Left queued because Redis failed or is unreachable.
+    pub left: usize,
+}
+
+pub(super) async fn run(app: Arc<App>, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+    let mut ticks = tokio::time::interval(shared.sync_interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {
+                shared.flush(&app).await;
+            }
+            _ = shared.flush_now.notified() => {
+                shared.flush_revocations(&app).await;
+            }
+            _ = &mut shutdown => break,
+        }
+        shared.update_lag(&app);
+    }
+    if tokio::time::timeout(FINAL_FLUSH, shared.flush(&app))
+        .await
+        .is_err()
+    {
+        tracing::warn!("final state flush to Redis timed out");
+    }
+    let (touches, revocations) = shared.backlog();
+    if touches + revocations > 0 {
+        tracing::warn!(
+            touches,
+            revocations,
+            "stopping with state not written to Redis"
+        );
+    }
+}
+
+impl Shared {
+    /// Writes pending revocations, then touched tokens. Public for benchmarks and tests.
+    pub async fn flush(&self, app: &App) -> FlushStats {
+        let mut stats = self.flush_revocations(app).await;
+        let touched = self.take_dirty();
+        let Some(mut conn) = self.connection() else {
+            stats.left += touched.len();
+            self.requeue_dirty(&touched);
+            return stats;
+        };
+        let timing = app.live().timing;
+        for (i, chunk) in touched.chunks(CHUNK).enumerate() {
+            match self.flush_chunk(app, &mut conn, chunk, &timing).await {
+                Ok((written, learnt)) => {
+                    stats.touches += written;
+                    stats.learnt_revoked += learnt;
+                }
+                Err(e) => {
+                    self.failed(&self.errors.write, "flush", &e);
+                    let rest = &touched[i * CHUNK..];
+                    stats.left += rest.len();
+                    self.requeue_dirty(rest);
+                    break;
+                }
+            }
+        }
+        stats
+    }
+
+    /// One pipeline of flush scripts; applies what Redis answered (newer activity elsewhere,
+    /// revocations this replica missed).
+    async fn flush_chunk(
+        &self,
+        app: &App,
+        conn: &mut MultiplexedConnection,
+        chunk: &[(TokenKey, UnixMs)],
+        timing: &Timing,
+    ) -> ::redis::RedisResult<(usize, usize)> {
+        let records: Vec<TrackedRecord> = chunk
+            .iter()
+            .filter_map(|(k, _)| app.store.record(k))
+            .collect();
+        if records.is_empty() {
+            return Ok((0, 0));
+        }
+        let ttl = tracked_ttl_ms(timing);
+        let mut p = pipe();
+        for r in &records {
+            p.add_command(self.flush_cmd(r, ttl));
+        }
+        let replies: Vec<Value> = p.query_async(conn).await?;
+        let now_ms = app.clock.now_ms();
+        let mut learnt = 0;
+        for (rec, reply) in records.iter().zip(&replies) {
+            match decode_flush(reply) {
+                Ok(FlushReply::Merged { last_ms, first_ms }) => {
+                    if last_ms > rec.last_activity_ms {
+                        let newer = TrackedRecord {
+                            last_activity_ms: last_ms,
+                            first_seen_ms: first_ms,
+                            ..*rec
+                        };
+                        app.store.import(&[newer], &[], now_ms, timing);
+                    }
+                }
+                Ok(FlushReply::Revoked { reason, until_ms }) => {
+                    learnt += 1;
+                    app.store.mark_revoked(&rec.key, reason, until_ms, now_ms);
+                    app.tunnels.close(&rec.key);
+                    app.hooks.forget(&rec.key);
+                }
+                Err(e) => self.failed(&self.errors.write, "flush", &e),
+            }
+        }
+        Ok((records.len(), learnt))
+    }
+
+    fn flush_cmd(&self, rec: &TrackedRecord, ttl_ms: u64) -> ::redis::Cmd {
+        let mut c = cmd("EVALSHA");
+        c.arg(self.scripts.flush.get_hash())
+            .arg(2)
+            .arg(self.keys.tracked(&rec.key))
+            .arg(self.keys.revoked(&rec.key))
+            .arg(rec.last_activity_ms)
+            .arg(rec.first_seen_ms)
+            .arg(rec.jwt_exp_ms.unwrap_or(0))
+            .arg(ttl_ms);
+        c
+    }
+
+    /// Stores and publishes the revocations decided here. Failed ones go back to the front.
+    pub(super) async fn flush_revocations(&self, app: &App) -> FlushStats {
+        let mut stats = FlushStats::default();
+        let Some(mut conn) = self.connection() else {
+            stats.left = self.pending.lock().len();
+            return stats;
+        };
+        loop {
+            let batch: Vec<PendingRevocation> = {
+                let mut pending = self.pending.lock();
+                let n = pending.len().min(CHUNK);
+                pending.drain(..n).collect()
+            };
+            if batch.is_empty() {
+                return stats;
+            }
+            let now_ms = app.clock.now_ms();
+            let mut p = pipe();
+            for r in &batch {
+                p.add_command(self.revoke_cmd(r, now_ms)).ignore();
+            }
+            if let Err(e) = p.query_async::<()>(&mut conn).await {
+                self.failed(&self.errors.publish, "revocation publish", &e);
+                let mut pending = self.pending.lock();
+                for r in batch.into_iter().rev() {
+                    pending.push_front(r);
+                }
+                stats.left = pending.len();
+                return stats;
+            }
+            stats.revocations += batch.len();
+        }
+    }
+
+    fn revoke_cmd(&self, r: &PendingRevocation, now_ms: UnixMs) -> ::redis::Cmd {
+        let mut c = cmd("EVALSHA");
+        c.arg(self.scripts.revoke.get_hash())
+            .arg(2)
+            .arg(self.keys.tracked(&r.key))
+            .arg(self.keys.revoked(&r.key))
+            .arg(r.reason.as_str())
+            .arg(r.until_ms)
+            .arg(now_ms)
+            .arg(self.keys.channel())
+            .arg(r.key.to_hex());
+        c
+    }
+
+    /// Empties the dirty set; a touch arriving meanwhile starts a new entry.
+    fn take_dirty(&self) -> Vec<(TokenKey, UnixMs)> {
+        let mut taken = Vec::with_capacity(self.dirty.len());
+        self.dirty.retain(|k, since| {
+            taken.push((*k, *since));
+            false
+        });
+        taken
+    }
+
+    /// Puts unwritten entries back, keeping the earlier `since`.
+    fn requeue_dirty(&self, entries: &[(TokenKey, UnixMs)]) {
+        for &(key, since) in entries {
+            self.dirty
+                .entry(key)
+                .and_modify(|s| *s = (*s).min(since))
+                .or_insert(since);
+        }
+    }
+
+    /// `idlegate_state_sync_lag_seconds`: age of the oldest change not yet in Redis.
+    pub(super) fn update_lag(&self, app: &App) {
+        let now_ms = app.clock.now_ms();
+        if self.is_up() {
+            let oldest_dirty = self.dirty.iter().map(|e| *e.value()).min();
+            let oldest_pending = self.pending.lock().iter().map(|r| r.since_ms).min();
+            let oldest = oldest_dirty.into_iter().chain(oldest_pending).min();
+            self.oldest_unflushed
+                .store(oldest.unwrap_or(0), Ordering::Release);
+        }
+        let oldest = self.oldest_unflushed.load(Ordering::Acquire);
+        let lag_ms = if oldest == 0 {
+            0
+        } else {
+            now_ms.saturating_sub(oldest)
+        };
+        app.metrics.state_sync_lag.set(lag_ms as f64 / 1000.0);
+    }
+}

@@ -207,11 +207,16 @@ async fn redis_restarted_service_recovers_and_no_revocation_is_lost() {
     };
     let (prefix, clock, url) = (unique_prefix(), Clock::new(), server.url());
     let (a, b) = pair(&url, &prefix, &clock).await;
-    let (victim, known) = ("tok-victim", "tok-known");
+    let (victim, known, early) = ("tok-victim", "tok-known", "tok-early");
     for gw in [&a, &b] {
         assert_eq!(gw.get("/x", Some(victim)).await.status, 200);
         assert_eq!(gw.get("/x", Some(known)).await.status, 200);
     }
+    // Revoked and stored before the restart, which loses Redis' data (no persistence).
+    admin_revoke(&a, early);
+    assert!(refused_within(&b, early, Duration::from_millis(1500))
+        .await
+        .is_some());
     server.stop();
     assert!(disconnected(&a).await && disconnected(&b).await);
     // While Redis is down: revoke on A, keep serving known tokens, track a new one.
@@ -252,6 +257,17 @@ async fn redis_restarted_service_recovers_and_no_revocation_is_lost() {
         })
         .await
     );
+    // The replicas wrote back what the empty Redis lost: a new replica learns on first sight.
+    let c = gateway_on(config(common::upstream().await, &url, &prefix), &clock).await;
+    assert!(connected(&c).await);
+    assert!(
+        c.eventually(Duration::from_secs(2), || async {
+            c.get("/x", Some(early)).await.status == 401
+        })
+        .await,
+        "a revocation stored before Redis lost its data is not lost"
+    );
+    c.running.stop().await.unwrap();
     stop([a, b]).await;
 }
 

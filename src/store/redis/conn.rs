@@ -130,6 +130,9 @@ async fn connected(
     mut pushes: UnboundedReceiver<PushInfo>,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Ended {
+    if let Err(e) = shared.reseed_if_lost(app).await {
+        shared.failed(&shared.errors.read, "epoch check", &e);
+    }
     let recovered = shared.recover_missed(app).await;
     if recovered > 0 {
         tracing::info!(

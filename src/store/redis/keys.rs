@@ -8,6 +8,7 @@
 //! - `<prefix>:{<id>}:r` string `"<reason> <until ms>"`, expiring at `until`: revoked.
 //! - `<prefix>:{<id>}:s` marker of a shadow expiry (shadow mode), expiring after `idle`, so
 //!   that one replica only counts it.
+//! - `<prefix>:epoch` a random id of the data set (detects a Redis that lost its data).
 //! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"`.
 
 use crate::clock::UnixMs;
@@ -38,6 +39,12 @@ impl Keys {
 
     pub fn shadow(&self, key: &TokenKey) -> String {
         format!("{}:{{{}}}:s", self.prefix, key.to_hex())
+    }
+
+    /// A random id written once per Redis data set: when it changes (or vanishes), Redis lost
+    /// its data and the replicas write back what they know.
+    pub fn epoch(&self) -> String {
+        format!("{}:epoch", self.prefix)
     }
 
     pub fn channel(&self) -> String {

@@ -87,6 +87,8 @@ pub struct Shared {
     suspect: Notify,
     errors: ErrorCounters,
     sync_interval: Duration,
+    /// The data set's epoch seen at the last connect.
+    epoch: Mutex<Option<String>>,
 }
 
 impl Shared {
@@ -120,6 +122,7 @@ impl Shared {
                 publish: metrics.state_error("publish"),
             },
             sync_interval: state.sync_interval.max(Duration::from_millis(10)),
+            epoch: Mutex::new(None),
         }
     }
 

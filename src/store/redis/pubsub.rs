@@ -46,6 +46,49 @@ impl Shared {
         app.hooks.forget(key);
     }
 
+    /// Checks the data set's epoch. A Redis that lost its data (restarted without
+    /// persistence) gets everything this replica knows written back: revocations (stored and
+    /// published again) and tracked tokens. Returns whether it was re-seeded.
+    pub(super) async fn reseed_if_lost(&self, app: &App) -> ::redis::RedisResult<bool> {
+        let Some(mut conn) = self.connection() else {
+            return Ok(false);
+        };
+        let mut fresh = [0u8; 8];
+        getrandom::getrandom(&mut fresh).map_err(|e| {
+            ::redis::RedisError::from((::redis::ErrorKind::ClientError, "random", e.to_string()))
+        })?;
+        let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
+        let (current,): (String,) = pipe()
+            .cmd("SET")
+            .arg(self.keys.epoch())
+            .arg(&fresh)
+            .arg("NX")
+            .ignore()
+            .cmd("GET")
+            .arg(self.keys.epoch())
+            .query_async(&mut conn)
+            .await?;
+        let previous = self.epoch.lock().replace(current.clone());
+        let lost = previous.is_some_and(|p| p != current);
+        if lost {
+            let now_ms = app.clock.now_ms();
+            let (tracked, revoked) = app.store.export();
+            for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
+                self.queue_revocation(&r.key, r.reason, r.until_ms, now_ms);
+            }
+            for t in &tracked {
+                self.touched(&t.key, now_ms);
+            }
+            tracing::warn!(
+                revoked = revoked.len(),
+                tracked = tracked.len(),
+                "Redis lost its data (restart without persistence?): writing back this \
+                 replica's state"
+            );
+        }
+        Ok(lost)
+    }
+
     /// Looks up every locally tracked token's revoked key; returns how many were revoked.
     pub(super) async fn recover_missed(&self, app: &App) -> usize {
         let (tracked, _) = app.store.export();

@@ -329,3 +329,38 @@ async fn starting_with_redis_down_is_not_ready_until_redis_was_reached() {
     assert_eq!(readyz(&gw).await, 200);
     gw.running.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shadow_expiry_is_counted_once_across_replicas_and_keeps_serving() {
+    if !shared_redis().await {
+        return;
+    }
+    let (prefix, clock) = (unique_prefix(), Clock::new());
+    let up = common::upstream().await;
+    let mut cfg = config(up, SHARED_URL, &prefix);
+    cfg.timeout.mode = idlegate::config::Mode::Shadow;
+    let a = gateway_on(cfg.clone(), &clock).await;
+    let b = gateway_on(cfg, &clock).await;
+    assert!(connected(&a).await && connected(&b).await);
+    let t = "tok-shadow";
+    assert_eq!(a.get("/x", Some(t)).await.status, 200);
+    assert_eq!(b.get("/x", Some(t)).await.status, 200);
+    clock.advance(Duration::from_secs(3));
+    assert_eq!(
+        a.get("/x", Some(t)).await.status,
+        200,
+        "shadow never refuses"
+    );
+    assert_eq!(b.get("/x", Some(t)).await.status, 200);
+    let shadow = "idlegate_shadow_revocations_total";
+    assert!(
+        a.eventually(Duration::from_secs(2), || async {
+            a.metric(shadow).await + b.metric(shadow).await >= 1.0
+        })
+        .await
+    );
+    assert_eq!(a.metric(shadow).await + b.metric(shadow).await, 1.0);
+    assert_eq!(a.metric(INACTIVITY).await + b.metric(INACTIVITY).await, 0.0);
+    stop([a, b]).await;
+    cleanup(SHARED_URL, &prefix).await;
+}

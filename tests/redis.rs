@@ -364,3 +364,28 @@ async fn shadow_expiry_is_counted_once_across_replicas_and_keeps_serving() {
     stop([a, b]).await;
     cleanup(SHARED_URL, &prefix).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scripts_forgotten_by_redis_are_loaded_again() {
+    // A private server: SCRIPT FLUSH must not disturb the other tests.
+    let Some(server) = Server::start().await else {
+        return;
+    };
+    let (prefix, clock, url) = (unique_prefix(), Clock::new(), server.url());
+    let (a, b) = pair(&url, &prefix, &clock).await;
+    let t = "tok-noscript";
+    assert_eq!(a.get("/x", Some(t)).await.status, 200);
+    assert_eq!(b.get("/x", Some(t)).await.status, 200);
+    let mut conn = connect(&url).await;
+    let _: () = redis::cmd("SCRIPT")
+        .arg("FLUSH")
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    // The next revocation publish fails once (NOSCRIPT), the scripts come back, it is retried.
+    admin_revoke(&a, t);
+    assert!(refused_within(&b, t, Duration::from_secs(3))
+        .await
+        .is_some());
+    stop([a, b]).await;
+}

@@ -157,13 +157,22 @@ async fn connected(
 }
 
 impl Shared {
-    /// After a failed command: is the connection still usable?
+    /// After a failed command: is the connection still usable? The scripts are loaded
+    /// again too, in case Redis forgot them (`SCRIPT FLUSH`, a failover).
     async fn still_alive(&self) -> bool {
         let Some(mut conn) = self.connection() else {
             return false;
         };
         let pong: RedisResult<String> = cmd("PING").query_async(&mut conn).await;
-        pong.is_ok()
+        if pong.is_err() {
+            return false;
+        }
+        for script in self.scripts.all() {
+            if script.load_async(&mut conn).await.is_err() {
+                return false;
+            }
+        }
+        true
     }
 }
 

@@ -73,12 +73,12 @@ impl Shared {
     /// Writes pending revocations, then touched tokens. Public for benchmarks and tests.
     pub async fn flush(&self, app: &App) -> FlushStats {
         let mut stats = self.flush_revocations(app).await;
-        let touched = self.take_dirty();
         let Some(mut conn) = self.connection() else {
-            stats.left += touched.len();
-            self.requeue_dirty(&touched);
+            // Unreachable: the dirty set stays as it is until Redis is back.
+            stats.left += self.dirty.len();
             return stats;
         };
+        let touched = self.take_dirty();
         let timing = app.live().timing;
         for (i, chunk) in touched.chunks(CHUNK).enumerate() {
             match self.flush_chunk(app, &mut conn, chunk, &timing).await {

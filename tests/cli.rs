@@ -21,8 +21,16 @@ fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
 
 #[test]
 fn check_prints_the_policy_and_exits_0_on_a_valid_config() {
-    let out = idlegate().args(["check", "--config", "config/idlegate.toml"]).output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = idlegate()
+        .args(["check", "--config", "config/idlegate.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("client-diagnostics"));
     assert!(stdout.contains("30m"));
@@ -31,7 +39,11 @@ fn check_prints_the_policy_and_exits_0_on_a_valid_config() {
 #[test]
 fn check_lists_every_error_with_file_line_column_and_exits_1() {
     let out = idlegate()
-        .args(["check", "--config", "tests/fixtures/config/many-errors.toml"])
+        .args([
+            "check",
+            "--config",
+            "tests/fixtures/config/many-errors.toml",
+        ])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
@@ -45,8 +57,15 @@ fn check_lists_every_error_with_file_line_column_and_exits_1() {
 #[test]
 fn check_warns_about_short_timeouts_without_failing() {
     let dir = tempfile::tempdir().unwrap();
-    let cfg = write_config(dir.path(), "[proxy]\nupstream = \"http://127.0.0.1:9\"\n[timeout]\nidle = \"2s\"\n");
-    let out = idlegate().args(["check", "--config"]).arg(&cfg).output().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[proxy]\nupstream = \"http://127.0.0.1:9\"\n[timeout]\nidle = \"2s\"\n",
+    );
+    let out = idlegate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains(": warning: timeout.idle:"));
 }
@@ -56,23 +75,46 @@ fn token_id_is_32_hex_stable_and_keyed_on_the_jws_signing_input() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = write_config(dir.path(), "[proxy]\nupstream = \"http://127.0.0.1:9\"\n");
     let id = |token: &str| {
-        let out = idlegate().args(["token-id", "--config"]).arg(&cfg).arg(token).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = idlegate()
+            .args(["token-id", "--config"])
+            .arg(&cfg)
+            .arg(token)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let a = id("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0.sig-one");
     assert_eq!(a.len(), 33);
     assert!(a.ends_with('\n'));
-    assert!(a[..32].chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
-    assert_eq!(a, id("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0.sig-two"), "same signing input");
-    assert_ne!(a, id("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIyIn0.sig-one"), "other payload");
+    assert!(a[..32]
+        .chars()
+        .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+    assert_eq!(
+        a,
+        id("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIxIn0.sig-two"),
+        "same signing input"
+    );
+    assert_ne!(
+        a,
+        id("eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiIyIn0.sig-one"),
+        "other payload"
+    );
     // The generated key file sits beside the config, mode 0600, and is reused.
     let key = dir.path().join("idlegate.key");
     assert!(key.exists());
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+        assert_eq!(
+            std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
     }
     // Standard input, trimmed.
     let mut child = idlegate()
@@ -109,11 +151,18 @@ fn token_id_uses_the_hash_key_env_when_set() {
     };
     assert_eq!(run("s1"), run("s1"));
     assert_ne!(run("s1"), run("s2"));
-    assert!(!dir.path().join("idlegate.key").exists(), "no key file when the env is set");
+    assert!(
+        !dir.path().join("idlegate.key").exists(),
+        "no key file when the env is set"
+    );
 }
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 #[tokio::test]
@@ -137,7 +186,8 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
         .spawn()
         .unwrap();
     let client: hyper_util::client::legacy::Client<_, http_body_util::Full<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build_http();
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http();
     let ready_url: http::Uri = format!("http://127.0.0.1:{admin}/readyz").parse().unwrap();
     let mut ready = false;
     for _ in 0..250 {
@@ -150,16 +200,28 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert!(ready, "gateway became ready");
-    let slow_url: http::Uri = format!("http://127.0.0.1:{proxy}/slow/1000").parse().unwrap();
+    let slow_url: http::Uri = format!("http://127.0.0.1:{proxy}/slow/1000")
+        .parse()
+        .unwrap();
     let in_flight = tokio::spawn({
         let client = client.clone();
         async move { client.get(slow_url).await.map(|r| r.status()) }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
-    let status = in_flight.await.unwrap().expect("in-flight request completes");
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let status = in_flight
+        .await
+        .unwrap()
+        .expect("in-flight request completes");
     assert_eq!(status, 200);
-    let exit = tokio::time::timeout(Duration::from_secs(15), child.wait()).await.unwrap().unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(15), child.wait())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(exit.code(), Some(0));
 }

@@ -3,7 +3,13 @@
 //! `parse` walks the document itself (not serde) so that it can report *every* error with
 //! file, line and column, reject unknown keys, and fill in the defaults of SPEC §10.
 
+mod defaults;
+mod groups;
 mod model;
+mod policy;
+mod validate;
+mod values;
+mod walk;
 
 pub use model::*;
 
@@ -36,16 +42,13 @@ impl fmt::Display for Diagnostic {
             Severity::Error => "error",
             Severity::Warning => "warning",
         };
-        write!(
-            f,
-            "{}:{}:{}: {}: {}: {}",
-            self.file.display(),
-            self.line,
-            self.column,
-            sev,
-            self.key,
-            self.message
-        )
+        let (file, line, column) = (self.file.display(), self.line, self.column);
+        write!(f, "{file}:{line}:{column}: {sev}: ")?;
+        // A syntax error belongs to no key.
+        if !self.key.is_empty() {
+            write!(f, "{}: ", self.key)?;
+        }
+        f.write_str(&self.message)
     }
 }
 
@@ -58,31 +61,41 @@ pub struct Loaded {
 
 /// Reads and validates a config file. `Err` holds every error (and may hold warnings too).
 pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
-    let _ = path;
-    todo!("config::load")
+    match std::fs::read_to_string(path) {
+        Ok(text) => parse(&text, path),
+        Err(e) => Err(vec![Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            key: String::new(),
+            message: format!("cannot read config file: {e}"),
+            severity: Severity::Error,
+        }]),
+    }
 }
 
 /// Validates config text as if it were read from `path` (relative paths resolve against
 /// `path`'s folder).
 pub fn parse(text: &str, path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
-    let _ = (text, path);
-    todo!("config::parse")
+    match validate::read_config(text, path) {
+        (Some(config), warnings) => Ok(Loaded { config, warnings }),
+        (None, diagnostics) => Err(diagnostics),
+    }
 }
 
 /// The built-in default groups (the shipped `config/default-exclusions.toml`, compiled in).
 pub fn builtin_groups() -> Vec<Group> {
-    todo!("config::builtin_groups")
+    groups::builtin()
 }
 
 impl Config {
     /// A config with every default of SPEC §10 and the given upstream (for `demo` and tests).
     pub fn with_upstream(upstream: http::Uri) -> Config {
-        let _ = upstream;
-        todo!("Config::with_upstream")
+        defaults::config(upstream)
     }
 
     /// The human-readable effective policy that `idlegate check` prints.
     pub fn effective_policy(&self) -> String {
-        todo!("Config::effective_policy")
+        policy::render(self)
     }
 }

@@ -1,0 +1,88 @@
+//! The defaults of SPEC §10, in one place.
+
+use std::net::{Ipv4Addr, SocketAddr};
+use std::time::Duration;
+
+use crate::token::TokenSource;
+
+use super::model::*;
+
+pub(crate) const MIN: Duration = Duration::from_secs(60);
+/// Timeouts under this are accepted with a warning (SPEC §5).
+pub(crate) const WARN_BELOW: Duration = Duration::from_secs(5 * 60);
+
+pub(crate) fn proxy(upstream: http::Uri) -> ProxyConfig {
+    ProxyConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 8080)),
+        upstream,
+        connect_timeout: Duration::from_secs(2),
+        upstream_timeout: Duration::from_secs(60),
+        workers: 0,
+        max_header_bytes: 65536,
+    }
+}
+
+pub(crate) fn admin() -> AdminConfig {
+    AdminConfig {
+        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 9901)),
+        token_env: "IDLEGATE_ADMIN_TOKEN".to_string(),
+    }
+}
+
+pub(crate) fn timeout() -> TimeoutConfig {
+    TimeoutConfig {
+        enabled: true,
+        idle: 30 * MIN,
+        absolute: None,
+        mode: Mode::Enforce,
+        resolution: Duration::from_secs(1),
+        expose_remaining: false,
+    }
+}
+
+pub(crate) fn tokens() -> TokensConfig {
+    TokensConfig {
+        sources: vec![TokenSource::Authorization],
+        track: TrackMode::Accepted,
+        max_tracked: 10_000_000,
+        revoked_retention: 24 * 60 * MIN,
+        hash_key_env: "IDLEGATE_HASH_KEY".to_string(),
+        no_touch_header: None,
+    }
+}
+
+pub(crate) fn exclusions(groups: Vec<Group>) -> ExclusionsConfig {
+    ExclusionsConfig {
+        defaults_file: None,
+        groups,
+        enabled_defaults: Vec::new(),
+        custom: Vec::new(),
+    }
+}
+
+pub(crate) fn state() -> StateConfig {
+    StateConfig {
+        backend: Backend::Memory,
+        snapshot: None,
+        snapshot_interval: Duration::from_secs(5),
+        redis_url: None,
+        prefix: "idlegate".to_string(),
+        sync_interval: Duration::from_secs(1),
+        on_error: OnError::Open,
+    }
+}
+
+/// Every default, with the built-in groups.
+pub(crate) fn config(upstream: http::Uri) -> Config {
+    Config {
+        path: None,
+        proxy: proxy(upstream),
+        admin: admin(),
+        timeout: timeout(),
+        tokens: tokens(),
+        exclusions: exclusions(super::builtin_groups()),
+        catalog: CatalogConfig::default(),
+        state: state(),
+        revocation: RevocationConfig::default(),
+    }
+}

@@ -1,0 +1,129 @@
+//! The default exclusion groups file (`[[group]]` tables, SPEC §5) and the built-in copy.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::OnceLock;
+
+use crate::classify::Pattern;
+
+use super::model::Group;
+use super::values;
+use super::walk::{parse_document, Report, Section, Source};
+use super::Diagnostic;
+
+/// The shipped file, compiled in.
+const BUILTIN_TEXT: &str = include_str!("../../config/default-exclusions.toml");
+/// The name diagnostics of the built-in list would carry.
+const BUILTIN_NAME: &str = "<built-in>/default-exclusions.toml";
+
+/// Reads a defaults file's text. Diagnostics name `file`.
+pub(crate) fn parse_groups(text: &str, file: &Path) -> (Vec<Group>, Vec<Diagnostic>) {
+    let source = Source::new(text, file);
+    let mut report = Report::new(&source);
+    let groups = match parse_document(text, &mut report) {
+        Some(doc) => read_groups(&Section::root(doc.as_table()), &mut report),
+        None => Vec::new(),
+    };
+    (groups, report.diagnostics)
+}
+
+/// The built-in groups. The shipped file is pinned valid by a test, so an error here cannot
+/// happen in a release; should it, the list is empty (nothing excluded: the safe direction).
+pub(crate) fn builtin() -> Vec<Group> {
+    static GROUPS: OnceLock<Vec<Group>> = OnceLock::new();
+    GROUPS
+        .get_or_init(|| {
+            let (groups, diags) = parse_groups(BUILTIN_TEXT, Path::new(BUILTIN_NAME));
+            let ok = diags.iter().all(|d| d.severity != super::Severity::Error);
+            if ok {
+                groups
+            } else {
+                Vec::new()
+            }
+        })
+        .clone()
+}
+
+fn read_groups(root: &Section, r: &mut Report) -> Vec<Group> {
+    root.reject_unknown(&["group"], r);
+    let Some(tables) = root.get("group").and_then(|f| f.tables(r)) else {
+        return Vec::new();
+    };
+    let mut seen = HashSet::new();
+    let mut groups = Vec::new();
+    for table in &tables {
+        let Some(group) = read_group(table, r) else {
+            continue;
+        };
+        if !seen.insert(group.id.clone()) {
+            let span = table.get("id").and_then(|f| f.span).or(table.span.clone());
+            let msg = format!("duplicate group id {:?}", group.id);
+            r.error(&super::walk::join(&table.key, "id"), span, msg);
+            continue;
+        }
+        groups.push(group);
+    }
+    groups
+}
+
+fn read_group(t: &Section, r: &mut Report) -> Option<Group> {
+    t.reject_unknown(&["id", "title", "description", "routes", "caution"], r);
+    let id = required(t, "id", r).and_then(|f| {
+        let id = values::name(&f, r)?;
+        if !id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        {
+            f.error(r, "an id may hold only letters, digits, '-', '_' and '.'");
+            return None;
+        }
+        Some(id)
+    });
+    let title = required(t, "title", r).and_then(|f| values::name(&f, r));
+    let description = required(t, "description", r).and_then(|f| values::name(&f, r));
+    let routes = required(t, "routes", r).and_then(|f| read_routes(&f, r));
+    let caution = match t.get("caution") {
+        Some(f) => Some(values::name(&f, r)?),
+        None => None,
+    };
+    Some(Group {
+        id: id?,
+        title: title?,
+        description: description?,
+        routes: routes?,
+        caution,
+    })
+}
+
+fn required<'a>(t: &Section<'a>, name: &str, r: &mut Report) -> Option<super::walk::Field<'a>> {
+    let field = t.get(name);
+    if field.is_none() {
+        t.missing(name, r);
+    }
+    field
+}
+
+fn read_routes(f: &super::walk::Field, r: &mut Report) -> Option<Vec<Pattern>> {
+    let strings = f.strings(r)?;
+    if strings.is_empty() {
+        f.error(r, "a group needs at least one route");
+        return None;
+    }
+    let count = strings.len();
+    let routes: Vec<Pattern> = strings
+        .into_iter()
+        .filter_map(|(field, text)| pattern(&field, text, r))
+        .collect();
+    (routes.len() == count).then_some(routes)
+}
+
+/// Parses one exclusion pattern, reporting an invalid one under its own key.
+pub(crate) fn pattern(f: &super::walk::Field, text: &str, r: &mut Report) -> Option<Pattern> {
+    match Pattern::parse(text) {
+        Ok(p) => Some(p),
+        Err(e) => {
+            f.error(r, e.to_string());
+            None
+        }
+    }
+}

@@ -1,0 +1,201 @@
+//! The effective policy that `idlegate check` prints: every setting, defaults included.
+
+use std::fmt::Write;
+use std::path::Path;
+use std::time::Duration;
+
+use super::model::*;
+
+/// Width of the name column.
+const NAME_WIDTH: usize = 19;
+
+pub(crate) fn render(c: &Config) -> String {
+    let mut out = String::new();
+    out.push_str("idlegate effective policy\n");
+    if let Some(path) = &c.path {
+        row(&mut out, "config file", path.display());
+    }
+    proxy(&mut out, c);
+    timeout(&mut out, &c.timeout);
+    tokens(&mut out, &c.tokens);
+    exclusions(&mut out, &c.exclusions);
+    catalog_state_revocation(&mut out, c);
+    out
+}
+
+fn section(out: &mut String, name: &str) {
+    let _ = write!(out, "\n[{name}]\n");
+}
+
+fn row(out: &mut String, name: &str, value: impl std::fmt::Display) {
+    let _ = writeln!(out, "  {name:<NAME_WIDTH$}{value}");
+}
+
+fn proxy(out: &mut String, c: &Config) {
+    let p = &c.proxy;
+    section(out, "proxy");
+    row(out, "listen", p.listen);
+    row(out, "upstream", &p.upstream);
+    row(out, "connect_timeout", duration(p.connect_timeout));
+    row(out, "upstream_timeout", duration(p.upstream_timeout));
+    let workers = match p.workers {
+        0 => "0 (one per core)".to_string(),
+        n => n.to_string(),
+    };
+    row(out, "workers", workers);
+    row(out, "max_header_bytes", p.max_header_bytes);
+    section(out, "admin");
+    row(out, "listen", c.admin.listen);
+    row(out, "token_env", &c.admin.token_env);
+}
+
+fn timeout(out: &mut String, t: &TimeoutConfig) {
+    section(out, "timeout");
+    let enabled = if t.enabled {
+        "yes"
+    } else {
+        "no (plain reverse proxy: tokens are not tracked)"
+    };
+    row(out, "enabled", enabled);
+    row(out, "idle", duration(t.idle));
+    row(out, "absolute", t.absolute.map_or("none".into(), duration));
+    let mode = match t.mode {
+        Mode::Enforce => "enforce",
+        Mode::Shadow => "shadow (expired tokens are logged and keep working)",
+    };
+    row(out, "mode", mode);
+    row(out, "resolution", duration(t.resolution));
+    row(out, "expose_remaining", yes_no(t.expose_remaining));
+}
+
+fn tokens(out: &mut String, t: &TokensConfig) {
+    section(out, "tokens");
+    let sources: Vec<String> = t.sources.iter().map(|s| s.to_string()).collect();
+    row(out, "sources", sources.join(", "));
+    let track = match t.track {
+        TrackMode::Accepted => "accepted (once the upstream answers other than 401)",
+        TrackMode::All => "all (on first sight)",
+    };
+    row(out, "track", track);
+    row(out, "max_tracked", t.max_tracked);
+    row(out, "revoked_retention", duration(t.revoked_retention));
+    row(out, "hash_key_env", &t.hash_key_env);
+    let header = t.no_touch_header.as_ref().map_or("none", |h| h.as_str());
+    row(out, "no_touch_header", header);
+}
+
+fn exclusions(out: &mut String, e: &ExclusionsConfig) {
+    section(out, "exclusions");
+    let source = e
+        .defaults_file
+        .as_ref()
+        .map_or("built-in list".to_string(), |p| p.display().to_string());
+    row(out, "defaults_file", source);
+    let on = e.groups.iter().filter(|g| is_enabled(e, g)).count();
+    row(
+        out,
+        "default groups",
+        format!("{on} of {} on", e.groups.len()),
+    );
+    for g in &e.groups {
+        let state = if is_enabled(e, g) { "on " } else { "off" };
+        let _ = writeln!(out, "    {state}  {:<24} {}", g.id, g.title);
+        for route in &g.routes {
+            let _ = writeln!(out, "           {route}");
+        }
+    }
+    match e.custom.len() {
+        0 => row(out, "custom", "none"),
+        n => {
+            row(out, "custom", format!("{n} pattern(s)"));
+            for p in &e.custom {
+                let _ = writeln!(out, "    on   {p}");
+            }
+        }
+    }
+}
+
+fn is_enabled(e: &ExclusionsConfig, g: &Group) -> bool {
+    e.enabled_defaults.iter().any(|id| *id == g.id)
+}
+
+fn catalog_state_revocation(out: &mut String, c: &Config) {
+    section(out, "catalog");
+    row(
+        out,
+        "openapi",
+        opt_path(c.catalog.openapi.as_deref(), "none"),
+    );
+    let s = &c.state;
+    section(out, "state");
+    match s.backend {
+        Backend::Memory => {
+            row(out, "backend", "memory");
+            let none = "none (no persistence)";
+            row(out, "snapshot", opt_path(s.snapshot.as_deref(), none));
+            row(out, "snapshot_interval", duration(s.snapshot_interval));
+        }
+        Backend::Redis => {
+            row(out, "backend", "redis");
+            row(out, "redis_url", s.redis_url.as_deref().unwrap_or("none"));
+            row(out, "prefix", &s.prefix);
+            row(out, "sync_interval", duration(s.sync_interval));
+            let on_error = match s.on_error {
+                OnError::Open => "open (serve unknown tokens while Redis is down)",
+                OnError::Closed => "closed (refuse unknown tokens with 503 while Redis is down)",
+            };
+            row(out, "on_error", on_error);
+        }
+    }
+    section(out, "revocation");
+    let webhook = c.revocation.webhook.as_ref().map(|u| u.to_string());
+    row(out, "webhook", webhook.as_deref().unwrap_or("none"));
+    let rfc7009 = c.revocation.rfc7009.as_ref().map(|r| {
+        let (url, id, env) = (&r.url, &r.client_id, &r.client_secret_env);
+        format!("{url} (client_id {id}, secret from ${env})")
+    });
+    row(out, "rfc7009", rfc7009.as_deref().unwrap_or("none"));
+}
+
+fn opt_path(p: Option<&Path>, none: &str) -> String {
+    p.map_or(none.to_string(), |p| p.display().to_string())
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b {
+        "yes"
+    } else {
+        "no"
+    }
+}
+
+/// `1h 30m`, `1s 500ms`: exact, and accepted back by humantime.
+pub(crate) fn duration(d: Duration) -> String {
+    let total_ms = d.as_millis();
+    if total_ms == 0 {
+        return "0s".to_string();
+    }
+    let units = [(3_600_000, "h"), (60_000, "m"), (1_000, "s"), (1, "ms")];
+    let mut rest = total_ms;
+    let mut parts = Vec::new();
+    for (size, unit) in units {
+        if rest >= size {
+            parts.push(format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    parts.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_print_in_hours_minutes_seconds_millis() {
+        assert_eq!(duration(Duration::from_secs(24 * 3600)), "24h");
+        assert_eq!(duration(Duration::from_secs(90)), "1m 30s");
+        assert_eq!(duration(Duration::from_millis(1500)), "1s 500ms");
+        assert_eq!(duration(Duration::ZERO), "0s");
+    }
+}

@@ -1,0 +1,436 @@
+//! Walks a config document section by section: defaults first, then every key present
+//! overrides its default once it has been validated. Every problem is reported.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use crate::classify::Pattern;
+use crate::token::TokenSource;
+
+use super::model::*;
+use super::walk::{parse_document, Field, Report, Section, Source};
+use super::{defaults, groups, values, Diagnostic, Severity};
+
+const SECTIONS: &[&str] = &[
+    "proxy",
+    "admin",
+    "timeout",
+    "tokens",
+    "exclusions",
+    "catalog",
+    "state",
+    "revocation",
+];
+
+/// Validates `text` as read from `path`. Returns the config when there is no error, and every
+/// diagnostic: those of `path` in position order, then those of the defaults file.
+pub(crate) fn read_config(text: &str, path: &Path) -> (Option<Config>, Vec<Diagnostic>) {
+    let source = Source::new(text, path);
+    let mut r = Report::new(&source);
+    let mut other_files = Vec::new();
+    let config = parse_document(text, &mut r).and_then(|doc| {
+        let root = Section::root(doc.as_table());
+        let base = path.parent().unwrap_or(Path::new("")).to_path_buf();
+        read_root(&root, &mut r, &base, &mut other_files).map(|mut c| {
+            c.path = Some(path.to_path_buf());
+            c
+        })
+    });
+    let mut diagnostics = r.diagnostics;
+    diagnostics.sort_by_key(|d| (d.line, d.column));
+    diagnostics.extend(other_files);
+    let failed = diagnostics.iter().any(|d| d.severity == Severity::Error);
+    (if failed { None } else { config }, diagnostics)
+}
+
+fn read_root(
+    root: &Section,
+    r: &mut Report,
+    base: &Path,
+    other_files: &mut Vec<Diagnostic>,
+) -> Option<Config> {
+    root.reject_unknown(SECTIONS, r);
+    let section = |name: &str, r: &mut Report| root.get(name).and_then(|f| f.table(r));
+    let proxy = section("proxy", r);
+    let upstream = read_upstream(proxy.as_ref(), r);
+    let proxy = read_proxy(proxy.as_ref(), r);
+    let admin = read_admin(section("admin", r).as_ref(), r);
+    let timeout = read_timeout(section("timeout", r).as_ref(), r);
+    let tokens = read_tokens(section("tokens", r).as_ref(), r);
+    let exclusions = read_exclusions(section("exclusions", r).as_ref(), r, base, other_files);
+    let catalog = read_catalog(section("catalog", r).as_ref(), r, base);
+    let state = read_state(section("state", r).as_ref(), r, base);
+    let revocation = read_revocation(section("revocation", r).as_ref(), r);
+    Some(Config {
+        path: None,
+        proxy: ProxyConfig {
+            upstream: upstream?,
+            ..proxy
+        },
+        admin,
+        timeout,
+        tokens,
+        exclusions,
+        catalog,
+        state,
+        revocation,
+    })
+}
+
+/// Overwrites `slot` with the value of `name` when it is present and valid.
+fn set<'a, T>(
+    s: Option<&Section<'a>>,
+    name: &str,
+    r: &mut Report,
+    slot: &mut T,
+    read: impl FnOnce(&Field<'a>, &mut Report) -> Option<T>,
+) {
+    if let Some(field) = s.and_then(|s| s.get(name)) {
+        if let Some(v) = read(&field, r) {
+            *slot = v;
+        }
+    }
+}
+
+fn read_upstream(s: Option<&Section>, r: &mut Report) -> Option<http::Uri> {
+    match s.and_then(|s| s.get("upstream")) {
+        Some(f) => values::upstream(&f, r),
+        None => {
+            let span = s.and_then(|s| s.span.clone());
+            r.error(
+                "proxy.upstream",
+                span,
+                "missing required key (the URL to forward to, e.g. \"http://127.0.0.1:9000\")",
+            );
+            None
+        }
+    }
+}
+
+fn read_proxy(s: Option<&Section>, r: &mut Report) -> ProxyConfig {
+    let placeholder = http::Uri::from_static("http://127.0.0.1/");
+    let mut c = defaults::proxy(placeholder);
+    if let Some(s) = s {
+        let keys = ["listen", "upstream", "connect_timeout", "upstream_timeout"];
+        let more = ["workers", "max_header_bytes"];
+        s.reject_unknown(&[&keys[..], &more[..]].concat(), r);
+    }
+    set(s, "listen", r, &mut c.listen, values::socket_addr);
+    set(
+        s,
+        "connect_timeout",
+        r,
+        &mut c.connect_timeout,
+        values::duration,
+    );
+    set(
+        s,
+        "upstream_timeout",
+        r,
+        &mut c.upstream_timeout,
+        values::duration,
+    );
+    set(s, "workers", r, &mut c.workers, |f, r| {
+        values::integer_in(f, r, 0, 1024)
+    });
+    set(s, "max_header_bytes", r, &mut c.max_header_bytes, |f, r| {
+        values::integer_in(f, r, 1024, 1_048_576)
+    });
+    c
+}
+
+fn read_admin(s: Option<&Section>, r: &mut Report) -> AdminConfig {
+    let mut c = defaults::admin();
+    if let Some(s) = s {
+        s.reject_unknown(&["listen", "token_env"], r);
+    }
+    set(s, "listen", r, &mut c.listen, values::socket_addr);
+    set(s, "token_env", r, &mut c.token_env, values::env_name);
+    c
+}
+
+fn read_timeout(s: Option<&Section>, r: &mut Report) -> TimeoutConfig {
+    let mut c = defaults::timeout();
+    let Some(s) = s else { return c };
+    let keys = [
+        "enabled",
+        "idle",
+        "absolute",
+        "mode",
+        "resolution",
+        "expose_remaining",
+    ];
+    s.reject_unknown(&keys, r);
+    let s = Some(s);
+    set(s, "enabled", r, &mut c.enabled, Field::bool);
+    set(s, "idle", r, &mut c.idle, values::duration);
+    set(s, "absolute", r, &mut c.absolute, |f, r| {
+        values::duration(f, r).map(Some)
+    });
+    let modes = [("enforce", Mode::Enforce), ("shadow", Mode::Shadow)];
+    set(s, "mode", r, &mut c.mode, |f, r| {
+        values::choice(f, r, &modes)
+    });
+    set(s, "resolution", r, &mut c.resolution, values::duration);
+    set(
+        s,
+        "expose_remaining",
+        r,
+        &mut c.expose_remaining,
+        Field::bool,
+    );
+    warn_short_timeouts(s, r, &c);
+    c
+}
+
+fn warn_short_timeouts(s: Option<&Section>, r: &mut Report, c: &TimeoutConfig) {
+    let short = "under 5 minutes; fine for tests, but production timeouts are 5 minutes to 8 hours";
+    let field = |name: &str| s.and_then(|s| s.get(name));
+    if let Some(f) = field("idle").filter(|_| c.idle < defaults::WARN_BELOW) {
+        f.warning(r, format!("idle timeout {short}"));
+    }
+    if let Some(absolute) = c.absolute {
+        if let Some(f) = field("absolute") {
+            if absolute < defaults::WARN_BELOW {
+                f.warning(r, format!("absolute lifetime {short}"));
+            }
+            if absolute < c.idle {
+                f.warning(
+                    r,
+                    "shorter than timeout.idle: tokens always reach the absolute lifetime first",
+                );
+            }
+        }
+    }
+}
+
+fn read_tokens(s: Option<&Section>, r: &mut Report) -> TokensConfig {
+    let mut c = defaults::tokens();
+    let Some(s) = s else { return c };
+    let keys = ["sources", "track", "max_tracked", "revoked_retention"];
+    let more = ["hash_key_env", "no_touch_header"];
+    s.reject_unknown(&[&keys[..], &more[..]].concat(), r);
+    let s = Some(s);
+    set(s, "sources", r, &mut c.sources, read_sources);
+    let tracks = [("accepted", TrackMode::Accepted), ("all", TrackMode::All)];
+    set(s, "track", r, &mut c.track, |f, r| {
+        values::choice(f, r, &tracks)
+    });
+    set(s, "max_tracked", r, &mut c.max_tracked, |f, r| {
+        values::integer_in(f, r, 1, i64::MAX)
+    });
+    set(
+        s,
+        "revoked_retention",
+        r,
+        &mut c.revoked_retention,
+        values::duration,
+    );
+    set(s, "hash_key_env", r, &mut c.hash_key_env, values::env_name);
+    set(s, "no_touch_header", r, &mut c.no_touch_header, |f, r| {
+        values::header_name(f, r).map(Some)
+    });
+    c
+}
+
+fn read_sources(f: &Field, r: &mut Report) -> Option<Vec<TokenSource>> {
+    let strings = f.strings(r)?;
+    if strings.is_empty() {
+        f.error(
+            r,
+            "list at least one token source, e.g. [\"authorization\"]",
+        );
+        return None;
+    }
+    let mut sources: Vec<TokenSource> = Vec::new();
+    let mut failed = false;
+    for (field, text) in strings {
+        match TokenSource::from_str(text) {
+            Ok(src) if sources.contains(&src) => field.warning(r, "duplicate token source"),
+            Ok(src) => sources.push(src),
+            Err(e) => {
+                field.error(r, e.to_string());
+                failed = true;
+            }
+        }
+    }
+    (!failed).then_some(sources)
+}
+
+fn read_exclusions(
+    s: Option<&Section>,
+    r: &mut Report,
+    base: &Path,
+    other_files: &mut Vec<Diagnostic>,
+) -> ExclusionsConfig {
+    if let Some(s) = s {
+        s.reject_unknown(&["defaults_file", "enabled_defaults", "custom"], r);
+    }
+    let file_field = s.and_then(|s| s.get("defaults_file"));
+    let mut c = match &file_field {
+        Some(f) => match values::path(f, r, base) {
+            Some(path) => read_defaults_file(f, path, r, other_files),
+            None => defaults::exclusions(Vec::new()),
+        },
+        None => defaults::exclusions(groups::builtin()),
+    };
+    let groups_known = !other_files.iter().any(|d| d.severity == Severity::Error)
+        && (file_field.is_none() || c.defaults_file.is_some());
+    set(s, "enabled_defaults", r, &mut c.enabled_defaults, |f, r| {
+        read_enabled(f, r, &c.groups, groups_known)
+    });
+    set(s, "custom", r, &mut c.custom, read_custom);
+    c
+}
+
+fn read_defaults_file(
+    f: &Field,
+    path: PathBuf,
+    r: &mut Report,
+    other_files: &mut Vec<Diagnostic>,
+) -> ExclusionsConfig {
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let (groups, diags) = groups::parse_groups(&text, &path);
+            other_files.extend(diags);
+            ExclusionsConfig {
+                defaults_file: Some(path),
+                ..defaults::exclusions(groups)
+            }
+        }
+        Err(e) => {
+            f.error(
+                r,
+                format!("cannot read defaults file {}: {e}", path.display()),
+            );
+            defaults::exclusions(Vec::new())
+        }
+    }
+}
+
+fn read_enabled(f: &Field, r: &mut Report, groups: &[Group], known: bool) -> Option<Vec<String>> {
+    let mut ids: Vec<String> = Vec::new();
+    for (field, id) in f.strings(r)? {
+        if ids.iter().any(|i| i == id) {
+            field.warning(r, format!("group {id:?} is listed twice"));
+        } else if known && !groups.iter().any(|g| g.id == id) {
+            let all: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+            let msg = format!("unknown default group {id:?} (known: {})", all.join(", "));
+            field.error(r, msg);
+        } else {
+            ids.push(id.to_string());
+        }
+    }
+    Some(ids)
+}
+
+fn read_custom(f: &Field, r: &mut Report) -> Option<Vec<Pattern>> {
+    let mut first_seen: HashMap<&str, String> = HashMap::new();
+    let mut patterns = Vec::new();
+    for (field, text) in f.strings(r)? {
+        let Some(pattern) = groups::pattern(&field, text, r) else {
+            continue;
+        };
+        if let Some(first) = first_seen.get(text) {
+            field.warning(r, format!("duplicate pattern {text:?} (also {first})"));
+            continue;
+        }
+        first_seen.insert(text, field.key.clone());
+        patterns.push(pattern);
+    }
+    Some(patterns)
+}
+
+fn read_catalog(s: Option<&Section>, r: &mut Report, base: &Path) -> CatalogConfig {
+    let mut c = CatalogConfig::default();
+    if let Some(s) = s {
+        s.reject_unknown(&["openapi"], r);
+    }
+    set(s, "openapi", r, &mut c.openapi, |f, r| {
+        values::path(f, r, base).map(Some)
+    });
+    c
+}
+
+fn read_state(s: Option<&Section>, r: &mut Report, base: &Path) -> StateConfig {
+    let mut c = defaults::state();
+    let Some(s) = s else { return c };
+    let keys = ["backend", "snapshot", "snapshot_interval", "redis_url"];
+    let more = ["prefix", "sync_interval", "on_error"];
+    s.reject_unknown(&[&keys[..], &more[..]].concat(), r);
+    let s = Some(s);
+    let backends = [("memory", Backend::Memory), ("redis", Backend::Redis)];
+    set(s, "backend", r, &mut c.backend, |f, r| {
+        values::choice(f, r, &backends)
+    });
+    set(s, "snapshot", r, &mut c.snapshot, |f, r| {
+        values::path(f, r, base).map(Some)
+    });
+    set(
+        s,
+        "snapshot_interval",
+        r,
+        &mut c.snapshot_interval,
+        values::duration,
+    );
+    set(s, "redis_url", r, &mut c.redis_url, |f, r| {
+        values::redis_url(f, r).map(Some)
+    });
+    set(s, "prefix", r, &mut c.prefix, values::name);
+    set(
+        s,
+        "sync_interval",
+        r,
+        &mut c.sync_interval,
+        values::duration,
+    );
+    let on_errors = [("open", OnError::Open), ("closed", OnError::Closed)];
+    set(s, "on_error", r, &mut c.on_error, |f, r| {
+        values::choice(f, r, &on_errors)
+    });
+    let url_given = s.and_then(|s| s.get("redis_url")).is_some();
+    if c.backend == Backend::Redis && !url_given {
+        if let Some(f) = s.and_then(|s| s.get("backend")) {
+            f.error(
+                r,
+                "backend \"redis\" needs state.redis_url (e.g. \"redis://127.0.0.1:6379\")",
+            );
+        }
+    }
+    c
+}
+
+fn read_revocation(s: Option<&Section>, r: &mut Report) -> RevocationConfig {
+    let mut c = RevocationConfig::default();
+    if let Some(s) = s {
+        s.reject_unknown(&["webhook", "rfc7009"], r);
+    }
+    set(s, "webhook", r, &mut c.webhook, |f, r| {
+        values::http_url(f, r).map(Some)
+    });
+    set(s, "rfc7009", r, &mut c.rfc7009, |f, r| {
+        read_rfc7009(f, r).map(Some)
+    });
+    c
+}
+
+fn read_rfc7009(f: &Field, r: &mut Report) -> Option<Rfc7009Config> {
+    let t = f.table(r)?;
+    t.reject_unknown(&["url", "client_id", "client_secret_env"], r);
+    let required = |name: &str, r: &mut Report| {
+        let field = t.get(name);
+        if field.is_none() {
+            t.missing(name, r);
+        }
+        field
+    };
+    let url = required("url", r).and_then(|f| values::http_url(&f, r));
+    let client_id = required("client_id", r).and_then(|f| values::name(&f, r));
+    let secret_env = required("client_secret_env", r).and_then(|f| values::env_name(&f, r));
+    Some(Rfc7009Config {
+        url: url?,
+        client_id: client_id?,
+        client_secret_env: secret_env?,
+    })
+}

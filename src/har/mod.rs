@@ -1,0 +1,1 @@
+//! `idlegate har`: analyse a HAR recording (SPEC §8, §10 HAR details).

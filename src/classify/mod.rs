@@ -2,8 +2,11 @@
 //! §10 classification and patterns).
 
 mod pattern;
+mod trie;
 
 pub use pattern::{Pattern, PatternError, PatternMethod};
+
+use std::sync::Arc;
 
 use crate::config::Group;
 
@@ -14,9 +17,19 @@ pub type ExclusionId = usize;
 /// custom patterns in config order. Cheap to clone (shared).
 #[derive(Clone, Debug)]
 pub struct Classifier {
-    // private: filled by the implementation
-    _private: (),
+    inner: Arc<Inner>,
 }
+
+#[derive(Debug)]
+struct Inner {
+    labels: Vec<String>,
+    /// Some(0) when a no-touch header is configured (it always comes first).
+    no_touch: Option<ExclusionId>,
+    root: trie::Node,
+}
+
+/// The metric label of the no-touch header exclusion.
+pub const NO_TOUCH_LABEL: &str = "no-touch-header";
 
 impl Classifier {
     /// `enabled` are the ids of the groups switched on; `no_touch_header` says whether a
@@ -27,8 +40,32 @@ impl Classifier {
         custom: &[Pattern],
         no_touch_header: bool,
     ) -> Self {
-        let _ = (groups, enabled, custom, no_touch_header);
-        todo!("Classifier::new")
+        let mut labels = Vec::new();
+        let mut root = trie::Node::new();
+        let no_touch = no_touch_header.then(|| {
+            labels.push(NO_TOUCH_LABEL.to_string());
+            0
+        });
+        let enabled_groups = groups.iter().filter(|g| enabled.contains(&g.id));
+        for group in enabled_groups {
+            let id = labels.len();
+            labels.push(group.id.clone());
+            for route in &group.routes {
+                root.insert(id, route);
+            }
+        }
+        for pattern in custom {
+            let id = labels.len();
+            labels.push(pattern.text().to_string());
+            root.insert(id, pattern);
+        }
+        Classifier {
+            inner: Arc::new(Inner {
+                labels,
+                no_touch,
+                root,
+            }),
+        }
     }
 
     /// `None` = activity. `Some(id)` = excluded by `labels()[id]`. `path` is the raw request
@@ -40,12 +77,23 @@ impl Classifier {
         query: Option<&str>,
         no_touch_present: bool,
     ) -> Option<ExclusionId> {
-        let _ = (method, path, query, no_touch_present);
-        todo!("Classifier::classify")
+        let inner = &*self.inner;
+        if let Some(id) = inner.no_touch.filter(|_| no_touch_present) {
+            return Some(id);
+        }
+        // Raw path only: anything not starting with `/` (`*`, absolute-form) matches nothing.
+        let rest = path.strip_prefix('/')?;
+        let req = trie::Request { method, query };
+        let mut best = ExclusionId::MAX;
+        inner.root.walk(Some(rest), &req, &mut best);
+        (best != ExclusionId::MAX).then_some(best)
     }
 
     /// Metric label per exclusion: `no-touch-header`, group ids, custom pattern texts.
     pub fn labels(&self) -> &[String] {
-        todo!("Classifier::labels")
+        &self.inner.labels
     }
 }
+
+#[cfg(test)]
+mod tests;

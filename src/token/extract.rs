@@ -171,7 +171,8 @@ fn cookie_value<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
 }
 
 /// The first `name=value` parameter of the raw query, percent-decoded (allocates only when
-/// the value holds a `%`).
+/// the value holds a `%`). `+` stays `+`: it is a b64token character, and form-decoding it to
+/// a space would make every such token invalid.
 fn from_query<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>> {
     let raw = query
         .split('&')

@@ -209,7 +209,11 @@ mod tests {
     }
 
     impl MapFields for Named {
-        fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
+        fn field<'de, A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
             match key {
                 "name" => self.name = Some(map.next_value()?),
                 _ => {
@@ -223,13 +227,28 @@ mod tests {
     #[test]
     fn wrong_types_are_remembered_not_errors() {
         let list: List<Named> =
-            serde_json::from_str(r#"[{"name":"a","x":[1,{"y":2}]},{"name":7},3,{"name":null}]"#).unwrap();
-        let Val::Value(items) = list.0 else { panic!("not a list") };
+            serde_json::from_str(r#"[{"name":"a","x":[1,{"y":2}]},{"name":7},3,{"name":null}]"#)
+                .unwrap();
+        let Val::Value(items) = list.0 else {
+            panic!("not a list")
+        };
         assert_eq!(items.len(), 4);
-        assert!(matches!(&items[0], Val::Value(Named { name: Some(Text(Val::Value(n))) }) if n == "a"));
-        assert!(matches!(&items[1], Val::Value(Named { name: Some(Text(Val::Wrong("a number"))) })));
+        assert!(
+            matches!(&items[0], Val::Value(Named { name: Some(Text(Val::Value(n))) }) if n == "a")
+        );
+        assert!(matches!(
+            &items[1],
+            Val::Value(Named {
+                name: Some(Text(Val::Wrong("a number")))
+            })
+        ));
         assert!(matches!(&items[2], Val::Wrong("a number")));
-        assert!(matches!(&items[3], Val::Value(Named { name: Some(Text(Val::Wrong("null"))) })));
+        assert!(matches!(
+            &items[3],
+            Val::Value(Named {
+                name: Some(Text(Val::Wrong("null")))
+            })
+        ));
     }
 
     #[test]

@@ -200,18 +200,30 @@ fn skip(entry: usize, field: &str, reason: impl Into<String>) -> Skipped {
 fn required_text(v: Option<Text>, entry: usize, field: &str) -> Result<String, Skipped> {
     match v.map(|t| t.0) {
         None => Err(skip(entry, field, "missing")),
-        Some(Val::Wrong(kind)) => Err(skip(entry, field, format!("expected a string, found {kind}"))),
+        Some(Val::Wrong(kind)) => Err(skip(
+            entry,
+            field,
+            format!("expected a string, found {kind}"),
+        )),
         Some(Val::Value(s)) => Ok(s),
     }
 }
 
 /// Name/value pairs; elements that are not objects with two strings are dropped (a browser
 /// never writes them, and one odd header must not hide the request).
-fn pairs(v: Option<List<Pair>>, entry: usize, field: &str) -> Result<Vec<(String, String)>, Skipped> {
+fn pairs(
+    v: Option<List<Pair>>,
+    entry: usize,
+    field: &str,
+) -> Result<Vec<(String, String)>, Skipped> {
     let items = match v.map(|l| l.0) {
         None => return Ok(Vec::new()),
         Some(Val::Wrong(kind)) => {
-            return Err(skip(entry, field, format!("expected an array, found {kind}")))
+            return Err(skip(
+                entry,
+                field,
+                format!("expected an array, found {kind}"),
+            ))
         }
         Some(Val::Value(items)) => items,
     };
@@ -241,12 +253,20 @@ impl RawEntry {
     fn into_entry(self, index: usize) -> Result<HarEntry, Skipped> {
         let started = required_text(self.started, index, "startedDateTime")?;
         let started_ms = parse_rfc3339_ms(&started).ok_or_else(|| {
-            skip(index, "startedDateTime", "not an RFC 3339 timestamp (1970–9999)")
+            skip(
+                index,
+                "startedDateTime",
+                "not an RFC 3339 timestamp (1970–9999)",
+            )
         })?;
         let request = match self.request.map(|o| o.0) {
             None => return Err(skip(index, "request", "missing")),
             Some(Val::Wrong(kind)) => {
-                return Err(skip(index, "request", format!("expected an object, found {kind}")))
+                return Err(skip(
+                    index,
+                    "request",
+                    format!("expected an object, found {kind}"),
+                ))
             }
             Some(Val::Value(r)) => r,
         };
@@ -386,7 +406,11 @@ impl<'de> Visitor<'de> for EntriesVisitor<'_, '_> {
             sink.seen += 1;
             let result = match raw.0 {
                 Val::Value(e) => e.into_entry(index),
-                Val::Wrong(kind) => Err(skip(index, "entry", format!("expected an object, found {kind}"))),
+                Val::Wrong(kind) => Err(skip(
+                    index,
+                    "entry",
+                    format!("expected an object, found {kind}"),
+                )),
             };
             (sink.on_entry)(result);
         }
@@ -452,7 +476,10 @@ mod tests {
 
     #[test]
     fn entries_stream_with_only_needed_fields() {
-        let text = har(&[entry("2024-05-01T10:00:00.000Z", "https://h/api/v2/users/me?x=1")]);
+        let text = har(&[entry(
+            "2024-05-01T10:00:00.000Z",
+            "https://h/api/v2/users/me?x=1",
+        )]);
         let (ok, skipped) = read(&text).unwrap();
         assert!(skipped.is_empty());
         assert_eq!(ok.len(), 1);
@@ -462,21 +489,33 @@ mod tests {
         assert_eq!(e.method, http::Method::GET);
         assert_eq!(e.path, "/api/v2/users/me");
         assert_eq!(e.query.as_deref(), Some("x=1"));
-        assert_eq!(e.headers, vec![("Authorization".into(), "Bearer abc".into())]);
+        assert_eq!(
+            e.headers,
+            vec![("Authorization".into(), "Bearer abc".into())]
+        );
         assert_eq!(e.cookies, vec![("sid".into(), "s1".into())]);
         assert_eq!(e.status, Some(200));
     }
 
     #[test]
     fn not_json_is_an_error() {
-        assert!(matches!(read("this is not json"), Err(HarError::NotJson { .. })));
+        assert!(matches!(
+            read("this is not json"),
+            Err(HarError::NotJson { .. })
+        ));
         assert!(matches!(read(""), Err(HarError::NotJson { .. })));
         assert!(matches!(read(r#"{"log":"#), Err(HarError::NotJson { .. })));
     }
 
     #[test]
     fn json_without_log_entries_is_not_har() {
-        for text in [r#"{}"#, r#"[]"#, r#"{"log":{}}"#, r#"{"log":{"entries":{}}}"#, "42"] {
+        for text in [
+            r#"{}"#,
+            r#"[]"#,
+            r#"{"log":{}}"#,
+            r#"{"log":{"entries":{}}}"#,
+            "42",
+        ] {
             assert!(matches!(read(text), Err(HarError::NotHar { .. })), "{text}");
         }
     }
@@ -514,7 +553,10 @@ mod tests {
         let (ok, skipped) = read(&text).unwrap();
         assert_eq!(ok.len(), 1);
         assert_eq!(ok[0].index, 8);
-        let got: Vec<(usize, &str)> = skipped.iter().map(|s| (s.entry, s.field.as_str())).collect();
+        let got: Vec<(usize, &str)> = skipped
+            .iter()
+            .map(|s| (s.entry, s.field.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![
@@ -534,10 +576,12 @@ mod tests {
 
     #[test]
     fn odd_headers_are_dropped_not_fatal() {
-        let text = har(&[r#"{"startedDateTime":"2024-05-01T10:00:00Z","request":{"method":"GET",
+        let text = har(&[
+            r#"{"startedDateTime":"2024-05-01T10:00:00Z","request":{"method":"GET",
             "url":"http://h/","headers":[{"name":"a","value":"b"},{"name":1},"x",{"value":"v"}]},
             "response":{"status":"200"}}"#
-            .into()]);
+                .into(),
+        ]);
         let (ok, _) = read(&text).unwrap();
         assert_eq!(ok[0].headers, vec![("a".into(), "b".into())]);
         assert_eq!(ok[0].status, None);
@@ -545,9 +589,11 @@ mod tests {
 
     #[test]
     fn headers_of_the_wrong_type_skip_the_entry() {
-        let text = har(&[r#"{"startedDateTime":"2024-05-01T10:00:00Z","request":{"method":"GET",
+        let text = har(&[
+            r#"{"startedDateTime":"2024-05-01T10:00:00Z","request":{"method":"GET",
             "url":"http://h/","headers":"Authorization: Bearer x"}}"#
-            .into()]);
+                .into(),
+        ]);
         let (ok, skipped) = read(&text).unwrap();
         assert!(ok.is_empty());
         assert_eq!(skipped[0].field, "request.headers");
@@ -559,7 +605,10 @@ mod tests {
         let text = format!(r#"{{"log":{{"entries":[{{"request":{deep}}}]}}}}"#);
         let (_, skipped) = read(&text).unwrap();
         assert_eq!(skipped.len(), 1);
-        let unbalanced = format!(r#"{{"log":{{"entries":[{{"request":{}"#, "[".repeat(100_000));
+        let unbalanced = format!(
+            r#"{{"log":{{"entries":[{{"request":{}"#,
+            "[".repeat(100_000)
+        );
         assert!(read(&unbalanced).is_err());
     }
 }

@@ -22,7 +22,10 @@ pub fn split_url(url: &str) -> Result<UrlParts, String> {
         return Err("not an absolute URL".to_owned());
     }
     if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
-        return Err(format!("not an HTTP(S) URL (scheme {:?})", scheme.to_ascii_lowercase()));
+        return Err(format!(
+            "not an HTTP(S) URL (scheme {:?})",
+            scheme.to_ascii_lowercase()
+        ));
     }
     let Some(after_authority_start) = rest.strip_prefix("//") else {
         return Err("HTTP(S) URL without a host".to_owned());
@@ -72,7 +75,9 @@ fn is_version(seg: &str) -> bool {
         return false;
     };
     !rest.is_empty()
-        && rest.split('.').all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+        && rest
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
 fn is_uuid(seg: &str) -> bool {
@@ -121,10 +126,15 @@ mod tests {
     #[test]
     fn identifier_segments_become_id_and_versions_stay() {
         assert_eq!(
-            normalise_path("/api/v2/users/3f1c2a8e-1b2c-4d5e-8f90-123456789abc/presences/purecloud"),
+            normalise_path(
+                "/api/v2/users/3f1c2a8e-1b2c-4d5e-8f90-123456789abc/presences/purecloud"
+            ),
             "/api/v2/users/{id}/presences/purecloud"
         );
-        assert_eq!(normalise_path("/api/v2/orders/12345"), "/api/v2/orders/{id}");
+        assert_eq!(
+            normalise_path("/api/v2/orders/12345"),
+            "/api/v2/orders/{id}"
+        );
         assert_eq!(normalise_path("/blobs/0123456789abcdef0123"), "/blobs/{id}");
         assert_eq!(normalise_path("/a/x9k2/b"), "/a/{id}/b");
         assert_eq!(normalise_path("/api/v1.1/things"), "/api/v1.1/things");

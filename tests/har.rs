@@ -362,3 +362,30 @@ fn print_reports() {
         );
     }
 }
+
+#[test]
+fn mutated_recordings_never_panic_the_analysis() {
+    let seed = std::fs::read(root().join("fuzz/seeds/har_reader/three-entries.har")).unwrap();
+    let (cfg, keyer, catalog) = (config(""), keyer(), catalog());
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..1_000 {
+        let mut bytes = seed.clone();
+        for _ in 0..(1 + next() % 3) {
+            let at = (next() as usize) % bytes.len();
+            bytes[at] = b"{}[]\",:09aZ-/ \xff"[(next() % 15) as usize];
+        }
+        let _ = analyze_reader(
+            bytes.as_slice(),
+            &HarOptions::default(),
+            &cfg,
+            &keyer,
+            Some(&catalog),
+        );
+    }
+}

@@ -611,4 +611,34 @@ mod tests {
         );
         assert!(read(&unbalanced).is_err());
     }
+
+    /// A tiny deterministic stand-in for the cargo-fuzz target: truncations and byte flips of
+    /// a real recording never panic, and every entry is either accepted or skipped.
+    #[test]
+    fn mutated_recordings_never_panic() {
+        let seed = include_bytes!("../../fuzz/seeds/har_reader/three-entries.har");
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for round in 0..3_000 {
+            let mut bytes = seed.to_vec();
+            if round % 3 == 0 {
+                bytes.truncate((next() as usize) % bytes.len());
+            }
+            for _ in 0..(1 + next() % 4) {
+                let at = (next() as usize) % bytes.len().max(1);
+                if let Some(b) = bytes.get_mut(at) {
+                    *b = b"{}[]\",:0aZ-\xff"[(next() % 12) as usize];
+                }
+            }
+            let mut count = 0;
+            if let Ok(seen) = read_har(bytes.as_slice(), |_| count += 1) {
+                assert_eq!(seen, count);
+            }
+        }
+    }
 }

@@ -389,3 +389,45 @@ fn mutated_recordings_never_panic_the_analysis() {
         );
     }
 }
+
+/// `IDLEGATE_HAR_BIG=/path/to/big.har cargo test --test har big_recording -- --ignored`
+/// under `/usr/bin/time -v` to check the memory bar (peak RSS ≤ 64 MB + half the file).
+#[test]
+#[ignore = "needs a large recording in IDLEGATE_HAR_BIG"]
+fn big_recording() {
+    let Ok(path) = std::env::var("IDLEGATE_HAR_BIG") else {
+        return;
+    };
+    let started = std::time::Instant::now();
+    let r = analyze_file(
+        Path::new(&path),
+        &HarOptions::default(),
+        &config(""),
+        &keyer(),
+        Some(&catalog()),
+    )
+    .unwrap();
+    eprintln!(
+        "{} tokens, {} apis, {} skipped in {:?}",
+        r.tokens.len(),
+        r.apis.len(),
+        r.skipped.len(),
+        started.elapsed()
+    );
+}
+
+#[test]
+fn absolute_timeout_applies_and_what_if_lists_earlier_revocations() {
+    let cfg = config(
+        "[timeout]\nabsolute = \"40m\"\n[exclusions]\nenabled_defaults = [\"client-diagnostics\"]\n",
+    );
+    let r = analyze("idle-agent.har", &cfg, &HarOptions::default());
+    // First request 13:00:01; the absolute lifetime ends 40 minutes later.
+    assert_eq!(
+        r.tokens[0].would_revoke_at.as_deref(),
+        Some("2024-05-14T13:40:01.000Z")
+    );
+    let w = what_if(&r, "presence-polling");
+    assert_eq!(w.revoked_tokens[0].at, "2024-05-14T13:30:03.000Z");
+    assert!(what_if(&r, "stats-polling").revoked_tokens.is_empty());
+}

@@ -99,11 +99,11 @@ pub fn timeline(
         }
         if resets {
             t.resetting += 1;
-            t.longest_gap_ms = t.longest_gap_ms.max(time - gap_start);
+            t.longest_gap_ms = t.longest_gap_ms.max(time.saturating_sub(gap_start));
             gap_start = time;
         }
     }
-    t.longest_gap_ms = t.longest_gap_ms.max(t.last_ms - gap_start);
+    t.longest_gap_ms = t.longest_gap_ms.max(t.last_ms.saturating_sub(gap_start));
     Some(t)
 }
 
@@ -228,7 +228,7 @@ fn api_rows(c: &Collector<'_>, policies: &Policies) -> (Vec<ApiRow>, Vec<Candida
         row.count += 1;
         row.excluded |= r.excluded;
         if let Some(prev) = last_seen.insert((r.api, r.exclusion, r.token), r.time_ms) {
-            row.intervals.push(r.time_ms - prev);
+            row.intervals.push(r.time_ms.saturating_sub(prev));
         }
     }
     let mut out: Vec<(ApiRow, Option<Candidate>)> = rows

@@ -11,6 +11,7 @@ mod reader;
 mod report;
 mod template;
 mod time;
+mod walk;
 
 use std::io::Read;
 use std::path::Path;

@@ -8,11 +8,12 @@
 use std::fmt;
 use std::io::{BufReader, Read};
 
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{DeserializeSeed, IgnoredAny, MapAccess};
 
 use super::lenient::{List, MapFields, Num, Obj, Text, Val};
 use super::template::split_url;
 use super::time::parse_rfc3339_ms;
+use super::walk::{RootSeed, Sink};
 use super::HarError;
 
 /// One usable request of the recording.
@@ -100,16 +101,9 @@ fn json_error(e: &serde_json::Error, entry: Option<usize>) -> HarError {
     }
 }
 
-struct Sink<'a> {
-    on_entry: &'a mut dyn FnMut(Result<HarEntry, Skipped>),
-    seen: usize,
-    found_entries: bool,
-    in_entries: bool,
-}
-
 /// Fields of one entry that matter.
 #[derive(Default)]
-struct RawEntry {
+pub(super) struct RawEntry {
     started: Option<Text>,
     request: Option<Obj<RawRequest>>,
     response: Option<Obj<RawResponse>>,
@@ -188,7 +182,7 @@ impl MapFields for Pair {
     }
 }
 
-fn skip(entry: usize, field: &str, reason: impl Into<String>) -> Skipped {
+pub(super) fn skip(entry: usize, field: &str, reason: impl Into<String>) -> Skipped {
     Skipped {
         entry,
         field: field.to_owned(),
@@ -250,7 +244,7 @@ fn status(v: Option<Obj<RawResponse>>) -> Option<u16> {
 }
 
 impl RawEntry {
-    fn into_entry(self, index: usize) -> Result<HarEntry, Skipped> {
+    pub(super) fn into_entry(self, index: usize) -> Result<HarEntry, Skipped> {
         let started = required_text(self.started, index, "startedDateTime")?;
         let started_ms = parse_rfc3339_ms(&started).ok_or_else(|| {
             skip(
@@ -285,160 +279,6 @@ impl RawEntry {
             cookies: pairs(request.cookies, index, "request.cookies")?,
             status: status(self.response),
         })
-    }
-}
-
-/// The document root: an object with `log`.
-struct RootSeed<'s, 'a>(&'s mut Sink<'a>);
-
-impl<'de> DeserializeSeed<'de> for RootSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(KeyedVisitor {
-            sink: self.0,
-            key: "log",
-            level: Level::Root,
-        })
-    }
-}
-
-#[derive(Clone, Copy)]
-enum Level {
-    Root,
-    Log,
-}
-
-/// Visits an object, descending into the value of `key`; any other shape is drained and
-/// leaves `found_entries` false (reported as "not HAR" by the caller).
-struct KeyedVisitor<'s, 'a> {
-    sink: &'s mut Sink<'a>,
-    key: &'static str,
-    level: Level,
-}
-
-impl<'de> Visitor<'de> for KeyedVisitor<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("a HAR object")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while let Some(k) = map.next_key::<String>()? {
-            if k != self.key {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            }
-            match self.level {
-                Level::Root => map.next_value_seed(LogSeed(&mut *self.sink))?,
-                Level::Log => map.next_value_seed(EntriesSeed(&mut *self.sink))?,
-            }
-        }
-        Ok(())
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while seq.next_element::<IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-}
-
-struct LogSeed<'s, 'a>(&'s mut Sink<'a>);
-
-impl<'de> DeserializeSeed<'de> for LogSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(KeyedVisitor {
-            sink: self.0,
-            key: "entries",
-            level: Level::Log,
-        })
-    }
-}
-
-struct EntriesSeed<'s, 'a>(&'s mut Sink<'a>);
-
-impl<'de> DeserializeSeed<'de> for EntriesSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        // Not an array: drain it with IgnoredAny; `found_entries` stays false.
-        d.deserialize_any(EntriesVisitor(self.0))
-    }
-}
-
-struct EntriesVisitor<'s, 'a>(&'s mut Sink<'a>);
-
-impl<'de> Visitor<'de> for EntriesVisitor<'_, '_> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("an array of HAR entries")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        let sink = self.0;
-        sink.found_entries = true;
-        sink.in_entries = true;
-        loop {
-            let Some(raw) = seq.next_element::<Obj<RawEntry>>()? else {
-                break;
-            };
-            let index = sink.seen;
-            sink.seen += 1;
-            let result = match raw.0 {
-                Val::Value(e) => e.into_entry(index),
-                Val::Wrong(kind) => Err(skip(
-                    index,
-                    "entry",
-                    format!("expected an object, found {kind}"),
-                )),
-            };
-            (sink.on_entry)(result);
-        }
-        sink.in_entries = false;
-        Ok(())
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-        Ok(())
-    }
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
     }
 }
 

@@ -52,16 +52,17 @@ fn read_groups(root: &Section, r: &mut Report) -> Vec<Group> {
     let mut seen = HashSet::new();
     let mut groups = Vec::new();
     for table in &tables {
-        let Some(group) = read_group(table, r) else {
-            continue;
-        };
-        if !seen.insert(group.id.clone()) {
-            let span = table.get("id").and_then(|f| f.span).or(table.span.clone());
-            let msg = format!("duplicate group id {:?}", group.id);
-            r.error(&super::walk::join(&table.key, "id"), span, msg);
-            continue;
+        let group = read_group(table, r);
+        // Duplicates are checked even when the group has other errors.
+        if let Some(id_field) = table.get("id") {
+            if let Some(id) = id_field.peek_str() {
+                if !seen.insert(id.to_string()) {
+                    id_field.error(r, format!("duplicate group id {id:?}"));
+                    continue;
+                }
+            }
         }
-        groups.push(group);
+        groups.extend(group);
     }
     groups
 }

@@ -4,6 +4,7 @@
 //! file, line and column, reject unknown keys, and fill in the defaults of SPEC §10.
 
 mod defaults;
+mod exclusions;
 mod groups;
 mod model;
 mod policy;
@@ -99,3 +100,6 @@ impl Config {
         policy::render(self)
     }
 }
+
+#[cfg(test)]
+mod tests;

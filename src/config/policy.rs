@@ -116,7 +116,7 @@ fn exclusions(out: &mut String, e: &ExclusionsConfig) {
 }
 
 fn is_enabled(e: &ExclusionsConfig, g: &Group) -> bool {
-    e.enabled_defaults.iter().any(|id| *id == g.id)
+    e.enabled_defaults.contains(&g.id)
 }
 
 fn catalog_state_revocation(out: &mut String, c: &Config) {

@@ -151,6 +151,11 @@ impl<'a> Field<'a> {
         report.warning(&self.key, self.span.clone(), message);
     }
 
+    /// The string value, if it is one; reports nothing (for checks that run after `str`).
+    pub(crate) fn peek_str(&self) -> Option<&'a str> {
+        self.value().and_then(Value::as_str)
+    }
+
     pub(crate) fn str(&self, report: &mut Report) -> Option<&'a str> {
         let s = self.value().and_then(Value::as_str);
         if s.is_none() {

@@ -1,17 +1,23 @@
 //! The one clock. Token times are wall-clock milliseconds since the Unix epoch (they are
 //! persisted and shared between replicas), but they advance with tokio's monotonic clock so
-//! that tests can pause and advance time with `tokio::time::pause`/`advance`.
+//! that tests can pause and advance time with `tokio::time::pause`/`advance`. Tests that talk
+//! over real sockets cannot pause tokio (it would auto-advance while sockets wait); they move
+//! the clock forward by hand with [`Clock::advance`] instead.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use tokio::time::Instant;
 
 /// Milliseconds since the Unix epoch.
 pub type UnixMs = u64;
 
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Clock {
     base_instant: Instant,
     base_unix_ms: UnixMs,
+    /// Manual forward jumps (tests); shared by every clone.
+    skew_ms: Arc<AtomicU64>,
 }
 
 impl Clock {
@@ -24,6 +30,7 @@ impl Clock {
         Clock {
             base_instant: Instant::now(),
             base_unix_ms,
+            skew_ms: Arc::default(),
         }
     }
 
@@ -32,7 +39,13 @@ impl Clock {
         Clock {
             base_instant: Instant::now(),
             base_unix_ms: unix_ms,
+            skew_ms: Arc::default(),
         }
+    }
+
+    /// Moves this clock (and every clone) forward by `by`, for tests over real sockets.
+    pub fn advance(&self, by: Duration) {
+        self.skew_ms.fetch_add(duration_ms(by), Ordering::Relaxed);
     }
 
     pub fn now_ms(&self) -> UnixMs {
@@ -42,7 +55,7 @@ impl Clock {
     /// The wall-clock time of a tokio instant taken earlier (e.g. when a request head arrived).
     pub fn ms_at(&self, at: Instant) -> UnixMs {
         let since = at.saturating_duration_since(self.base_instant);
-        self.base_unix_ms + since.as_millis() as u64
+        self.base_unix_ms + since.as_millis() as u64 + self.skew_ms.load(Ordering::Relaxed)
     }
 }
 
@@ -71,6 +84,14 @@ mod tests {
         assert_eq!(clock.now_ms(), 1_000_000);
         tokio::time::advance(Duration::from_millis(1500)).await;
         assert_eq!(clock.now_ms(), 1_001_500);
+    }
+
+    #[tokio::test]
+    async fn advance_moves_every_clone() {
+        let clock = Clock::starting_at(0);
+        let clone = clock.clone();
+        clock.advance(Duration::from_secs(5));
+        assert!(clone.now_ms() >= 5_000);
     }
 
     #[test]

@@ -1,9 +1,33 @@
 //! idlegate: a reverse-proxy sidecar that enforces an inactivity timeout on access tokens.
+//!
+//! # Layout
+//!
+//! - [`config`]: the TOML file → a validated [`config::Config`] (every error with line/column).
+//! - [`classify`]: exclusion patterns and the classifier (`activity` / `excluded`).
+//! - [`token`]: token extraction from requests, keying (keyed BLAKE3 → token id), JWT `exp`.
+//! - [`store`]: tracked tokens, revoked set, the timer wheel and the sweeper task.
+//! - [`proxy`]: the proxy listener and the request path (extract → key → check → classify →
+//!   touch → forward → track), upstream forwarding, upgrades, idlegate's own error answers.
+//! - [`admin`]: the admin listener (health, readiness, metrics).
+//! - [`revocation`]: revocation hooks (webhook, RFC 7009).
+//! - [`catalog`]: the upstream's API catalog (type-ahead search, template matching).
+//! - [`har`]: `idlegate har`, analysis of HAR recordings.
+//! - [`app`]: the shared state of a running gateway and the live-policy swap.
+//! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
+//! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
 
+pub mod admin;
+pub mod app;
 pub mod catalog;
 pub mod classify;
+pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod demo;
 pub mod har;
+pub mod proxy;
+pub mod revocation;
+pub mod server;
 pub mod store;
 pub mod token;
+pub mod tunnels;

@@ -1,0 +1,211 @@
+//! The shared state of a running gateway: the live policy (swapped atomically on Save or
+//! reload), the token store, the keyer, metrics, open tunnels and revocation hooks.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use arc_swap::{ArcSwap, Guard};
+use prometheus_client::metrics::counter::Counter;
+
+use crate::admin::metrics::{Class, Metrics};
+use crate::classify::Classifier;
+use crate::clock::{duration_ms, rfc3339, Clock};
+use crate::config::{Config, Mode};
+use crate::revocation::Hooks;
+use crate::store::{Revocation, Store, Timing};
+use crate::token::Keyer;
+use crate::tunnels::Tunnels;
+
+/// The policy in force. Immutable; a change builds a new one and swaps it in whole, so a
+/// request sees either the old or the new policy, never a mix.
+pub struct Live {
+    pub config: Arc<Config>,
+    pub classifier: Classifier,
+    /// One counter per classifier label, same order.
+    pub exclusion_counters: Vec<Counter>,
+    pub timing: Timing,
+}
+
+impl Live {
+    fn build(config: Config, metrics: &Metrics) -> Live {
+        let ex = &config.exclusions;
+        let classifier = Classifier::new(
+            &ex.groups,
+            &ex.enabled_defaults,
+            &ex.custom,
+            config.tokens.no_touch_header.is_some(),
+        );
+        let exclusion_counters = metrics.set_exclusions(classifier.labels());
+        let timing = timing_of(&config);
+        Live {
+            config: Arc::new(config),
+            classifier,
+            exclusion_counters,
+            timing,
+        }
+    }
+}
+
+pub fn timing_of(config: &Config) -> Timing {
+    Timing {
+        idle_ms: duration_ms(config.timeout.idle),
+        absolute_ms: config.timeout.absolute.map(duration_ms),
+        enforce: config.timeout.mode == Mode::Enforce,
+        retention_ms: duration_ms(config.tokens.revoked_retention),
+    }
+}
+
+/// Pre-resolved per-class request counters.
+pub struct ClassCounters {
+    pub activity: Counter,
+    pub excluded: Counter,
+    pub anonymous: Counter,
+    pub rejected: Counter,
+}
+
+pub struct App {
+    live: ArcSwap<Live>,
+    pub store: Store,
+    pub keyer: Keyer,
+    pub clock: Clock,
+    pub metrics: Metrics,
+    pub classes: ClassCounters,
+    pub tunnels: Tunnels,
+    pub hooks: Hooks,
+    ready: AtomicBool,
+}
+
+impl App {
+    pub fn new(config: Config, keyer: Keyer, clock: Clock) -> Arc<App> {
+        let metrics = Metrics::new();
+        let store = Store::new(
+            config.tokens.max_tracked,
+            duration_ms(config.timeout.resolution).max(1),
+            clock.now_ms(),
+        );
+        let hooks = Hooks::new(&config.revocation);
+        let classes = ClassCounters {
+            activity: metrics.class(Class::activity),
+            excluded: metrics.class(Class::excluded),
+            anonymous: metrics.class(Class::anonymous),
+            rejected: metrics.class(Class::rejected),
+        };
+        let live = Live::build(config, &metrics);
+        Arc::new(App {
+            live: ArcSwap::from_pointee(live),
+            store,
+            keyer,
+            clock,
+            metrics,
+            classes,
+            tunnels: Tunnels::default(),
+            hooks,
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    pub fn live(&self) -> Guard<Arc<Live>> {
+        self.live.load()
+    }
+
+    pub fn config(&self) -> Arc<Config> {
+        self.live.load().config.clone()
+    }
+
+    /// Swaps in a new, already validated config. Returns the keys whose change needs a
+    /// restart (listen addresses, workers, state backend), for the caller to warn about.
+    pub fn apply(&self, config: Config) -> Vec<&'static str> {
+        let old = self.live.load_full();
+        let restart = keys_needing_restart(&old.config, &config);
+        let new = Live::build(config, &self.metrics);
+        let (was_on, now_on) = (old.config.timeout.enabled, new.config.timeout.enabled);
+        let timing_changed = new.timing != old.timing;
+        self.store.set_max_tracked(new.config.tokens.max_tracked);
+        self.hooks.reconfigure(&new.config.revocation);
+        self.live.store(Arc::new(new));
+        if !was_on && now_on {
+            // SPEC §10: switching the timeout back on starts every token afresh.
+            self.store.clear_tracked();
+        } else if timing_changed {
+            // A new idle/absolute applies to every tracked token at once: per request it
+            // already does (the check reads the live timing); re-file the wheel so the sweeper
+            // frees memory and fires hooks at the new deadlines too.
+            let live = self.live.load();
+            self.store.rearm_all(self.clock.now_ms(), &live.timing);
+        }
+        restart
+    }
+
+    pub fn set_ready(&self) {
+        self.ready.store(true, Ordering::Release);
+    }
+
+    pub fn is_ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Everything that follows a revocation, off the request's critical work: audit event,
+    /// metrics, closing the token's tunnels, hooks.
+    pub fn report_revocation(&self, rev: &Revocation) {
+        let idle_seconds = rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000;
+        tracing::info!(
+            target: "audit",
+            event = "revocation",
+            token_id = %rev.key,
+            reason = rev.reason.as_str(),
+            last_activity = %rfc3339(rev.last_activity_ms),
+            idle_seconds,
+            shadow = !rev.enforced,
+        );
+        if rev.enforced {
+            self.metrics.revocation(rev.reason).inc();
+            self.tunnels.close(&rev.key);
+            self.hooks.revoked(rev);
+        } else {
+            self.metrics.shadow_revocations.inc();
+        }
+    }
+
+    /// Refreshes the state gauges (called before each scrape).
+    pub fn update_gauges(&self) {
+        self.metrics
+            .tokens_tracked
+            .set(self.store.tracked_len() as i64);
+        self.metrics
+            .tokens_revoked
+            .set(self.store.revoked_len() as i64);
+    }
+}
+
+fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut keys = Vec::new();
+    if old.proxy.listen != new.proxy.listen {
+        keys.push("proxy.listen");
+    }
+    if old.admin.listen != new.admin.listen {
+        keys.push("admin.listen");
+    }
+    if old.proxy.workers != new.proxy.workers {
+        keys.push("proxy.workers");
+    }
+    if old.proxy.upstream != new.proxy.upstream {
+        keys.push("proxy.upstream");
+    }
+    if old.proxy.connect_timeout != new.proxy.connect_timeout {
+        keys.push("proxy.connect_timeout");
+    }
+    if old.timeout.resolution != new.timeout.resolution {
+        keys.push("timeout.resolution");
+    }
+    if old.tokens.hash_key_env != new.tokens.hash_key_env {
+        keys.push("tokens.hash_key_env");
+    }
+    if old.state.backend != new.state.backend
+        || old.state.snapshot != new.state.snapshot
+        || old.state.redis_url != new.state.redis_url
+        || old.state.prefix != new.state.prefix
+    {
+        keys.push("state");
+    }
+    keys
+}

@@ -1,0 +1,241 @@
+//! Forwarding to the upstream: the pooled keep-alive client, the request rewrite (target URI,
+//! hop-by-hop headers, `X-Forwarded-*`) and the response clean-up.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use http::{Request, Response, Uri, Version};
+use hyper::body::Incoming;
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+use super::respond::ProxyError;
+
+pub type UpstreamClient = Client<HttpConnector, Incoming>;
+
+/// One pooled HTTP/1.1 keep-alive client to the upstream, shared by all connections.
+pub fn client(connect_timeout: Duration) -> UpstreamClient {
+    let mut connector = HttpConnector::new();
+    connector.set_connect_timeout(Some(connect_timeout));
+    connector.set_nodelay(true);
+    connector.set_keepalive(Some(Duration::from_secs(60)));
+    Client::builder(TokioExecutor::new())
+        .pool_idle_timeout(Duration::from_secs(90))
+        .pool_timer(TokioTimer::new())
+        .timer(TokioTimer::new())
+        .build(connector)
+}
+
+/// Sends the request and waits for the response head at most `timeout`.
+pub async fn send(
+    client: &UpstreamClient,
+    req: Request<Incoming>,
+    timeout: Duration,
+) -> Result<Response<Incoming>, ProxyError> {
+    match tokio::time::timeout(timeout, client.request(req)).await {
+        Ok(Ok(resp)) => Ok(resp),
+        Ok(Err(e)) if e.is_connect() => Err(ProxyError::Connect(error_chain(&e))),
+        Ok(Err(e)) => Err(ProxyError::Other(error_chain(&e))),
+        Err(_) => Err(ProxyError::Timeout(timeout)),
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+const HOP_BY_HOP: [HeaderName; 8] = [
+    header::CONNECTION,
+    HeaderName::from_static("keep-alive"),
+    header::PROXY_AUTHENTICATE,
+    header::PROXY_AUTHORIZATION,
+    header::TE,
+    header::TRAILER,
+    header::TRANSFER_ENCODING,
+    HeaderName::from_static("proxy-connection"),
+];
+
+/// Removes hop-by-hop headers, those named in `Connection` included. For a connection
+/// upgrade (`keep_upgrade`), `Connection: upgrade` and `Upgrade` pass through.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+    let named: Vec<HeaderName> = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+        .collect();
+    for name in named {
+        if !(keep_upgrade && name == header::UPGRADE) {
+            headers.remove(name);
+        }
+    }
+    for name in HOP_BY_HOP.iter() {
+        headers.remove(name);
+    }
+    if keep_upgrade {
+        headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
+    } else {
+        headers.remove(header::UPGRADE);
+    }
+}
+
+/// Whether the request asks for a protocol switch idlegate relays (WebSocket and the like).
+/// `Upgrade: h2c` is not relayed: such a request is served as HTTP/1.1 (SPEC §10).
+pub fn is_upgrade(headers: &HeaderMap) -> bool {
+    let connection_upgrade = headers
+        .get_all(header::CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
+    let protocol = headers.get(header::UPGRADE).and_then(|v| v.to_str().ok());
+    connection_upgrade && protocol.is_some_and(|p| !p.trim().eq_ignore_ascii_case("h2c"))
+}
+
+/// Rewrites a client request into the upstream request: target URI, `Host`, hop-by-hop
+/// headers, `X-Forwarded-For/-Proto/-Host`, HTTP/1.1.
+pub fn upstream_request(
+    mut req: Request<Incoming>,
+    upstream: &Uri,
+    peer: SocketAddr,
+    upgrade: bool,
+) -> Result<Request<Incoming>, ProxyError> {
+    let uri = target_uri(upstream, req.uri())?;
+    let authority = req.uri().authority().map(|a| a.as_str().to_owned());
+    *req.uri_mut() = uri;
+    *req.version_mut() = Version::HTTP_11;
+    let headers = req.headers_mut();
+    strip_hop_by_hop(headers, upgrade);
+    headers.remove(HeaderName::from_static("http2-settings"));
+    // HTTP/2 carries the host in `:authority`; HTTP/1.1 upstreams need it as `Host`.
+    if !headers.contains_key(header::HOST) {
+        if let Some(v) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
+            headers.insert(header::HOST, v);
+        }
+    }
+    append_forwarded(headers, peer);
+    Ok(req)
+}
+
+fn append_forwarded(headers: &mut HeaderMap, peer: SocketAddr) {
+    let xff = HeaderName::from_static("x-forwarded-for");
+    let client_ip = peer.ip().to_string();
+    let joined: Vec<&str> = headers
+        .get_all(&xff)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let value = if joined.is_empty() {
+        client_ip
+    } else {
+        format!("{}, {}", joined.join(", "), client_ip)
+    };
+    if let Ok(v) = HeaderValue::from_str(&value) {
+        headers.insert(xff, v);
+    }
+    let proto = HeaderName::from_static("x-forwarded-proto");
+    if !headers.contains_key(&proto) {
+        headers.insert(proto, HeaderValue::from_static("http"));
+    }
+    let fwd_host = HeaderName::from_static("x-forwarded-host");
+    if !headers.contains_key(&fwd_host) {
+        if let Some(host) = headers.get(header::HOST).cloned() {
+            headers.insert(fwd_host, host);
+        }
+    }
+}
+
+/// `upstream` scheme and authority, its path prefix (if any) followed by the request's path
+/// and query as received (raw, no normalisation).
+fn target_uri(upstream: &Uri, request: &Uri) -> Result<Uri, ProxyError> {
+    let pq = request.path_and_query().map(|p| p.as_str()).unwrap_or("/");
+    let prefix = upstream.path().trim_end_matches('/');
+    let mut parts = http::uri::Parts::default();
+    parts.scheme = upstream.scheme().cloned();
+    parts.authority = upstream.authority().cloned();
+    parts.path_and_query = Some(if prefix.is_empty() {
+        match request.path_and_query() {
+            Some(p) => p.clone(),
+            None => http::uri::PathAndQuery::from_static("/"),
+        }
+    } else {
+        format!("{prefix}{pq}")
+            .parse()
+            .map_err(|e| ProxyError::Other(format!("bad target path: {e}")))?
+    });
+    Uri::from_parts(parts).map_err(|e| ProxyError::Other(format!("bad target URI: {e}")))
+}
+
+/// Removes hop-by-hop headers from the upstream's response (kept for a 101 upgrade).
+pub fn clean_response<B>(resp: &mut Response<B>) {
+    let upgrade = resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
+    strip_hop_by_hop(resp.headers_mut(), upgrade);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_named_in_connection_are_removed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("keep-alive, x-secret"),
+        );
+        h.insert("x-secret", HeaderValue::from_static("1"));
+        h.insert("keep-alive", HeaderValue::from_static("timeout=5"));
+        h.insert(header::TE, HeaderValue::from_static("trailers"));
+        h.insert("x-kept", HeaderValue::from_static("1"));
+        strip_hop_by_hop(&mut h, false);
+        assert_eq!(h.len(), 1);
+        assert!(h.contains_key("x-kept"));
+    }
+
+    #[test]
+    fn upgrade_headers_survive_for_websocket() {
+        let mut h = HeaderMap::new();
+        h.insert(header::CONNECTION, HeaderValue::from_static("Upgrade"));
+        h.insert(header::UPGRADE, HeaderValue::from_static("websocket"));
+        assert!(is_upgrade(&h));
+        strip_hop_by_hop(&mut h, true);
+        assert_eq!(h[header::UPGRADE], "websocket");
+        assert_eq!(h[header::CONNECTION], "upgrade");
+    }
+
+    #[test]
+    fn h2c_upgrade_is_not_relayed() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CONNECTION,
+            HeaderValue::from_static("Upgrade, HTTP2-Settings"),
+        );
+        h.insert(header::UPGRADE, HeaderValue::from_static("h2c"));
+        assert!(!is_upgrade(&h));
+    }
+
+    #[test]
+    fn target_keeps_raw_path_and_prefix() {
+        let up: Uri = "http://127.0.0.1:9000/base/".parse().unwrap();
+        let req: Uri = "/a/%2e%2e/b?x=1".parse().unwrap();
+        assert_eq!(
+            target_uri(&up, &req).unwrap().to_string(),
+            "http://127.0.0.1:9000/base/a/%2e%2e/b?x=1"
+        );
+        let up: Uri = "http://127.0.0.1:9000".parse().unwrap();
+        assert_eq!(
+            target_uri(&up, &req).unwrap().to_string(),
+            "http://127.0.0.1:9000/a/%2e%2e/b?x=1"
+        );
+    }
+}

@@ -1,0 +1,249 @@
+//! The request path of SPEC §2, in one place:
+//! extract → key → check revoked (and expire on the spot) → classify → touch → forward → track.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use http::{HeaderValue, Request, Response};
+use hyper::body::Incoming;
+use tokio::time::Instant;
+
+use super::forward::{self, UpstreamClient};
+use super::respond::{ProxyBody, ProxyError};
+use super::upgrade;
+use crate::app::App;
+use crate::config::TrackMode;
+use crate::store::{Check, Track};
+use crate::token::{self, TokenKey};
+
+/// Per-connection facts the handler needs.
+#[derive(Clone, Copy)]
+pub struct Conn {
+    pub peer: SocketAddr,
+}
+
+pub struct Proxy {
+    pub app: Arc<App>,
+    pub client: UpstreamClient,
+    last_overflow_warning: AtomicU64,
+}
+
+impl Proxy {
+    pub fn new(app: Arc<App>) -> Proxy {
+        let client = forward::client(app.config().proxy.connect_timeout);
+        Proxy {
+            app,
+            client,
+            last_overflow_warning: AtomicU64::new(0),
+        }
+    }
+
+    pub async fn handle(&self, conn: Conn, req: Request<Incoming>) -> Response<ProxyBody> {
+        // SPEC §10: `now` is when the request head was received.
+        let received = Instant::now();
+        let app = &self.app;
+        let now_ms = app.clock.ms_at(received);
+        let live = app.live();
+        let cfg = &live.config;
+
+        let head = head_size(&req);
+        if head > cfg.proxy.max_header_bytes {
+            return ProxyError::HeadTooLarge {
+                size: head,
+                max: cfg.proxy.max_header_bytes,
+            }
+            .into_response();
+        }
+
+        // 1. Extract. 2. Key (only when idle tracking is on: off, no token is looked at).
+        let (path, query) = (req.uri().path(), req.uri().query());
+        let token = token::extract(&cfg.tokens.sources, req.headers(), query);
+        let enabled = cfg.timeout.enabled;
+        let key = match (&token, enabled) {
+            (Some(t), true) => Some(app.keyer.key(t)),
+            _ => None,
+        };
+
+        // 4. Classify (pure; done before the check so the check can touch in one step).
+        let no_touch = cfg
+            .tokens
+            .no_touch_header
+            .as_ref()
+            .is_some_and(|h| req.headers().contains_key(h));
+        let exclusion = live
+            .classifier
+            .classify(req.method(), path, query, no_touch);
+
+        // 3. Revoked? 5. Touch.
+        let mut deadline = None;
+        let mut candidate = false;
+        if let Some(key) = &key {
+            match app
+                .store
+                .check(key, now_ms, &live.timing, exclusion.is_none())
+            {
+                Check::Revoked(reason) => {
+                    app.classes.rejected.inc();
+                    return ProxyError::Revoked(reason).into_response();
+                }
+                Check::Expired(rev) => {
+                    app.report_revocation(&rev);
+                    if rev.enforced {
+                        app.classes.rejected.inc();
+                        return ProxyError::Revoked(rev.reason).into_response();
+                    }
+                    candidate = true;
+                }
+                Check::Active { deadline_ms } => deadline = Some(deadline_ms),
+                Check::Unknown => candidate = true,
+            }
+        }
+        match (&token, exclusion) {
+            (None, _) => {
+                app.classes.anonymous.inc();
+            }
+            (Some(_), None) => {
+                app.classes.activity.inc();
+            }
+            (Some(_), Some(id)) => {
+                app.classes.excluded.inc();
+                live.exclusion_counters[id].inc();
+            }
+        }
+
+        let track_all = cfg.tokens.track == TrackMode::All;
+        if let (Some(key), true, true) = (&key, candidate, track_all) {
+            deadline = self.track(key, token.as_deref(), now_ms);
+            candidate = false;
+        }
+
+        // 6. Forward.
+        let upstream = cfg.proxy.upstream.clone();
+        let upstream_timeout = cfg.proxy.upstream_timeout;
+        let expose = cfg.timeout.expose_remaining;
+        let raw_for_track = if candidate {
+            token.as_deref().map(|t| t.to_owned())
+        } else {
+            None
+        };
+        let no_touch_header = cfg.tokens.no_touch_header.clone();
+        drop(live);
+        let mut req = req;
+        if let Some(h) = &no_touch_header {
+            req.headers_mut().remove(h);
+        }
+        let is_upgrade = forward::is_upgrade(req.headers());
+        let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
+        let outcome = match forward::upstream_request(req, &upstream, conn.peer, is_upgrade) {
+            Ok(up) => {
+                let started = Instant::now();
+                let result = forward::send(&self.client, up, upstream_timeout).await;
+                app.metrics
+                    .upstream_duration
+                    .observe(started.elapsed().as_secs_f64());
+                result
+            }
+            Err(e) => Err(e),
+        };
+        let mut resp = match outcome {
+            Ok(resp) => resp,
+            Err(e) => {
+                self.count_upstream_error(&e);
+                tracing::warn!(error = %e, "upstream request failed");
+                return e.into_response();
+            }
+        };
+
+        // 7. Track on accept; an upstream 401 drops the token (track = "accepted").
+        if let Some(key) = &key {
+            if !track_all && resp.status() == http::StatusCode::UNAUTHORIZED {
+                if app.store.untrack(key) {
+                    app.hooks.forget(key);
+                }
+                deadline = None;
+            } else if candidate && !track_all {
+                deadline = self.track(key, raw_for_track.as_deref(), now_ms);
+            }
+        }
+        forward::clean_response(&mut resp);
+        if let (Some(key), Some(on)) = (key, client_upgrade) {
+            if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
+                upgrade::relay(app.clone(), key, on, &mut resp);
+            }
+        }
+        // 8. Idle-Timeout-Remaining.
+        if expose {
+            if let Some(d) = deadline {
+                let secs = d.saturating_sub(now_ms).div_ceil(1000);
+                resp.headers_mut()
+                    .insert("idle-timeout-remaining", HeaderValue::from(secs));
+            }
+        }
+        resp.map(ProxyBody::Left)
+    }
+
+    /// Starts tracking; returns the deadline when the token is tracked afterwards.
+    fn track(&self, key: &TokenKey, raw: Option<&str>, now_ms: u64) -> Option<u64> {
+        let live = self.app.live();
+        let exp = raw.and_then(token::jwt_exp);
+        match self.app.store.track(key, now_ms, exp, &live.timing) {
+            Track::New { deadline_ms } => {
+                if let Some(raw) = raw {
+                    self.app.hooks.remember(*key, raw);
+                }
+                Some(deadline_ms)
+            }
+            Track::Existing { deadline_ms } => Some(deadline_ms),
+            Track::Overflow => {
+                self.app.metrics.tracking_overflow.inc();
+                self.warn_overflow(now_ms, live.config.tokens.max_tracked);
+                None
+            }
+            Track::Revoked => None,
+        }
+    }
+
+    /// One warning a minute at most: overflow happens per request under attack.
+    fn warn_overflow(&self, now_ms: u64, max: usize) {
+        let last = self.last_overflow_warning.load(Ordering::Relaxed);
+        if now_ms.saturating_sub(last) >= 60_000
+            && self
+                .last_overflow_warning
+                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+        {
+            tracing::warn!(
+                max_tracked = max,
+                "tokens.max_tracked reached: new tokens are not tracked \
+                 (see idlegate_tracking_overflow_total)"
+            );
+        }
+    }
+
+    fn count_upstream_error(&self, e: &ProxyError) {
+        use crate::admin::metrics::UpstreamErrorKind as K;
+        let kind = match e {
+            ProxyError::Connect(_) => K::connect,
+            ProxyError::Timeout(_) => K::timeout,
+            _ => K::other,
+        };
+        self.app.metrics.upstream_error(kind).inc();
+    }
+}
+
+/// Bytes of the request head as it came on the wire: request line, header lines, blank line.
+fn head_size<B>(req: &Request<B>) -> usize {
+    let line = req.method().as_str().len()
+        + 1
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + 1
+        + 8
+        + 2;
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
+        .sum();
+    line + headers + 2
+}

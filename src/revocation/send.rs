@@ -1,0 +1,133 @@
+//! Delivery of revocation hooks with retries.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::client::legacy::Client;
+use hyper_util::rt::TokioExecutor;
+use prometheus_client::metrics::counter::Counter;
+use tokio::sync::mpsc;
+
+use super::Job;
+use crate::clock::rfc3339;
+use crate::config::RevocationConfig;
+
+const ATTEMPTS: u32 = 5;
+const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+
+#[derive(Clone)]
+pub struct ResultCounters {
+    pub webhook_ok: Counter,
+    pub webhook_error: Counter,
+    pub rfc7009_ok: Counter,
+    pub rfc7009_error: Counter,
+}
+
+impl ResultCounters {
+    /// An event dropped from a full queue counts as an error of each configured hook.
+    pub(super) fn count_dropped(&self, cfg: &RevocationConfig) {
+        if cfg.webhook.is_some() {
+            self.webhook_error.inc();
+        }
+        if cfg.rfc7009.is_some() {
+            self.rfc7009_error.inc();
+        }
+    }
+}
+
+type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+
+pub(super) async fn deliver(
+    mut rx: mpsc::Receiver<Job>,
+    config: Arc<ArcSwap<RevocationConfig>>,
+    results: ResultCounters,
+) {
+    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    while let Some(job) = rx.recv().await {
+        let cfg = config.load_full();
+        if let Some(url) = &cfg.webhook {
+            let body = serde_json::json!({
+                "token_id": job.rev.key.to_hex(),
+                "reason": job.rev.reason.as_str(),
+                "revoked_at": rfc3339(job.rev.at_ms),
+                "last_activity": rfc3339(job.rev.last_activity_ms),
+            })
+            .to_string();
+            let ok = post_with_retries(&client, url, "application/json", body, None).await;
+            count(&results.webhook_ok, &results.webhook_error, ok);
+        }
+        if let (Some(rfc), Some(raw)) = (&cfg.rfc7009, &job.raw) {
+            let secret = std::env::var(&rfc.client_secret_env).unwrap_or_default();
+            let form = format!(
+                "token={}&token_type_hint=access_token",
+                percent_encoding::utf8_percent_encode(raw, percent_encoding::NON_ALPHANUMERIC)
+            );
+            let auth = basic_auth(&rfc.client_id, &secret);
+            let ok = post_with_retries(
+                &client,
+                &rfc.url,
+                "application/x-www-form-urlencoded",
+                form,
+                Some(auth),
+            )
+            .await;
+            count(&results.rfc7009_ok, &results.rfc7009_error, ok);
+        }
+    }
+}
+
+fn count(ok_counter: &Counter, err_counter: &Counter, ok: bool) {
+    if ok {
+        ok_counter.inc();
+    } else {
+        err_counter.inc();
+    }
+}
+
+fn basic_auth(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    let enc = |s: &str| {
+        percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
+    };
+    let pair = format!("{}:{}", enc(id), enc(secret));
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(pair)
+    )
+}
+
+async fn post_with_retries(
+    client: &HttpClient,
+    url: &http::Uri,
+    content_type: &str,
+    body: String,
+    authorization: Option<String>,
+) -> bool {
+    let mut backoff = FIRST_BACKOFF;
+    for attempt in 1..=ATTEMPTS {
+        let mut req = http::Request::post(url.clone()).header("content-type", content_type);
+        if let Some(auth) = &authorization {
+            req = req.header("authorization", auth);
+        }
+        let Ok(req) = req.body(Full::new(Bytes::from(body.clone()))) else {
+            return false;
+        };
+        match tokio::time::timeout(REQUEST_TIMEOUT, client.request(req)).await {
+            Ok(Ok(resp)) if resp.status().is_success() => return true,
+            Ok(Ok(resp)) => {
+                tracing::warn!(%url, status = %resp.status(), attempt, "revocation hook refused")
+            }
+            Ok(Err(e)) => tracing::warn!(%url, error = %e, attempt, "revocation hook failed"),
+            Err(_) => tracing::warn!(%url, attempt, "revocation hook timed out"),
+        }
+        if attempt < ATTEMPTS {
+            tokio::time::sleep(backoff).await;
+            backoff *= 2;
+        }
+    }
+    false
+}

@@ -1,0 +1,127 @@
+//! Lifecycle of a running gateway: build the state, start the sweeper, the admin listener and
+//! the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::app::App;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::token::Keyer;
+use crate::{admin, proxy, store};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error("cannot listen on {addr} ({what}): {source}")]
+    Bind {
+        what: &'static str,
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// Binds the configured listen addresses.
+pub async fn bind(config: &Config) -> Result<(TcpListener, TcpListener), ServeError> {
+    let proxy = TcpListener::bind(config.proxy.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            what: "proxy.listen",
+            addr: config.proxy.listen,
+            source,
+        })?;
+    let admin = TcpListener::bind(config.admin.listen)
+        .await
+        .map_err(|source| ServeError::Bind {
+            what: "admin.listen",
+            addr: config.admin.listen,
+            source,
+        })?;
+    Ok((proxy, admin))
+}
+
+/// Runs the gateway on the given listeners until `shutdown` resolves (mini-redis style: tests
+/// pass port-0 listeners and a oneshot).
+pub async fn run(
+    proxy_listener: TcpListener,
+    admin_listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServeError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let stopped = |mut rx: watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|s| *s).await;
+    };
+    app.hooks.start(app.metrics.hook_counters());
+    let resolution = app.config().timeout.resolution;
+    let sweeper = tokio::spawn(store::sweeper::run(
+        app.clone(),
+        resolution,
+        stopped(stop_rx.clone()),
+    ));
+    let admin = tokio::spawn(admin::serve(
+        admin_listener,
+        app.clone(),
+        stopped(stop_rx.clone()),
+    ));
+    app.set_ready();
+    tracing::info!(
+        proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
+        upstream = %app.config().proxy.upstream,
+        "idlegate serving"
+    );
+    proxy::serve(proxy_listener, app.clone(), shutdown).await;
+    let _ = stop_tx.send(true);
+    let _ = sweeper.await;
+    let _ = admin.await;
+    tracing::info!("idlegate stopped");
+    Ok(())
+}
+
+/// Starts a gateway in the background on the given listeners (tests, `demo`).
+pub struct Running {
+    pub app: Arc<App>,
+    pub proxy_addr: SocketAddr,
+    pub admin_addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<Result<(), ServeError>>,
+}
+
+impl Running {
+    pub async fn start(
+        proxy_listener: TcpListener,
+        admin_listener: TcpListener,
+        config: Config,
+        keyer: Keyer,
+        clock: Clock,
+    ) -> std::io::Result<Running> {
+        let proxy_addr = proxy_listener.local_addr()?;
+        let admin_addr = admin_listener.local_addr()?;
+        let app = App::new(config, keyer, clock);
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let task = tokio::spawn(run(proxy_listener, admin_listener, app.clone(), async {
+            let _ = rx.await;
+        }));
+        Ok(Running {
+            app,
+            proxy_addr,
+            admin_addr,
+            shutdown: Some(tx),
+            task,
+        })
+    }
+
+    /// Graceful stop; waits for the drain.
+    pub async fn stop(mut self) -> Result<(), ServeError> {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        match (&mut self.task).await {
+            Ok(r) => r,
+            Err(_) => Ok(()),
+        }
+    }
+}

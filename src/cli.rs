@@ -272,7 +272,11 @@ pub fn har(
         },
         None => None,
     };
-    let opts = crate::har::HarOptions { idle, enable, custom };
+    let opts = crate::har::HarOptions {
+        idle,
+        enable,
+        custom,
+    };
     match crate::har::analyze_file(file, &opts, &cfg, &keyer, catalog.as_ref()) {
         Ok(report) => {
             for skipped in &report.skipped {

@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::token::Keyer;
-use crate::{admin, proxy, store};
+use crate::{admin, proxy, reload, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -67,6 +67,12 @@ pub async fn run(
         app.clone(),
         stopped(stop_rx.clone()),
     ));
+    // SIGHUP and changes of the config file reload it (a config built in memory has no file).
+    let reloader = app
+        .config()
+        .path
+        .clone()
+        .map(|path| tokio::spawn(reload::run(app.clone(), path, stopped(stop_rx.clone()))));
     app.set_ready();
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -77,6 +83,9 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     let _ = admin.await;
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
+    }
     tracing::info!("idlegate stopped");
     Ok(())
 }

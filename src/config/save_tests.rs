@@ -212,7 +212,10 @@ fn shipped_config_changes_only_the_edited_lines() {
         changed,
         [
             ("idle = \"30m\"", "idle = \"15m\""),
-            ("enabled_defaults = []", "enabled_defaults = [\"client-diagnostics\"]"),
+            (
+                "enabled_defaults = []",
+                "enabled_defaults = [\"client-diagnostics\"]"
+            ),
             ("custom = []", "custom = [\"GET /api/v2/x\"]"),
         ]
     );

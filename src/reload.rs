@@ -107,34 +107,55 @@ fn reject(app: &App, diags: Vec<Diagnostic>) -> Outcome {
     Outcome::Rejected(diags)
 }
 
-/// Runs until `shutdown`: reloads on SIGHUP and on changes of the file at `path`. The folder
-/// watch stops when this returns.
-pub async fn run(app: Arc<App>, path: PathBuf, shutdown: impl Future<Output = ()>) {
-    remember_current_text(&app, &path);
-    let (tx, mut events) = mpsc::channel::<()>(1);
-    let _watcher = watch_folder(&path, tx);
-    let mut hangups = hangup_signals();
-    tokio::pin!(shutdown);
-    loop {
-        let trigger = tokio::select! {
-            _ = &mut shutdown => return,
-            Some(()) = events.recv() => Trigger::FileChange,
-            true = next_hangup(&mut hangups) => Trigger::Signal,
-        };
-        if trigger == Trigger::FileChange {
-            // Debounce: wait until the folder has been quiet for DEBOUNCE.
-            loop {
-                tokio::select! {
-                    _ = &mut shutdown => return,
-                    Some(()) = events.recv() => continue,
-                    _ = tokio::time::sleep(DEBOUNCE) => break,
-                }
-            }
-        } else {
-            tracing::info!("SIGHUP: reloading the config");
+/// The reload machinery of a running gateway: the folder watch and the SIGHUP stream, set up
+/// by [`Reloader::start`] before the gateway reports ready, driven by [`Reloader::run`].
+pub struct Reloader {
+    app: Arc<App>,
+    path: PathBuf,
+    events: mpsc::Receiver<()>,
+    /// Dropping it stops the watch.
+    _watcher: Option<RecommendedWatcher>,
+    hangups: Hangups,
+}
+
+impl Reloader {
+    /// Starts watching now (needs a tokio runtime for the signal stream).
+    pub fn start(app: Arc<App>, path: PathBuf) -> Reloader {
+        remember_current_text(&app, &path);
+        let (tx, events) = mpsc::channel::<()>(1);
+        Reloader {
+            _watcher: watch_folder(&path, tx),
+            hangups: hangup_signals(),
+            app,
+            path,
+            events,
         }
-        let (app, path) = (app.clone(), path.clone());
-        let _ = tokio::task::spawn_blocking(move || reload(&app, &path, trigger)).await;
+    }
+
+    /// Reloads on SIGHUP and on changes of the file until `shutdown`; the watch stops then.
+    pub async fn run(mut self, shutdown: impl Future<Output = ()>) {
+        tokio::pin!(shutdown);
+        loop {
+            let trigger = tokio::select! {
+                _ = &mut shutdown => return,
+                Some(()) = self.events.recv() => Trigger::FileChange,
+                true = next_hangup(&mut self.hangups) => Trigger::Signal,
+            };
+            if trigger == Trigger::FileChange {
+                // Debounce: wait until the folder has been quiet for DEBOUNCE.
+                loop {
+                    tokio::select! {
+                        _ = &mut shutdown => return,
+                        Some(()) = self.events.recv() => continue,
+                        _ = tokio::time::sleep(DEBOUNCE) => break,
+                    }
+                }
+            } else {
+                tracing::info!("SIGHUP: reloading the config");
+            }
+            let (app, path) = (self.app.clone(), self.path.clone());
+            let _ = tokio::task::spawn_blocking(move || reload(&app, &path, trigger)).await;
+        }
     }
 }
 

@@ -1,5 +1,5 @@
-//! Lifecycle of a running gateway: build the state, start the sweeper, the admin listener and
-//! the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
+//! Lifecycle of a running gateway: build the state, start the sweeper, the config reloader,
+//! the admin listener and the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -68,11 +68,11 @@ pub async fn run(
         stopped(stop_rx.clone()),
     ));
     // SIGHUP and changes of the config file reload it (a config built in memory has no file).
-    let reloader = app
-        .config()
-        .path
-        .clone()
-        .map(|path| tokio::spawn(reload::run(app.clone(), path, stopped(stop_rx.clone()))));
+    // The watch is in place before the gateway reports ready.
+    let reloader = app.config().path.clone().map(|path| {
+        let reloader = reload::Reloader::start(app.clone(), path);
+        tokio::spawn(reloader.run(stopped(stop_rx.clone())))
+    });
     app.set_ready();
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),

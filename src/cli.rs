@@ -332,7 +332,8 @@ pub fn init_logging(format: Option<LogFormat>) {
     };
 }
 
-/// `har`: analyse a recording (wired to [`crate::har`]).
+/// `har`: analyse a recording. Skipped entries go to stderr one line each; the report to
+/// stdout (table, or JSON with `--json`).
 pub fn har(
     file: &Path,
     config: &Path,
@@ -341,9 +342,49 @@ pub fn har(
     enable: Vec<String>,
     custom: Vec<String>,
 ) -> i32 {
-    let _ = (file, config, idle, json, enable, custom);
-    eprintln!("error: `idlegate har` is not available in this build yet");
-    2
+    let Some(loaded) = load_config(config) else {
+        return 1;
+    };
+    let cfg = loaded.config;
+    let keyer = match keyer_for(&cfg) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let catalog = match &cfg.catalog.openapi {
+        Some(path) => match crate::catalog::Catalog::load(path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let opts = crate::har::HarOptions {
+        idle,
+        enable,
+        custom,
+    };
+    match crate::har::analyze_file(file, &opts, &cfg, &keyer, catalog.as_ref()) {
+        Ok(report) => {
+            for skipped in &report.skipped {
+                eprintln!("skipped: {skipped}");
+            }
+            if json {
+                print!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
 }
 
 #[cfg(test)]

@@ -2,8 +2,10 @@
 //! tokens (SPEC §3, §4). The request path calls [`Store::check`] and [`Store::track`]; the
 //! sweeper calls [`Store::expire_due`].
 
+pub mod persist;
 mod policy;
 mod revoked;
+pub mod snapshot;
 mod sweep;
 pub mod sweeper;
 mod table;

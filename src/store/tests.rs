@@ -484,3 +484,29 @@ fn concurrent_touches_and_sweeps_never_see_neither() {
     }
     sweeper.join().expect("sweeper thread");
 }
+
+fn rss_bytes() -> usize {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: usize = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0);
+    pages * 4096
+}
+
+#[test]
+#[ignore = "memory bar (SPEC §9): run alone with --ignored --test-threads=1"]
+fn million_tracked_tokens_fit_in_64_bytes_each() {
+    let s = store();
+    let t = enforce();
+    let before = rss_bytes();
+    for i in 0..1_000_000 {
+        s.track(&key(i), T0 + u64::from(i % 5000), None, &t);
+    }
+    s.expire_due(T0 + 5000, &t); // files every token in the wheel
+    let per_token = (rss_bytes() - before) / 1_000_000;
+    assert_eq!(s.tracked_len(), 1_000_000);
+    eprintln!("{per_token} bytes per tracked token");
+    assert!(per_token <= 64, "{per_token} bytes per tracked token");
+}

@@ -1,5 +1,5 @@
-//! Lifecycle of a running gateway: build the state, start the sweeper, the admin listener and
-//! the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
+//! Lifecycle of a running gateway: build the state, start the sweeper, the config reloader,
+//! the admin listener and the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::token::Keyer;
-use crate::{admin, proxy, store};
+use crate::{admin, proxy, reload, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -78,6 +78,12 @@ pub async fn run(
         app.clone(),
         stopped(stop_rx.clone()),
     ));
+    // SIGHUP and changes of the config file reload it (a config built in memory has no file).
+    // The watch is in place before the gateway reports ready.
+    let reloader = app.config().path.clone().map(|path| {
+        let reloader = reload::Reloader::start(app.clone(), path);
+        tokio::spawn(reloader.run(stopped(stop_rx.clone())))
+    });
     app.set_ready();
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
@@ -92,6 +98,9 @@ pub async fn run(
         let _ = persist.await;
     }
     let _ = admin.await;
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
+    }
     tracing::info!("idlegate stopped");
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! admin API and UI).
 
 pub mod metrics;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +21,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .merge(ui::routes())
         .with_state(app)
 }
 

@@ -331,6 +331,7 @@
   }
 
   function closeSuggestions() {
+    clearTimeout(state.searchTimer);
     state.searchSeq++;
     state.suggestions = [];
     state.active = -1;

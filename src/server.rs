@@ -22,6 +22,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Snapshot(#[from] crate::store::snapshot::SnapshotError),
 }
 
 /// Binds the configured listen addresses.
@@ -55,13 +57,22 @@ pub async fn run(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    store::persist::load_at_start(&app)?;
     app.hooks.start(app.metrics.hook_counters());
-    let resolution = app.config().timeout.resolution;
+    let config = app.config();
     let sweeper = tokio::spawn(store::sweeper::run(
         app.clone(),
-        resolution,
+        config.timeout.resolution,
         stopped(stop_rx.clone()),
     ));
+    let persist = config.state.snapshot.clone().map(|path| {
+        tokio::spawn(store::persist::run(
+            app.clone(),
+            path,
+            config.state.snapshot_interval,
+            stopped(stop_rx.clone()),
+        ))
+    });
     let admin = tokio::spawn(admin::serve(
         admin_listener,
         app.clone(),
@@ -76,6 +87,10 @@ pub async fn run(
     proxy::serve(proxy_listener, app.clone(), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
+    if let Some(persist) = persist {
+        // The final snapshot is written after the drain, so it holds the last activity.
+        let _ = persist.await;
+    }
     let _ = admin.await;
     tracing::info!("idlegate stopped");
     Ok(())

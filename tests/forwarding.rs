@@ -76,7 +76,9 @@ async fn bodies_stream_both_ways() {
 async fn http2_prior_knowledge_clients_are_served() {
     let up = upstream().await;
     let gw = gateway(config(up)).await;
-    let h2: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new()).http2_only(true).build_http();
+    let h2: Client<_, Full<Bytes>> = Client::builder(TokioExecutor::new())
+        .http2_only(true)
+        .build_http();
     let req = Request::get(gw.url("/h2"))
         .header("authorization", "Bearer h2-token")
         .body(Full::new(Bytes::new()))
@@ -85,8 +87,14 @@ async fn http2_prior_knowledge_clients_are_served() {
     assert_eq!(resp.version(), http::Version::HTTP_2);
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     let echo: serde_json::Value = serde_json::from_slice(&body).unwrap();
-    assert_eq!(echo["version"], "HTTP/1.1", "idlegate speaks HTTP/1.1 upstream");
-    assert_eq!(echo["headers"]["x-forwarded-host"][0], gw.running.proxy_addr.to_string());
+    assert_eq!(
+        echo["version"], "HTTP/1.1",
+        "idlegate speaks HTTP/1.1 upstream"
+    );
+    assert_eq!(
+        echo["headers"]["x-forwarded-host"][0],
+        gw.running.proxy_addr.to_string()
+    );
     assert_eq!(gw.metric("idlegate_tokens_tracked").await, 1.0);
 }
 
@@ -136,8 +144,16 @@ async fn unreachable_upstream_is_502_and_slow_upstream_504() {
     let r = gw.get("/x", Some("t")).await;
     assert_eq!(r.status, 502);
     assert_eq!(r.json()["error"], "bad_gateway");
-    assert_eq!(gw.metric("idlegate_upstream_errors_total{kind=\"connect\"}").await, 1.0);
-    assert_eq!(gw.metric("idlegate_tokens_tracked").await, 0.0, "own answers never start tracking");
+    assert_eq!(
+        gw.metric("idlegate_upstream_errors_total{kind=\"connect\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        gw.metric("idlegate_tokens_tracked").await,
+        0.0,
+        "own answers never start tracking"
+    );
 
     let up = upstream().await;
     let mut c = config(up);
@@ -146,7 +162,11 @@ async fn unreachable_upstream_is_502_and_slow_upstream_504() {
     let r = gw.get("/slow/3000", Some("t")).await;
     assert_eq!(r.status, 504);
     assert_eq!(r.json()["error"], "gateway_timeout");
-    assert_eq!(gw.metric("idlegate_upstream_errors_total{kind=\"timeout\"}").await, 1.0);
+    assert_eq!(
+        gw.metric("idlegate_upstream_errors_total{kind=\"timeout\"}")
+            .await,
+        1.0
+    );
     // A slow body after a prompt head is not cut.
     let r = gw.get("/big/2000000", Some("t")).await;
     assert_eq!(r.body.len(), 2_000_000);
@@ -180,11 +200,16 @@ async fn garbage_bytes_get_400_and_the_gateway_keeps_serving() {
     let up = upstream().await;
     let gw = gateway(config(up)).await;
     let mut s = TcpStream::connect(gw.running.proxy_addr).await.unwrap();
-    s.write_all(b"\x16\x03\x01\x02\x00garbage\r\n\r\n").await.unwrap();
+    s.write_all(b"\x16\x03\x01\x02\x00garbage\r\n\r\n")
+        .await
+        .unwrap();
     let mut out = Vec::new();
     let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out)).await;
     let text = String::from_utf8_lossy(&out);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 400"), "got {text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 400"),
+        "got {text}"
+    );
     assert_eq!(gw.get("/still", None).await.status, 200);
 }
 
@@ -197,7 +222,9 @@ async fn own_errors_keep_the_client_connection_open() {
     let gw = gateway(config(closed)).await;
     let mut s = TcpStream::connect(gw.running.proxy_addr).await.unwrap();
     for _ in 0..2 {
-        s.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n").await.unwrap();
+        s.write_all(b"GET /x HTTP/1.1\r\nHost: x\r\n\r\n")
+            .await
+            .unwrap();
         let mut buf = vec![0u8; 4096];
         let n = s.read(&mut buf).await.unwrap();
         assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 502"));

@@ -15,23 +15,45 @@ async fn activity_keeps_a_token_alive_and_idle_revokes_it_with_rfc6750_401() {
     let gw = gateway(config(up)).await;
     assert_eq!(gw.get("/api/v2/users/me", Some("tok-a")).await.status, 200);
     gw.clock.advance(Duration::from_millis(1500));
-    assert_eq!(gw.get("/api/v2/users/me", Some("tok-a")).await.status, 200, "activity within idle");
+    assert_eq!(
+        gw.get("/api/v2/users/me", Some("tok-a")).await.status,
+        200,
+        "activity within idle"
+    );
     gw.clock.advance(Duration::from_millis(1500));
-    assert_eq!(gw.get("/api/v2/users/me", Some("tok-a")).await.status, 200, "timer was reset");
+    assert_eq!(
+        gw.get("/api/v2/users/me", Some("tok-a")).await.status,
+        200,
+        "timer was reset"
+    );
     gw.clock.advance(Duration::from_millis(2000));
     let r = gw.get("/api/v2/users/me", Some("tok-a")).await;
-    assert_eq!(r.status, 401, "idle for exactly the timeout: revoked on the spot");
+    assert_eq!(
+        r.status, 401,
+        "idle for exactly the timeout: revoked on the spot"
+    );
     assert_eq!(
         r.headers["www-authenticate"],
         "Bearer error=\"invalid_token\", error_description=\"token revoked after inactivity\""
     );
     assert_eq!(r.json()["error"], "invalid_token");
-    assert_eq!(r.json()["error_description"], "token revoked after inactivity");
+    assert_eq!(
+        r.json()["error_description"],
+        "token revoked after inactivity"
+    );
     // Stays revoked, and other tokens are unaffected.
     assert_eq!(gw.get("/x", Some("tok-a")).await.status, 401);
     assert_eq!(gw.get("/x", Some("tok-b")).await.status, 200);
-    assert_eq!(gw.metric("idlegate_revocations_total{reason=\"inactivity\"}").await, 1.0);
-    assert_eq!(gw.metric("idlegate_requests_total{class=\"rejected\"}").await, 2.0);
+    assert_eq!(
+        gw.metric("idlegate_revocations_total{reason=\"inactivity\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(
+        gw.metric("idlegate_requests_total{class=\"rejected\"}")
+            .await,
+        2.0
+    );
 }
 
 #[tokio::test]
@@ -42,15 +64,27 @@ async fn excluded_requests_are_forwarded_but_do_not_reset_the_timer() {
     let gw = gateway(c).await;
     assert_eq!(gw.get("/api/v2/users/me", Some("t")).await.status, 200);
     gw.clock.advance(Duration::from_millis(1500));
-    let r = gw.call("POST", "/api/v2/diagnostics/trace", Some("t")).await;
+    let r = gw
+        .call("POST", "/api/v2/diagnostics/trace", Some("t"))
+        .await;
     assert_eq!(r.status, 200, "excluded request is still forwarded");
     gw.clock.advance(Duration::from_millis(600));
-    assert_eq!(gw.call("POST", "/api/v2/diagnostics/trace", Some("t")).await.status, 401);
     assert_eq!(
-        gw.metric("idlegate_excluded_requests_total{exclusion=\"client-diagnostics\"}").await,
+        gw.call("POST", "/api/v2/diagnostics/trace", Some("t"))
+            .await
+            .status,
+        401
+    );
+    assert_eq!(
+        gw.metric("idlegate_excluded_requests_total{exclusion=\"client-diagnostics\"}")
+            .await,
         1.0
     );
-    assert_eq!(gw.metric("idlegate_requests_total{class=\"excluded\"}").await, 1.0);
+    assert_eq!(
+        gw.metric("idlegate_requests_total{class=\"excluded\"}")
+            .await,
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -77,7 +111,11 @@ async fn anonymous_requests_are_forwarded_untouched() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json()["path"], "/public");
     assert_eq!(r.json()["query"], "x=1");
-    assert_eq!(gw.metric("idlegate_requests_total{class=\"anonymous\"}").await, 1.0);
+    assert_eq!(
+        gw.metric("idlegate_requests_total{class=\"anonymous\"}")
+            .await,
+        1.0
+    );
     assert_eq!(gw.metric("idlegate_tokens_tracked").await, 0.0);
 }
 
@@ -110,14 +148,22 @@ async fn track_all_tracks_on_first_sight_and_keeps_on_401() {
 async fn every_token_source_is_read_in_order() {
     let up = upstream().await;
     let mut c = config(up);
-    c.tokens.sources = ["header:x-api-token", "cookie:sid", "query:access_token", "authorization"]
-        .iter()
-        .map(|s| s.parse().unwrap())
-        .collect();
+    c.tokens.sources = [
+        "header:x-api-token",
+        "cookie:sid",
+        "query:access_token",
+        "authorization",
+    ]
+    .iter()
+    .map(|s| s.parse().unwrap())
+    .collect();
     c.timeout.expose_remaining = true;
     let gw = gateway(c).await;
     let send = |hdr: (&'static str, &'static str), path: &'static str| {
-        let req = Request::get(gw.url(path)).header(hdr.0, hdr.1).body(Full::new(Bytes::new())).unwrap();
+        let req = Request::get(gw.url(path))
+            .header(hdr.0, hdr.1)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
         gw.send(req)
     };
     for (hdr, path) in [
@@ -128,7 +174,10 @@ async fn every_token_source_is_read_in_order() {
     ] {
         let r = send(hdr, path).await;
         assert_eq!(r.status, 200);
-        assert!(r.headers.contains_key("idle-timeout-remaining"), "{hdr:?} {path} tracked");
+        assert!(
+            r.headers.contains_key("idle-timeout-remaining"),
+            "{hdr:?} {path} tracked"
+        );
     }
     assert_eq!(gw.metric("idlegate_tokens_tracked").await, 4.0);
     // The token is forwarded where it was.
@@ -147,21 +196,41 @@ async fn every_token_source_is_read_in_order() {
 async fn malformed_tokens_count_as_no_token() {
     let up = upstream().await;
     let gw = gateway(config(up)).await;
-    for auth in ["Basic dXNlcjpwYXNz", "Bearer", "Bearer ", "Bearer a b", "Bearer tok\u{0}"] {
-        let Ok(req) = Request::get(gw.url("/p")).header("authorization", auth).body(Full::new(Bytes::new())) else {
+    for auth in [
+        "Basic dXNlcjpwYXNz",
+        "Bearer",
+        "Bearer ",
+        "Bearer a b",
+        "Bearer tok\u{0}",
+    ] {
+        let Ok(req) = Request::get(gw.url("/p"))
+            .header("authorization", auth)
+            .body(Full::new(Bytes::new()))
+        else {
             continue;
         };
-        assert_eq!(gw.send(req).await.status, 200, "{auth:?} forwarded as anonymous");
+        assert_eq!(
+            gw.send(req).await.status,
+            200,
+            "{auth:?} forwarded as anonymous"
+        );
     }
     let huge = "a".repeat(20_000);
     assert_eq!(gw.get("/p", Some(&huge)).await.status, 200);
     let req = Request::get(gw.url("/p"))
-        .header("cookie", http::HeaderValue::from_bytes(b"sid=\xff\xfe; x=1").unwrap())
+        .header(
+            "cookie",
+            http::HeaderValue::from_bytes(b"sid=\xff\xfe; x=1").unwrap(),
+        )
         .body(Full::new(Bytes::new()))
         .unwrap();
     assert_eq!(gw.send(req).await.status, 200);
     assert_eq!(gw.metric("idlegate_tokens_tracked").await, 0.0);
-    assert!(gw.metric("idlegate_requests_total{class=\"anonymous\"}").await >= 6.0);
+    assert!(
+        gw.metric("idlegate_requests_total{class=\"anonymous\"}")
+            .await
+            >= 6.0
+    );
 }
 
 #[tokio::test]
@@ -187,13 +256,18 @@ async fn pattern_forms_classify_as_configured() {
         ("GET", "/api/v2/tokens/me", false),
     ];
     for (m, p, excluded) in cases {
-        let before = gw.metric("idlegate_requests_total{class=\"excluded\"}").await;
+        let before = gw
+            .metric("idlegate_requests_total{class=\"excluded\"}")
+            .await;
         gw.call(m, p, Some("t")).await;
-        let after = gw.metric("idlegate_requests_total{class=\"excluded\"}").await;
+        let after = gw
+            .metric("idlegate_requests_total{class=\"excluded\"}")
+            .await;
         assert_eq!(after - before, if excluded { 1.0 } else { 0.0 }, "{m} {p}");
     }
     assert_eq!(
-        gw.metric("idlegate_excluded_requests_total{exclusion=\"* /api/v2/diagnostics/{*rest}\"}").await,
+        gw.metric("idlegate_excluded_requests_total{exclusion=\"* /api/v2/diagnostics/{*rest}\"}")
+            .await,
         1.0
     );
 }
@@ -214,7 +288,11 @@ async fn no_touch_header_excludes_and_is_not_forwarded() {
     let r = gw.send(req).await;
     assert_eq!(r.status, 200);
     assert!(r.json()["headers"].get("x-idle-no-touch").is_none());
-    assert_eq!(gw.metric("idlegate_excluded_requests_total{exclusion=\"no-touch-header\"}").await, 1.0);
+    assert_eq!(
+        gw.metric("idlegate_excluded_requests_total{exclusion=\"no-touch-header\"}")
+            .await,
+        1.0
+    );
     gw.clock.advance(Duration::from_millis(600));
     assert_eq!(gw.get("/poll", Some("t")).await.status, 401);
 }
@@ -231,8 +309,16 @@ async fn idle_timeout_remaining_is_exposed_on_tracked_responses_only() {
     gw.clock.advance(Duration::from_millis(30_500));
     let r = gw.call("GET", "/a", Some("t")).await;
     assert_eq!(r.headers["idle-timeout-remaining"], "120");
-    assert!(!gw.get("/a", None).await.headers.contains_key("idle-timeout-remaining"));
-    assert!(!gw.get("/status/401", Some("x")).await.headers.contains_key("idle-timeout-remaining"));
+    assert!(!gw
+        .get("/a", None)
+        .await
+        .headers
+        .contains_key("idle-timeout-remaining"));
+    assert!(!gw
+        .get("/status/401", Some("x"))
+        .await
+        .headers
+        .contains_key("idle-timeout-remaining"));
 }
 
 #[tokio::test]
@@ -249,8 +335,15 @@ async fn absolute_lifetime_revokes_an_active_token() {
     gw.clock.advance(Duration::from_millis(300));
     let r = gw.get("/a", Some("t")).await;
     assert_eq!(r.status, 401);
-    assert_eq!(r.json()["error_description"], "token revoked: absolute lifetime reached");
-    assert_eq!(gw.metric("idlegate_revocations_total{reason=\"absolute\"}").await, 1.0);
+    assert_eq!(
+        r.json()["error_description"],
+        "token revoked: absolute lifetime reached"
+    );
+    assert_eq!(
+        gw.metric("idlegate_revocations_total{reason=\"absolute\"}")
+            .await,
+        1.0
+    );
 }
 
 #[tokio::test]
@@ -261,11 +354,19 @@ async fn shadow_mode_counts_once_serves_and_tracks_afresh() {
     let gw = gateway(c).await;
     gw.get("/a", Some("t")).await;
     gw.clock.advance(Duration::from_secs(3));
-    assert_eq!(gw.get("/a", Some("t")).await.status, 200, "shadow never refuses");
+    assert_eq!(
+        gw.get("/a", Some("t")).await.status,
+        200,
+        "shadow never refuses"
+    );
     assert_eq!(gw.get("/a", Some("t")).await.status, 200);
     assert_eq!(gw.metric("idlegate_shadow_revocations_total").await, 1.0);
     assert_eq!(gw.metric("idlegate_tokens_revoked").await, 0.0);
-    assert_eq!(gw.metric("idlegate_tokens_tracked").await, 1.0, "tracked afresh");
+    assert_eq!(
+        gw.metric("idlegate_tokens_tracked").await,
+        1.0,
+        "tracked afresh"
+    );
 }
 
 #[tokio::test]
@@ -278,7 +379,11 @@ async fn disabled_timeout_is_a_plain_proxy() {
     gw.clock.advance(Duration::from_secs(10));
     assert_eq!(gw.get("/a", Some("t")).await.status, 200);
     assert_eq!(gw.metric("idlegate_tokens_tracked").await, 0.0);
-    assert_eq!(gw.metric("idlegate_requests_total{class=\"activity\"}").await, 2.0);
+    assert_eq!(
+        gw.metric("idlegate_requests_total{class=\"activity\"}")
+            .await,
+        2.0
+    );
 }
 
 #[tokio::test]

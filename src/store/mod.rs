@@ -2,13 +2,29 @@
 //! tokens (SPEC §3, §4). The request path calls [`Store::check`] and [`Store::track`]; the
 //! sweeper calls [`Store::expire_due`].
 
+pub mod persist;
+mod policy;
+mod revoked;
+pub mod snapshot;
+mod sweep;
 pub mod sweeper;
+mod table;
+#[cfg(test)]
+mod tests;
 mod wheel;
 
 pub use wheel::Wheel;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
+use policy::{deadline, expiry, revoked_until};
+use revoked::RevokedSet;
+use sweep::Sweeper;
+use table::{handle, shard_of, Shard, Slot, SHARDS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RevokeReason {
@@ -123,22 +139,113 @@ pub struct RevokedRecord {
     pub until_ms: UnixMs,
 }
 
+/// Tracked tokens, revoked keys and the expiry wheel. `Send + Sync`; shared behind an `Arc`.
+///
+/// Locks, always taken in this order: `sweep` (the sweeper's state, wheel included) → one
+/// shard (or all, in index order) → `pending`. The request path takes only a shard lock.
 pub struct Store {
-    _private: (),
+    shards: Box<[RwLock<Shard>]>,
+    revoked: RevokedSet,
+    /// Handles of slots inserted since the last sweep; the sweeper files them in the wheel.
+    /// (`track` cannot file them itself: the wheel's cascade reads slots, which would take a
+    /// shard lock under the wheel's.)
+    pending: Mutex<Vec<u32>>,
+    sweep: Mutex<Sweeper>,
+    live: AtomicUsize,
+    max_tracked: AtomicUsize,
+    resolution_ms: u64,
 }
 
 impl Store {
     /// `resolution_ms` is the wheel's tick.
     pub fn new(max_tracked: usize, resolution_ms: u64, now_ms: UnixMs) -> Store {
-        let _ = (max_tracked, resolution_ms, now_ms);
-        todo!()
+        let resolution_ms = resolution_ms.max(1);
+        Store {
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            revoked: RevokedSet::new(),
+            pending: Mutex::new(Vec::new()),
+            sweep: Mutex::new(Sweeper::new(now_ms / resolution_ms, now_ms)),
+            live: AtomicUsize::new(0),
+            max_tracked: AtomicUsize::new(max_tracked),
+            resolution_ms,
+        }
     }
 
     /// The request path: revoked? tracked and expired (revoke on the spot)? touch when
     /// `touch` (an `activity` request). Never blocks on the sweeper for long.
     pub fn check(&self, key: &TokenKey, now_ms: UnixMs, timing: &Timing, touch: bool) -> Check {
-        let _ = (key, now_ms, timing, touch);
-        todo!()
+        let si = shard_of(&key.0);
+        {
+            let shard = self.shards[si].read();
+            if let Some(idx) = shard.find(&key.0) {
+                if let Some(active) = active(shard.slot(idx), now_ms, timing, touch) {
+                    return active;
+                }
+            } else {
+                drop(shard);
+                return self.check_revoked(key, now_ms);
+            }
+        }
+        self.expire_now(si, key, now_ms, timing, touch)
+    }
+
+    /// The slow path of `check`: the deadline had passed under the read lock. Re-checked under
+    /// the write lock, where a concurrent touch may have saved the token.
+    fn expire_now(
+        &self,
+        si: usize,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Check {
+        let mut shard = self.shards[si].write();
+        let Some(idx) = shard.find(&key.0) else {
+            drop(shard);
+            return self.check_revoked(key, now_ms);
+        };
+        let slot = shard.slot(idx);
+        if let Some(active) = active(slot, now_ms, timing, touch) {
+            return active;
+        }
+        let Some(rev) = self.expire_slot(slot, key, now_ms, timing) else {
+            return Check::Unknown;
+        };
+        shard.kill(idx);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        Check::Expired(rev)
+    }
+
+    /// Builds the revocation of an expired slot and, when enforcing, enters the key in the
+    /// revoked set — before the caller removes the slot, so no reader sees neither.
+    fn expire_slot(
+        &self,
+        slot: &Slot,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Option<Revocation> {
+        let (last, first) = (slot.last_ms(), slot.first_ms());
+        let (reason, at_ms) = expiry(last, first, now_ms, timing)?;
+        if timing.enforce {
+            let until = revoked_until(at_ms, timing.retention_ms, slot.exp_ms());
+            self.revoked.insert(*key, reason, until);
+        }
+        Some(Revocation {
+            key: *key,
+            reason,
+            last_activity_ms: last,
+            first_seen_ms: first,
+            at_ms,
+            enforced: timing.enforce,
+        })
+    }
+
+    fn check_revoked(&self, key: &TokenKey, now_ms: UnixMs) -> Check {
+        match self.revoked.get(key, now_ms) {
+            Some((reason, _)) => Check::Revoked(reason),
+            None => Check::Unknown,
+        }
     }
 
     /// Starts tracking (`last_activity = first_seen = now_ms`) unless tracked, revoked, or the
@@ -150,18 +257,58 @@ impl Store {
         jwt_exp_s: Option<u64>,
         timing: &Timing,
     ) -> Track {
-        let _ = (key, now_ms, jwt_exp_s, timing);
-        todo!()
+        let si = shard_of(&key.0);
+        let mut shard = self.shards[si].write();
+        if let Some(idx) = shard.find(&key.0) {
+            let slot = shard.slot(idx);
+            return Track::Existing {
+                deadline_ms: deadline(slot.last_ms(), slot.first_ms(), timing),
+            };
+        }
+        if self.revoked.get(key, now_ms).is_some() {
+            return Track::Revoked;
+        }
+        let exp_ms = jwt_exp_s.map(|s| s.saturating_mul(1000));
+        if !self.insert_slot(&mut shard, si, Slot::new(key.0, now_ms, now_ms, exp_ms)) {
+            return Track::Overflow;
+        }
+        Track::New {
+            deadline_ms: deadline(now_ms, now_ms, timing),
+        }
+    }
+
+    /// Reserves room under `max_tracked`, stores the slot and queues it for the wheel.
+    fn insert_slot(&self, shard: &mut Shard, si: usize, slot: Slot) -> bool {
+        let max = self.max_tracked.load(Ordering::Relaxed);
+        let reserved = self
+            .live
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            });
+        if reserved.is_err() {
+            return false;
+        }
+        let Some(idx) = shard.insert(slot) else {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        };
+        self.pending.lock().push(handle(si, idx));
+        true
     }
 
     /// Stops tracking (upstream 401). Returns whether it was tracked.
     pub fn untrack(&self, key: &TokenKey) -> bool {
-        let _ = key;
-        todo!()
+        let mut shard = self.shards[shard_of(&key.0)].write();
+        let Some(idx) = shard.find(&key.0) else {
+            return false;
+        };
+        shard.kill(idx);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        true
     }
 
     /// Revokes now with `reason` (admin revocation; also works for unknown keys).
-    /// Returns the revocation (with the token's times when it was tracked).
+    /// Returns the revocation (with the token's times when it was tracked; 0 when it was not).
     pub fn revoke(
         &self,
         key: &TokenKey,
@@ -169,53 +316,92 @@ impl Store {
         now_ms: UnixMs,
         timing: &Timing,
     ) -> Revocation {
-        let _ = (key, reason, now_ms, timing);
-        todo!()
+        let mut shard = self.shards[shard_of(&key.0)].write();
+        let tracked = shard.find(&key.0);
+        let (last, first, exp) = match tracked {
+            Some(idx) => {
+                let slot = shard.slot(idx);
+                (slot.last_ms(), slot.first_ms(), slot.exp_ms())
+            }
+            None => (0, 0, None),
+        };
+        self.revoked.insert(
+            *key,
+            reason,
+            revoked_until(now_ms, timing.retention_ms, exp),
+        );
+        if let Some(idx) = tracked {
+            shard.kill(idx);
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        Revocation {
+            key: *key,
+            reason,
+            last_activity_ms: last,
+            first_seen_ms: first,
+            at_ms: now_ms,
+            enforced: true,
+        }
     }
 
+    /// Read-only: a tracked token whose deadline passed shows as revoked (enforce) or unknown
+    /// (shadow), as the next check would make it.
     pub fn status(&self, key: &TokenKey, now_ms: UnixMs, timing: &Timing) -> Status {
-        let _ = (key, now_ms, timing);
-        todo!()
-    }
-
-    /// The sweeper's tick: advances the wheel to `now_ms`, revokes (or, in shadow mode, drops)
-    /// every token whose deadline has passed, re-files touched ones, and purges revoked keys
-    /// whose retention ended. A concurrent touch wins over expiry.
-    pub fn expire_due(&self, now_ms: UnixMs, timing: &Timing) -> Vec<Revocation> {
-        let _ = (now_ms, timing);
-        todo!()
-    }
-
-    /// Re-files every tracked token for the current timing (after `idle` changed).
-    pub fn rearm_all(&self, now_ms: UnixMs, timing: &Timing) {
-        let _ = (now_ms, timing);
-        todo!()
-    }
-
-    /// Forgets every tracked token (timeout switched off and on again). The revoked set stays.
-    pub fn clear_tracked(&self) {
-        todo!()
+        {
+            let shard = self.shards[shard_of(&key.0)].read();
+            if let Some(idx) = shard.find(&key.0) {
+                let slot = shard.slot(idx);
+                let (last, first) = (slot.last_ms(), slot.first_ms());
+                return match expiry(last, first, now_ms, timing) {
+                    None => Status::Active {
+                        last_activity_ms: last,
+                        deadline_ms: deadline(last, first, timing),
+                    },
+                    Some((reason, at)) if timing.enforce => Status::Revoked {
+                        reason,
+                        until_ms: revoked_until(at, timing.retention_ms, slot.exp_ms()),
+                    },
+                    Some(_) => Status::Unknown,
+                };
+            }
+        }
+        match self.revoked.get(key, now_ms) {
+            Some((reason, until_ms)) => Status::Revoked { reason, until_ms },
+            None => Status::Unknown,
+        }
     }
 
     pub fn set_max_tracked(&self, max: usize) {
-        let _ = max;
-        todo!()
+        self.max_tracked.store(max, Ordering::Relaxed);
     }
 
     pub fn tracked_len(&self) -> usize {
-        todo!()
+        self.live.load(Ordering::Relaxed)
     }
 
     pub fn revoked_len(&self) -> usize {
-        todo!()
+        self.revoked.len()
     }
 
+    /// Copies the state, one shard lock at a time.
     pub fn export(&self) -> (Vec<TrackedRecord>, Vec<RevokedRecord>) {
-        todo!()
+        let mut tracked = Vec::with_capacity(self.tracked_len());
+        for shard in self.shards.iter() {
+            let shard = shard.read();
+            tracked.extend(shard.live_slots().map(|s| TrackedRecord {
+                key: TokenKey(s.key()),
+                last_activity_ms: s.last_ms(),
+                first_seen_ms: s.first_ms(),
+                jwt_exp_ms: s.exp_ms(),
+            }));
+        }
+        (tracked, self.revoked.export())
     }
 
     /// Loads records (at start, before serving). Tracked records for keys already present keep
-    /// the later activity.
+    /// the later activity. Revoked keys are never tracked; records beyond `max_tracked` are
+    /// skipped. A token that went idle while down is due at the next sweep (and expires on its
+    /// next check anyway).
     pub fn import(
         &self,
         tracked: &[TrackedRecord],
@@ -223,7 +409,31 @@ impl Store {
         now_ms: UnixMs,
         timing: &Timing,
     ) {
-        let _ = (tracked, revoked, now_ms, timing);
-        todo!()
+        let _ = timing;
+        for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
+            self.revoked.merge(r.key, r.reason, r.until_ms);
+        }
+        for r in tracked {
+            let si = shard_of(&r.key.0);
+            let mut shard = self.shards[si].write();
+            if let Some(idx) = shard.find(&r.key.0) {
+                shard.slot(idx).touch(r.last_activity_ms);
+            } else if self.revoked.get(&r.key, now_ms).is_none() {
+                let slot = Slot::new(r.key.0, r.last_activity_ms, r.first_seen_ms, r.jwt_exp_ms);
+                self.insert_slot(&mut shard, si, slot);
+            }
+        }
     }
+}
+
+/// `Check::Active` (touching when asked) unless the slot's deadline has passed at `now_ms`.
+fn active(slot: &Slot, now_ms: UnixMs, timing: &Timing, touch: bool) -> Option<Check> {
+    let (last, first) = (slot.last_ms(), slot.first_ms());
+    if expiry(last, first, now_ms, timing).is_some() {
+        return None;
+    }
+    let last = if touch { slot.touch(now_ms) } else { last };
+    Some(Check::Active {
+        deadline_ms: deadline(last, first, timing),
+    })
 }

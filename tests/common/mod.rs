@@ -42,7 +42,9 @@ pub async fn upstream() -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { return };
+            let Ok((stream, _)) = listener.accept().await else {
+                return;
+            };
             tokio::spawn(async move {
                 let svc = service_fn(upstream_service);
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -91,7 +93,10 @@ async fn upstream_service(mut req: Request<Incoming>) -> Result<Response<UpBody>
     }
     if let Some(code) = path.strip_prefix("/status/") {
         let code: u16 = code.parse().unwrap_or(500);
-        return Ok(Response::builder().status(code).body(full("status")).unwrap());
+        return Ok(Response::builder()
+            .status(code)
+            .body(full("status"))
+            .unwrap());
     }
     if let Some(ms) = path.strip_prefix("/slow/") {
         tokio::time::sleep(Duration::from_millis(ms.parse().unwrap_or(0))).await;
@@ -116,10 +121,19 @@ async fn upstream_service(mut req: Request<Incoming>) -> Result<Response<UpBody>
         }
         return Ok(Response::new(full(n.to_string())));
     }
-    let headers: BTreeMap<String, Vec<String>> = req.headers().keys().map(|k| {
-        let vals = req.headers().get_all(k).iter().map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned()).collect();
-        (k.as_str().to_string(), vals)
-    }).collect();
+    let headers: BTreeMap<String, Vec<String>> = req
+        .headers()
+        .keys()
+        .map(|k| {
+            let vals = req
+                .headers()
+                .get_all(k)
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect();
+            (k.as_str().to_string(), vals)
+        })
+        .collect();
     let echo = serde_json::json!({
         "method": req.method().as_str(),
         "path": path,
@@ -161,9 +175,15 @@ pub async fn gateway(config: Config) -> Gateway {
     let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let clock = Clock::new();
-    let running = Running::start(proxy, admin, config, keyer(), clock.clone()).await.unwrap();
+    let running = Running::start(proxy, admin, config, keyer(), clock.clone())
+        .await
+        .unwrap();
     let client = Client::builder(TokioExecutor::new()).build_http();
-    Gateway { running, clock, client }
+    Gateway {
+        running,
+        clock,
+        client,
+    }
 }
 
 pub struct Reply {
@@ -187,8 +207,17 @@ impl Gateway {
         let resp = self.client.request(req).await.expect("gateway answers");
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.into_body().collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-        Reply { status, headers, body: String::from_utf8_lossy(&body).into_owned() }
+        let body = resp
+            .into_body()
+            .collect()
+            .await
+            .map(|b| b.to_bytes())
+            .unwrap_or_default();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        }
     }
 
     /// `METHOD path` with an optional bearer token.

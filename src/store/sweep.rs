@@ -1,0 +1,171 @@
+//! The sweeper's side of the store: filing new slots in the wheel, expiring what comes due
+//! (lazily re-filing tokens touched since they were filed), freeing dead slots, purging the
+//! revoked set, re-arming after a timing change, and clearing.
+
+use std::sync::atomic::Ordering;
+
+use super::policy::deadline;
+use super::table::{split, SlotState, SHARDS};
+use super::{Revocation, Store, Timing, Wheel};
+use crate::clock::UnixMs;
+use crate::token::TokenKey;
+
+/// A full scan of the revoked set at most this often.
+const PURGE_EVERY_MS: u64 = 5_000;
+/// Due items settled per shard write lock, so requests on that shard never wait long.
+const CHUNK: usize = 2_048;
+
+pub(super) struct Sweeper {
+    wheel: Wheel<u32>,
+    last_purge_ms: UnixMs,
+}
+
+impl Sweeper {
+    pub(super) fn new(now_tick: u64, now_ms: UnixMs) -> Self {
+        Sweeper {
+            wheel: Wheel::new(now_tick),
+            last_purge_ms: now_ms,
+        }
+    }
+}
+
+/// What became of a due wheel item.
+enum Settled {
+    Expired(Revocation),
+    Refile(u64),
+    Done,
+}
+
+impl Store {
+    /// The sweeper's tick: advances the wheel to `now_ms`, revokes (or, in shadow mode, drops)
+    /// every token whose deadline has passed, re-files touched ones, and purges revoked keys
+    /// whose retention ended. A concurrent touch wins over expiry.
+    pub fn expire_due(&self, now_ms: UnixMs, timing: &Timing) -> Vec<Revocation> {
+        let mut sweeper = self.sweep.lock();
+        self.file_pending(&mut sweeper.wheel, timing);
+        let due = sweeper.wheel.advance(now_ms / self.resolution_ms, |&h| {
+            self.deadline_tick(h, timing)
+        });
+        let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
+        for h in due {
+            by_shard[split(h).0].push(h);
+        }
+        let mut revocations = Vec::new();
+        for (si, handles) in by_shard.iter().enumerate() {
+            for chunk in handles.chunks(CHUNK) {
+                let mut refile = Vec::new();
+                self.settle_chunk(si, chunk, now_ms, timing, &mut revocations, &mut refile);
+                for (h, tick) in refile {
+                    sweeper.wheel.insert(h, tick);
+                }
+            }
+        }
+        if now_ms >= sweeper.last_purge_ms.saturating_add(PURGE_EVERY_MS)
+            || now_ms < sweeper.last_purge_ms
+        {
+            self.revoked.purge(now_ms);
+            sweeper.last_purge_ms = now_ms;
+        }
+        revocations
+    }
+
+    /// Settles due items of one shard under one write lock: frees dead slots, expires live ones
+    /// whose deadline passed (re-checked here, so a touch that came first wins), and lists the
+    /// rest for re-filing at their moved deadline.
+    fn settle_chunk(
+        &self,
+        si: usize,
+        chunk: &[u32],
+        now_ms: UnixMs,
+        timing: &Timing,
+        revocations: &mut Vec<Revocation>,
+        refile: &mut Vec<(u32, u64)>,
+    ) {
+        let mut shard = self.shards[si].write();
+        for &h in chunk {
+            let idx = split(h).1;
+            let settled = match shard.state(idx) {
+                SlotState::Stale => Settled::Done,
+                SlotState::Dead => {
+                    shard.release(idx);
+                    Settled::Done
+                }
+                SlotState::Live(slot) => {
+                    let key = TokenKey(slot.key());
+                    match self.expire_slot(slot, &key, now_ms, timing) {
+                        Some(rev) => Settled::Expired(rev),
+                        None => Settled::Refile(self.tick_of(deadline(
+                            slot.last_ms(),
+                            slot.first_ms(),
+                            timing,
+                        ))),
+                    }
+                }
+            };
+            match settled {
+                Settled::Expired(rev) => {
+                    shard.retire(idx);
+                    self.live.fetch_sub(1, Ordering::Relaxed);
+                    revocations.push(rev);
+                }
+                Settled::Refile(tick) => refile.push((h, tick)),
+                Settled::Done => {}
+            }
+        }
+    }
+
+    /// Re-files every tracked token for the current timing (after `idle` changed).
+    pub fn rearm_all(&self, now_ms: UnixMs, timing: &Timing) {
+        let _ = now_ms;
+        let mut sweeper = self.sweep.lock();
+        self.file_pending(&mut sweeper.wheel, timing);
+        let items = sweeper.wheel.drain();
+        for h in items {
+            if let Some(tick) = self.deadline_tick(h, timing) {
+                sweeper.wheel.insert(h, tick);
+            }
+        }
+    }
+
+    /// Forgets every tracked token (timeout switched off and on again). The revoked set stays.
+    pub fn clear_tracked(&self) {
+        let mut sweeper = self.sweep.lock();
+        // All shard locks at once: no `track` may sit between inserting a slot and queueing it.
+        let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
+        for shard in shards.iter_mut() {
+            shard.clear();
+        }
+        self.pending.lock().clear();
+        sweeper.wheel.clear();
+        self.live.store(0, Ordering::Relaxed);
+    }
+
+    /// Moves slots queued by `track`/`import` into the wheel.
+    fn file_pending(&self, wheel: &mut Wheel<u32>, timing: &Timing) {
+        let pending = std::mem::take(&mut *self.pending.lock());
+        for h in pending {
+            if let Some(tick) = self.deadline_tick(h, timing) {
+                wheel.insert(h, tick);
+            }
+        }
+    }
+
+    /// The tick a wheel item is due at now: a live slot's real deadline, at once for a dead
+    /// slot (so it is freed), None for a stale item.
+    fn deadline_tick(&self, h: u32, timing: &Timing) -> Option<u64> {
+        let (si, idx) = split(h);
+        let shard = self.shards.get(si)?.read();
+        match shard.state(idx) {
+            SlotState::Live(slot) => {
+                Some(self.tick_of(deadline(slot.last_ms(), slot.first_ms(), timing)))
+            }
+            SlotState::Dead => Some(0),
+            SlotState::Stale => None,
+        }
+    }
+
+    /// The first tick at or after `ms`, so an item never comes due before its deadline.
+    fn tick_of(&self, ms: UnixMs) -> u64 {
+        ms.div_ceil(self.resolution_ms)
+    }
+}

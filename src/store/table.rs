@@ -1,0 +1,259 @@
+//! The tracked-token table: 64 shards, each a slab of 32-byte slots indexed by a hash table
+//! of slot numbers. Keys are already uniform keyed hashes, so their bytes serve as the hash.
+//!
+//! A slot is live (indexed), dead (unindexed, waiting for its wheel item to come due) or free
+//! (on the free list, no wheel item). Only the wheel frees a dead slot, so each slot has exactly
+//! one wheel item from its insertion until it is freed and no generation counter is needed.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use hashbrown::HashTable;
+
+pub(super) const SHARDS: usize = 64;
+const SLOT_BITS: u32 = 26;
+const MAX_SLOTS: usize = 1 << SLOT_BITS;
+
+const FIRST_BITS: u32 = 42;
+const FIRST_MASK: u64 = (1 << FIRST_BITS) - 1;
+/// Saturated expiry minutes: "far", treated as no bound.
+const EXP_FAR: u64 = (1 << (64 - FIRST_BITS)) - 1;
+const MINUTE_MS: u64 = 60_000;
+/// `meta` values no live slot can have (first_seen is clamped below them).
+const DEAD: u64 = u64::MAX;
+const FREE: u64 = u64::MAX - 1;
+const FIRST_MAX: u64 = FIRST_MASK - 2;
+
+pub(super) fn shard_of(key: &[u8; 16]) -> usize {
+    (key[0] as usize) & (SHARDS - 1)
+}
+
+fn hash_of(key: &[u8; 16]) -> u64 {
+    let mut b = [0u8; 8];
+    b.copy_from_slice(&key[8..16]);
+    u64::from_le_bytes(b)
+}
+
+/// A wheel item: 6 bits of shard, 26 bits of slot number.
+pub(super) fn handle(shard: usize, slot: u32) -> u32 {
+    ((shard as u32) << SLOT_BITS) | slot
+}
+
+pub(super) fn split(handle: u32) -> (usize, u32) {
+    (
+        (handle >> SLOT_BITS) as usize,
+        handle & (MAX_SLOTS as u32 - 1),
+    )
+}
+
+#[repr(C)]
+pub(super) struct Slot {
+    key: [u8; 16],
+    /// Touched with `fetch_max` under the shard's read lock.
+    last_ms: AtomicU64,
+    /// first_seen ms (low 42 bits) | JWT exp as ceil-minutes after first_seen (high 22 bits,
+    /// 0 = none); or DEAD / FREE.
+    meta: u64,
+}
+
+const _: () = assert!(std::mem::size_of::<Slot>() == 32);
+
+impl Slot {
+    pub(super) fn new(key: [u8; 16], last_ms: u64, first_ms: u64, exp_ms: Option<u64>) -> Slot {
+        let first = first_ms.min(FIRST_MAX);
+        let exp_minutes = match exp_ms {
+            None => 0,
+            // An exp at or before first_seen still needs a non-zero code: one minute.
+            Some(exp) => exp
+                .saturating_sub(first)
+                .div_ceil(MINUTE_MS)
+                .clamp(1, EXP_FAR),
+        };
+        Slot {
+            key,
+            last_ms: AtomicU64::new(last_ms),
+            meta: first | (exp_minutes << FIRST_BITS),
+        }
+    }
+
+    pub(super) fn key(&self) -> [u8; 16] {
+        self.key
+    }
+
+    pub(super) fn last_ms(&self) -> u64 {
+        self.last_ms.load(Ordering::Acquire)
+    }
+
+    /// Moves last activity forward to `now_ms` (never back); returns the resulting value.
+    pub(super) fn touch(&self, now_ms: u64) -> u64 {
+        self.last_ms.fetch_max(now_ms, Ordering::AcqRel).max(now_ms)
+    }
+
+    pub(super) fn first_ms(&self) -> u64 {
+        self.meta & FIRST_MASK
+    }
+
+    pub(super) fn exp_ms(&self) -> Option<u64> {
+        match self.meta >> FIRST_BITS {
+            0 | EXP_FAR => None,
+            m => Some(self.first_ms().saturating_add(m * MINUTE_MS)),
+        }
+    }
+
+    pub(super) fn is_live(&self) -> bool {
+        self.meta != DEAD && self.meta != FREE
+    }
+
+    pub(super) fn is_dead(&self) -> bool {
+        self.meta == DEAD
+    }
+}
+
+/// What a wheel item's slot turned out to be when it came due.
+pub(super) enum SlotState<'a> {
+    Live(&'a Slot),
+    Dead,
+    /// Free or out of range: a stale item (should not happen); drop it.
+    Stale,
+}
+
+#[derive(Default)]
+pub(super) struct Shard {
+    slots: Vec<Slot>,
+    index: HashTable<u32>,
+    free: Vec<u32>,
+}
+
+impl Shard {
+    pub(super) fn find(&self, key: &[u8; 16]) -> Option<u32> {
+        let slots = &self.slots;
+        self.index
+            .find(hash_of(key), |&i| slots[i as usize].key == *key)
+            .copied()
+    }
+
+    pub(super) fn slot(&self, idx: u32) -> &Slot {
+        &self.slots[idx as usize]
+    }
+
+    pub(super) fn state(&self, idx: u32) -> SlotState<'_> {
+        match self.slots.get(idx as usize) {
+            Some(s) if s.is_live() => SlotState::Live(s),
+            Some(s) if s.is_dead() => SlotState::Dead,
+            _ => SlotState::Stale,
+        }
+    }
+
+    /// Stores a new live slot (the key must not be indexed); None when the shard is full.
+    pub(super) fn insert(&mut self, slot: Slot) -> Option<u32> {
+        let hash = hash_of(&slot.key);
+        let idx = match self.free.pop() {
+            Some(idx) => {
+                self.slots[idx as usize] = slot;
+                idx
+            }
+            None if self.slots.len() < MAX_SLOTS => {
+                self.slots.push(slot);
+                (self.slots.len() - 1) as u32
+            }
+            None => return None,
+        };
+        let slots = &self.slots;
+        self.index
+            .insert_unique(hash, idx, |&i| hash_of(&slots[i as usize].key));
+        Some(idx)
+    }
+
+    /// Unindexes a live slot removed outside the wheel; its wheel item frees it later.
+    pub(super) fn kill(&mut self, idx: u32) {
+        self.unindex(idx);
+        self.slots[idx as usize].meta = DEAD;
+    }
+
+    /// Unindexes and frees a live slot whose wheel item was just consumed.
+    pub(super) fn retire(&mut self, idx: u32) {
+        self.unindex(idx);
+        self.release(idx);
+    }
+
+    /// Frees a slot whose wheel item was just consumed.
+    pub(super) fn release(&mut self, idx: u32) {
+        self.slots[idx as usize].meta = FREE;
+        self.free.push(idx);
+    }
+
+    fn unindex(&mut self, idx: u32) {
+        let hash = hash_of(&self.slots[idx as usize].key);
+        if let Ok(entry) = self.index.find_entry(hash, |&i| i == idx) {
+            entry.remove();
+        }
+    }
+
+    pub(super) fn live_slots(&self) -> impl Iterator<Item = &Slot> {
+        self.slots.iter().filter(|s| s.is_live())
+    }
+
+    pub(super) fn clear(&mut self) {
+        *self = Shard::default();
+    }
+
+    #[cfg(test)]
+    pub(super) fn slab_len(&self) -> usize {
+        self.slots.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slot_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<Slot>(), 32);
+    }
+
+    #[test]
+    fn meta_packs_first_seen_and_exp_minutes() {
+        let s = Slot::new([1; 16], 5, 1_700_000_000_123, Some(1_700_000_090_000));
+        assert_eq!(s.first_ms(), 1_700_000_000_123);
+        assert_eq!(s.exp_ms(), Some(1_700_000_000_123 + 2 * MINUTE_MS));
+        assert!(s.is_live());
+        let none = Slot::new([1; 16], 5, 10, None);
+        assert_eq!(none.exp_ms(), None);
+        let far = Slot::new([1; 16], 5, 10, Some(u64::MAX));
+        assert_eq!(far.exp_ms(), None);
+        let past = Slot::new([1; 16], 5, 100_000, Some(3));
+        assert_eq!(past.exp_ms(), Some(100_000 + MINUTE_MS));
+    }
+
+    #[test]
+    fn touch_never_moves_activity_back() {
+        let s = Slot::new([1; 16], 500, 500, None);
+        assert_eq!(s.touch(400), 500);
+        assert_eq!(s.touch(900), 900);
+        assert_eq!(s.last_ms(), 900);
+    }
+
+    #[test]
+    fn handle_round_trips() {
+        assert_eq!(
+            split(handle(63, MAX_SLOTS as u32 - 1)),
+            (63, MAX_SLOTS as u32 - 1)
+        );
+        assert_eq!(split(handle(5, 7)), (5, 7));
+    }
+
+    #[test]
+    fn killed_slot_is_not_reused_until_released() {
+        let mut shard = Shard::default();
+        let a = shard.insert(Slot::new([1; 16], 0, 0, None)).unwrap();
+        shard.kill(a);
+        assert!(shard.find(&[1; 16]).is_none());
+        let b = shard.insert(Slot::new([2; 16], 0, 0, None)).unwrap();
+        assert_ne!(a, b);
+        shard.release(a);
+        let c = shard.insert(Slot::new([3; 16], 0, 0, None)).unwrap();
+        assert_eq!(c, a);
+        assert_eq!(shard.find(&[3; 16]), Some(a));
+        assert_eq!(shard.find(&[2; 16]), Some(b));
+    }
+}

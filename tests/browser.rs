@@ -143,6 +143,7 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
     flow::remove(s, flow::REMOVED).await?;
     let summary = flow::open_summary(s).await?;
     flow::figures_loaded(s).await?;
+    s.execute("window.scrollTo(0, 0)", serde_json::json!([])).await?;
     let png = s.screenshot().await?;
     assert_eq!(png_size(&png), (1280, 900));
     keep_screenshot(&png);

@@ -17,7 +17,7 @@ use hyper_util::rt::TokioExecutor;
 use serde_json::{json, Value};
 
 /// The W3C key for an element reference in JSON.
-const ELEMENT_KEY: &str = "element-6066-11e4-a52f-4f735466cecf";
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 /// WebDriver key codes (W3C WebDriver §17.4.2).
 pub mod keys {

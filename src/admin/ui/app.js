@@ -412,7 +412,7 @@
     const resume = [...was].filter((r) => !now.has(r));
     if (stop.length) {
       parts.push(stop.length + (stop.length === 1 ? " API will stop" : " APIs will stop") + " resetting the timer");
-      stop.forEach((r) => details.push("Stops resetting the timer: " + r));
+      stop.forEach((r) => details.push("No longer resets the timer: " + r));
     }
     if (resume.length) {
       parts.push(resume.length + (resume.length === 1 ? " API will reset" : " APIs will reset") + " the timer again");

@@ -50,13 +50,25 @@ fn write_config(dir: &Path, upstream: std::net::SocketAddr) -> PathBuf {
     let shipped = std::fs::read_to_string(root.join("config/idlegate.toml")).unwrap();
     let mut text = shipped.clone();
     for (from, to) in [
-        ("upstream = \"http://127.0.0.1:9000\"", format!("upstream = \"http://{upstream}\"")),
-        ("token_env = \"IDLEGATE_ADMIN_TOKEN\"", format!("token_env = \"{ADMIN_TOKEN_ENV}\"")),
+        (
+            "upstream = \"http://127.0.0.1:9000\"",
+            format!("upstream = \"http://{upstream}\""),
+        ),
+        (
+            "token_env = \"IDLEGATE_ADMIN_TOKEN\"",
+            format!("token_env = \"{ADMIN_TOKEN_ENV}\""),
+        ),
         ("idle = \"30m\"", "idle = \"2s\"".to_string()),
         ("resolution = \"1s\"", "resolution = \"100ms\"".to_string()),
-        ("snapshot = \"../data/idlegate.state\"", "snapshot = \"idlegate.state\"".to_string()),
+        (
+            "snapshot = \"../data/idlegate.state\"",
+            "snapshot = \"idlegate.state\"".to_string(),
+        ),
     ] {
-        assert!(text.contains(from), "the shipped config no longer has {from}");
+        assert!(
+            text.contains(from),
+            "the shipped config no longer has {from}"
+        );
         text = text.replacen(from, &to, 1);
     }
     std::fs::create_dir_all(dir.join("catalog")).unwrap();
@@ -75,7 +87,11 @@ async fn admin_get(gw: &common::Gateway, path: &str) -> (StatusCode, Value) {
         .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
         .body(Full::new(Bytes::new()))
         .unwrap();
-    let resp = gw.client.request(req).await.expect("admin listener answers");
+    let resp = gw
+        .client
+        .request(req)
+        .await
+        .expect("admin listener answers");
     let status = resp.status();
     let body = resp.into_body().collect().await.unwrap().to_bytes();
     (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
@@ -102,7 +118,9 @@ fn keep_screenshot(png: &[u8]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_changes_exclusions_in_the_admin_ui() {
-    let Some(browser) = browser_or_skip() else { return };
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
     std::env::set_var(ADMIN_TOKEN_ENV, ADMIN_TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let upstream = common::upstream().await;
@@ -112,7 +130,10 @@ async fn operator_changes_exclusions_in_the_admin_ui() {
 
     let driver = Driver::start(&browser.chromedriver).await.unwrap();
     let profile = tempfile::tempdir().unwrap();
-    let s = driver.new_session(&browser.chromium, profile.path()).await.unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
     let result = drive(&s, &gw).await;
     s.quit().await;
     let summary = result.unwrap();
@@ -133,7 +154,12 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
         serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
     )
     .await?;
-    flow::sign_in(s, &format!("http://{}/", gw.running.admin_addr), ADMIN_TOKEN).await?;
+    flow::sign_in(
+        s,
+        &format!("http://{}/", gw.running.admin_addr),
+        ADMIN_TOKEN,
+    )
+    .await?;
     flow::switch_group_on(s, flow::GROUP).await?;
     flow::pick_suggestion(s, "routingstatus", flow::PICKED).await?;
     flow::paste_pattern(s, flow::PASTED).await?;
@@ -143,7 +169,8 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
     flow::remove(s, flow::REMOVED).await?;
     let summary = flow::open_summary(s).await?;
     flow::figures_loaded(s).await?;
-    s.execute("window.scrollTo(0, 0)", serde_json::json!([])).await?;
+    s.execute("window.scrollTo(0, 0)", serde_json::json!([]))
+        .await?;
     let png = s.screenshot().await?;
     assert_eq!(png_size(&png), (1280, 900));
     keep_screenshot(&png);
@@ -175,11 +202,24 @@ async fn check_settings_api(gw: &common::Gateway) {
 
 fn check_config_file(path: &Path) {
     let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains("# Ids of the default groups switched on"), "comments lost:\n{text}");
-    assert!(text.contains("# idlegate configuration (SPEC §5)"), "comments lost:\n{text}");
-    let config = idlegate::config::load(path).expect("the saved file is valid").config;
+    assert!(
+        text.contains("# Ids of the default groups switched on"),
+        "comments lost:\n{text}"
+    );
+    assert!(
+        text.contains("# idlegate configuration (SPEC §5)"),
+        "comments lost:\n{text}"
+    );
+    let config = idlegate::config::load(path)
+        .expect("the saved file is valid")
+        .config;
     assert_eq!(config.exclusions.enabled_defaults, [flow::GROUP]);
-    let customs: Vec<String> = config.exclusions.custom.iter().map(|p| p.to_string()).collect();
+    let customs: Vec<String> = config
+        .exclusions
+        .custom
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
     assert_eq!(customs, [flow::PICKED, flow::PASTED]);
 }
 
@@ -188,14 +228,29 @@ fn check_config_file(path: &Path) {
 async fn check_live_traffic(gw: &common::Gateway) {
     let (idle, busy) = ("browser-idle-token", "browser-busy-token");
     let trace = "/api/v2/diagnostics/trace";
-    assert_eq!(gw.call("POST", trace, Some(idle)).await.status, StatusCode::OK);
-    assert_eq!(gw.call("POST", trace, Some(busy)).await.status, StatusCode::OK);
+    assert_eq!(
+        gw.call("POST", trace, Some(idle)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        gw.call("POST", trace, Some(busy)).await.status,
+        StatusCode::OK
+    );
     gw.clock.advance(Duration::from_millis(1500));
-    assert_eq!(gw.call("POST", trace, Some(idle)).await.status, StatusCode::OK);
-    assert_eq!(gw.get("/api/v2/users/me", Some(busy)).await.status, StatusCode::OK);
+    assert_eq!(
+        gw.call("POST", trace, Some(idle)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        gw.get("/api/v2/users/me", Some(busy)).await.status,
+        StatusCode::OK
+    );
     gw.clock.advance(Duration::from_millis(1000));
     let refused = gw.call("POST", trace, Some(idle)).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
     assert_eq!(refused.json()["error"], "invalid_token");
-    assert_eq!(gw.call("POST", trace, Some(busy)).await.status, StatusCode::OK);
+    assert_eq!(
+        gw.call("POST", trace, Some(busy)).await.status,
+        StatusCode::OK
+    );
 }

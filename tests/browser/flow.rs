@@ -29,7 +29,9 @@ pub async fn sign_in(s: &Session<'_>, admin_url: &str, token: &str) -> WdResult<
         )
         .await?;
     if stored != json!([token, 0, ""]) {
-        return Err(format!("admin token must live in sessionStorage only; saw {stored}"));
+        return Err(format!(
+            "admin token must live in sessionStorage only; saw {stored}"
+        ));
     }
     Ok(())
 }
@@ -160,10 +162,14 @@ pub async fn save_is_refused_inline(s: &Session<'_>, pattern: &str) -> WdResult<
         &format!("return document.getElementById('custom-error-{index}').textContent.length > 0"),
     )
     .await?;
-    let error = s.text(&s.find(&format!("#custom-error-{index}")).await?).await?;
+    let error = s
+        .text(&s.find(&format!("#custom-error-{index}")).await?)
+        .await?;
     s.wait_until(
         "the refused row to be marked invalid",
-        &format!("return document.getElementById('custom-row-{index}').classList.contains('invalid')"),
+        &format!(
+            "return document.getElementById('custom-row-{index}').classList.contains('invalid')"
+        ),
     )
     .await?;
     Ok(error)

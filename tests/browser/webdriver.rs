@@ -53,12 +53,7 @@ fn find_program(name: &str, fallbacks: &[&str]) -> Option<PathBuf> {
             .map(|dir| dir.join(name))
             .find(|p| p.is_file())
     });
-    on_path.or_else(|| {
-        fallbacks
-            .iter()
-            .map(PathBuf::from)
-            .find(|p| p.is_file())
-    })
+    on_path.or_else(|| fallbacks.iter().map(PathBuf::from).find(|p| p.is_file()))
 }
 
 /// A running chromedriver on a free loopback port.
@@ -125,7 +120,8 @@ impl Driver {
             .await
             .map_err(|e| e.to_string())?
             .to_bytes();
-        let v: Value = serde_json::from_slice(&bytes).map_err(|e| format!("webdriver {path}: {e}"))?;
+        let v: Value =
+            serde_json::from_slice(&bytes).map_err(|e| format!("webdriver {path}: {e}"))?;
         let value = v.get("value").cloned().unwrap_or(Value::Null);
         if status.is_success() {
             Ok(value)
@@ -238,12 +234,17 @@ impl Session<'_> {
 
     async fn displayed(&self, e: &Element) -> bool {
         let path = format!("/element/{}/displayed", e.0);
-        matches!(self.cmd(Method::GET, &path, None).await, Ok(Value::Bool(true)))
+        matches!(
+            self.cmd(Method::GET, &path, None).await,
+            Ok(Value::Bool(true))
+        )
     }
 
     pub async fn click(&self, e: &Element) -> WdResult<()> {
         let path = format!("/element/{}/click", e.0);
-        self.cmd(Method::POST, &path, Some(json!({}))).await.map(drop)
+        self.cmd(Method::POST, &path, Some(json!({})))
+            .await
+            .map(drop)
     }
 
     pub async fn send_keys(&self, e: &Element, text: &str) -> WdResult<()> {
@@ -290,7 +291,9 @@ impl Session<'_> {
                 }
             }
             if tokio::time::Instant::now() >= deadline {
-                return Err(format!("`{css}` never showed {needle:?}; last text: {last:?}"));
+                return Err(format!(
+                    "`{css}` never showed {needle:?}; last text: {last:?}"
+                ));
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -308,7 +311,8 @@ impl Session<'_> {
     /// Chrome DevTools command through chromedriver's vendor endpoint.
     pub async fn cdp(&self, cmd: &str, params: Value) -> WdResult<Value> {
         let body = json!({ "cmd": cmd, "params": params });
-        self.cmd(Method::POST, "/goog/cdp/execute", Some(body)).await
+        self.cmd(Method::POST, "/goog/cdp/execute", Some(body))
+            .await
     }
 
     pub async fn quit(self) {

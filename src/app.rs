@@ -7,7 +7,9 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 use prometheus_client::metrics::counter::Counter;
 
+use crate::admin::apis::CatalogSlot;
 use crate::admin::metrics::{Class, Metrics};
+use crate::admin::stats::RevocationRing;
 use crate::classify::Classifier;
 use crate::clock::{duration_ms, rfc3339, Clock};
 use crate::config::{Config, Mode};
@@ -73,6 +75,14 @@ pub struct App {
     pub tunnels: Tunnels,
     pub hooks: Hooks,
     ready: AtomicBool,
+    /// The API catalog for the admin type-ahead; reloaded when `catalog.openapi` changes.
+    catalog: ArcSwap<CatalogSlot>,
+    /// Enforced revocations per minute over the last hour (admin UI figures).
+    pub recent_revocations: RevocationRing,
+    /// Serialises config writers (admin Save, reload) and remembers the digest of the config
+    /// file text last written or read, so that a file event caused by idlegate's own Save (or
+    /// a repeated event for the same content) is recognised and skipped.
+    pub config_file: parking_lot::Mutex<Option<[u8; 32]>>,
 }
 
 impl App {
@@ -90,6 +100,7 @@ impl App {
             anonymous: metrics.class(Class::anonymous),
             rejected: metrics.class(Class::rejected),
         };
+        let catalog = CatalogSlot::load(config.catalog.openapi.as_deref());
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -101,7 +112,14 @@ impl App {
             tunnels: Tunnels::default(),
             hooks,
             ready: AtomicBool::new(false),
+            catalog: ArcSwap::from_pointee(catalog),
+            recent_revocations: RevocationRing::default(),
+            config_file: parking_lot::Mutex::new(None),
         })
+    }
+
+    pub fn catalog(&self) -> Arc<CatalogSlot> {
+        self.catalog.load_full()
     }
 
     pub fn live(&self) -> Guard<Arc<Live>> {
@@ -117,6 +135,10 @@ impl App {
     pub fn apply(&self, config: Config) -> Vec<&'static str> {
         let old = self.live.load_full();
         let restart = keys_needing_restart(&old.config, &config);
+        if old.config.catalog.openapi != config.catalog.openapi {
+            let slot = CatalogSlot::load(config.catalog.openapi.as_deref());
+            self.catalog.store(Arc::new(slot));
+        }
         let new = Live::build(config, &self.metrics);
         let (was_on, now_on) = (old.config.timeout.enabled, new.config.timeout.enabled);
         let timing_changed = new.timing != old.timing;
@@ -158,6 +180,7 @@ impl App {
             shadow = !rev.enforced,
         );
         if rev.enforced {
+            self.recent_revocations.record(self.clock.now_ms());
             self.metrics.revocation(rev.reason).inc();
             self.tunnels.close(&rev.key);
             self.hooks.revoked(rev);

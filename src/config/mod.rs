@@ -8,6 +8,7 @@ mod exclusions;
 mod groups;
 mod model;
 mod policy;
+pub mod save;
 mod validate;
 mod values;
 mod walk;

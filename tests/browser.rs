@@ -23,6 +23,8 @@ use webdriver::{Browser, Driver};
 const ADMIN_TOKEN_ENV: &str = "IDLEGATE_BROWSER_TEST_ADMIN_TOKEN";
 const ADMIN_TOKEN: &str = "browser-test-admin-token-7f3a";
 const SCREENSHOT: &str = "docs/admin-ui.png";
+/// What the operator picks in *Timeout minutes* (the shipped config has 30).
+const TIMEOUT_MINUTES: u64 = 15;
 
 fn browser_or_skip() -> Option<Browser> {
     if let Some(b) = Browser::find() {
@@ -44,7 +46,8 @@ fn browser_or_skip() -> Option<Browser> {
 }
 
 /// A copy of the shipped, commented config in a temp folder, pointed at the test upstream,
-/// with a 2 s idle timeout and an admin token variable of its own.
+/// with an admin token variable of its own. Its timeout stays the shipped 30 minutes: the
+/// test moves the gateway's clock instead of waiting.
 fn write_config(dir: &Path, upstream: std::net::SocketAddr) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let shipped = std::fs::read_to_string(root.join("config/idlegate.toml")).unwrap();
@@ -58,7 +61,6 @@ fn write_config(dir: &Path, upstream: std::net::SocketAddr) -> PathBuf {
             "token_env = \"IDLEGATE_ADMIN_TOKEN\"",
             format!("token_env = \"{ADMIN_TOKEN_ENV}\""),
         ),
-        ("idle = \"30m\"", "idle = \"2s\"".to_string()),
         ("resolution = \"1s\"", "resolution = \"100ms\"".to_string()),
         (
             "snapshot = \"../data/idlegate.state\"",
@@ -127,6 +129,7 @@ async fn operator_changes_exclusions_in_the_admin_ui() {
     let config_path = write_config(dir.path(), upstream);
     let loaded = idlegate::config::load(&config_path).expect("the test config is valid");
     let gw = common::gateway(loaded.config).await;
+    seed_traffic(&gw).await;
 
     let driver = Driver::start(&browser.chromedriver).await.unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -137,9 +140,9 @@ async fn operator_changes_exclusions_in_the_admin_ui() {
     let result = drive(&s, &gw).await;
     s.quit().await;
     let summary = result.unwrap();
-    assert!(
-        summary.starts_with("3 APIs will stop resetting the timer"),
-        "summary: {summary}"
+    assert_eq!(
+        summary,
+        "3 APIs will stop resetting the timer; timeout 30 → 15 minutes."
     );
 
     check_settings_api(&gw).await;
@@ -160,6 +163,7 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
         ADMIN_TOKEN,
     )
     .await?;
+    flow::choose_timeout(s, TIMEOUT_MINUTES).await?;
     flow::switch_group_on(s, flow::GROUP).await?;
     flow::pick_suggestion(s, "routingstatus", flow::PICKED).await?;
     flow::paste_pattern(s, flow::PASTED).await?;
@@ -197,7 +201,7 @@ async fn check_settings_api(gw: &common::Gateway) {
         .filter_map(|g| g["id"].as_str())
         .collect();
     assert_eq!(enabled, [flow::GROUP]);
-    assert_eq!(settings["idle_seconds"], 2);
+    assert_eq!(settings["idle_seconds"], TIMEOUT_MINUTES * 60);
 }
 
 fn check_config_file(path: &Path) {
@@ -221,36 +225,59 @@ fn check_config_file(path: &Path) {
         .map(|p| p.to_string())
         .collect();
     assert_eq!(customs, [flow::PICKED, flow::PASTED]);
+    assert_eq!(
+        config.timeout.idle,
+        Duration::from_secs(TIMEOUT_MINUTES * 60)
+    );
 }
 
-/// A token whose only calls go to the newly excluded route idles out; one that makes a
-/// timer-resetting call in between does not.
+/// A token whose only calls go to the newly excluded route idles out after the new timeout;
+/// one that makes a timer-resetting call in between does not. Time is the gateway's clock.
 async fn check_live_traffic(gw: &common::Gateway) {
-    let (idle, busy) = ("browser-idle-token", "browser-busy-token");
+    let idle = Duration::from_secs(TIMEOUT_MINUTES * 60);
+    let (quiet, busy) = ("browser-quiet-token", "browser-busy-token");
     let trace = "/api/v2/diagnostics/trace";
     assert_eq!(
-        gw.call("POST", trace, Some(idle)).await.status,
+        gw.call("POST", trace, Some(quiet)).await.status,
         StatusCode::OK
     );
     assert_eq!(
         gw.call("POST", trace, Some(busy)).await.status,
         StatusCode::OK
     );
-    gw.clock.advance(Duration::from_millis(1500));
+    gw.clock.advance(idle - Duration::from_secs(60));
     assert_eq!(
-        gw.call("POST", trace, Some(idle)).await.status,
+        gw.call("POST", trace, Some(quiet)).await.status,
         StatusCode::OK
     );
+    let routing = "/api/v2/users/42/routingstatus";
+    assert_eq!(gw.get(routing, Some(quiet)).await.status, StatusCode::OK);
     assert_eq!(
         gw.get("/api/v2/users/me", Some(busy)).await.status,
         StatusCode::OK
     );
-    gw.clock.advance(Duration::from_millis(1000));
-    let refused = gw.call("POST", trace, Some(idle)).await;
+    gw.clock.advance(Duration::from_secs(61));
+    let refused = gw.call("POST", trace, Some(quiet)).await;
     assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
     assert_eq!(refused.json()["error"], "invalid_token");
     assert_eq!(
         gw.call("POST", trace, Some(busy)).await.status,
         StatusCode::OK
     );
+}
+
+/// Some traffic before the operator opens the page, so the live figures have something to
+/// show: two tracked tokens and one that idled out under the shipped 30 minutes.
+async fn seed_traffic(gw: &common::Gateway) {
+    let users_me = "/api/v2/users/me";
+    for token in ["seed-token-a", "seed-token-b", "seed-token-c"] {
+        assert_eq!(gw.get(users_me, Some(token)).await.status, StatusCode::OK);
+    }
+    gw.clock.advance(Duration::from_secs(29 * 60));
+    for token in ["seed-token-a", "seed-token-b"] {
+        assert_eq!(gw.get(users_me, Some(token)).await.status, StatusCode::OK);
+    }
+    gw.clock.advance(Duration::from_secs(2 * 60));
+    let gone = gw.get(users_me, Some("seed-token-c")).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
 }

@@ -184,3 +184,17 @@ pub async fn figures_loaded(s: &Session<'_>) -> WdResult<()> {
     )
     .await
 }
+
+/// Picks a *Timeout minutes* choice with the keyboard (typing its digits on the select).
+pub async fn choose_timeout(s: &Session<'_>, minutes: u64) -> WdResult<()> {
+    let select = s.find("#idle").await?;
+    s.send_keys(&select, &minutes.to_string()).await?;
+    s.wait_until(
+        "the timeout choice",
+        &format!(
+            "return document.getElementById('idle').value === '{}'",
+            minutes * 60
+        ),
+    )
+    .await
+}

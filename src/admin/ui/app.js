@@ -398,8 +398,16 @@
     return set;
   }
 
-  function minutesText(seconds) {
-    return seconds % 60 === 0 ? String(seconds / 60) : (seconds / 60).toFixed(2);
+  // "30 → 15 minutes" for whole minutes; seconds spelled out otherwise (test configs).
+  function timeoutChange(from, to) {
+    if (from % 60 === 0 && to % 60 === 0) return "timeout " + from / 60 + " → " + to / 60 + " minutes";
+    return "timeout " + durationText(from) + " → " + durationText(to);
+  }
+
+  function durationText(seconds) {
+    if (seconds % 60 !== 0) return seconds + (seconds === 1 ? " second" : " seconds");
+    const m = seconds / 60;
+    return m + (m === 1 ? " minute" : " minutes");
   }
 
   // The change as sentences: the headline first, then the APIs concerned.
@@ -419,7 +427,7 @@
       resume.forEach((r) => details.push("Resets the timer again: " + r));
     }
     if (before.idle_seconds !== after.idle_seconds) {
-      parts.push("timeout " + minutesText(before.idle_seconds) + " → " + minutesText(after.idle_seconds) + " minutes");
+      parts.push(timeoutChange(before.idle_seconds, after.idle_seconds));
     }
     if (before.enabled !== after.enabled) {
       parts.push(after.enabled ? "the inactivity timeout will be switched on" : "the inactivity timeout will be switched off (tokens are no longer tracked)");

@@ -211,9 +211,6 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.proxy.workers != new.proxy.workers {
         keys.push("proxy.workers");
     }
-    if old.proxy.upstream != new.proxy.upstream {
-        keys.push("proxy.upstream");
-    }
     if old.proxy.connect_timeout != new.proxy.connect_timeout {
         keys.push("proxy.connect_timeout");
     }

@@ -52,17 +52,7 @@ pub fn reload(app: &App, path: &Path, trigger: Trigger) -> Outcome {
     let mut last = app.config_file.lock();
     let text = match std::fs::read_to_string(path) {
         Ok(text) => text,
-        Err(e) => {
-            let diag = Diagnostic {
-                file: path.to_path_buf(),
-                line: 1,
-                column: 1,
-                key: String::new(),
-                message: format!("cannot read config file: {e}"),
-                severity: Severity::Error,
-            };
-            return reject(app, vec![diag]);
-        }
+        Err(e) => return reject(app, vec![Diagnostic::unreadable(path, &e)]),
     };
     let d = digest(&text);
     if trigger == Trigger::FileChange && *last == Some(d) {

@@ -98,14 +98,6 @@ async fn unreadable_snapshots_refuse_the_start_naming_the_files() {
     assert!(text.contains("move"), "{text}");
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 async fn spawn_binary(cfg: &std::path::Path) -> tokio::process::Child {
     tokio::process::Command::new(env!("CARGO_BIN_EXE_idlegate"))
         .args(["run", "--config"])

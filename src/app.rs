@@ -169,13 +169,16 @@ impl App {
     /// Everything that follows a revocation, off the request's critical work: audit event,
     /// metrics, closing the token's tunnels, hooks.
     pub fn report_revocation(&self, rev: &Revocation) {
-        let idle_seconds = rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000;
+        // An admin may revoke an id idlegate never tracked: it has no last activity.
+        let known = rev.last_activity_ms > 0;
+        let last_activity = known.then(|| rfc3339(rev.last_activity_ms));
+        let idle_seconds = known.then(|| rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000);
         tracing::info!(
             target: "audit",
             event = "revocation",
             token_id = %rev.key,
             reason = rev.reason.as_str(),
-            last_activity = %rfc3339(rev.last_activity_ms),
+            last_activity = last_activity.as_deref(),
             idle_seconds,
             shadow = !rev.enforced,
         );

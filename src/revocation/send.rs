@@ -68,7 +68,8 @@ pub(super) async fn deliver(
                 "token_id": job.rev.key.to_hex(),
                 "reason": job.rev.reason.as_str(),
                 "revoked_at": rfc3339(job.rev.at_ms),
-                "last_activity": rfc3339(job.rev.last_activity_ms),
+                "last_activity": (job.rev.last_activity_ms > 0)
+                    .then(|| rfc3339(job.rev.last_activity_ms)),
             })
             .to_string();
             let ok = post_with_retries(&client, url, "application/json", body, None).await;

@@ -7,7 +7,9 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 use prometheus_client::metrics::counter::Counter;
 
+use crate::admin::apis::CatalogSlot;
 use crate::admin::metrics::{Class, Metrics};
+use crate::admin::stats::RevocationRing;
 use crate::classify::Classifier;
 use crate::clock::{duration_ms, rfc3339, Clock};
 use crate::config::{Backend, Config, Mode};
@@ -77,6 +79,14 @@ pub struct App {
     /// request path pays one branch for it.
     pub shared: Option<Arc<Shared>>,
     ready: AtomicBool,
+    /// The API catalog for the admin type-ahead; reloaded when `catalog.openapi` changes.
+    catalog: ArcSwap<CatalogSlot>,
+    /// Enforced revocations per minute over the last hour (admin UI figures).
+    pub recent_revocations: RevocationRing,
+    /// Serialises config writers (admin Save, reload) and remembers the digest of the config
+    /// file text last written or read, so that a file event caused by idlegate's own Save (or
+    /// a repeated event for the same content) is recognised and skipped.
+    pub config_file: parking_lot::Mutex<Option<[u8; 32]>>,
 }
 
 impl App {
@@ -99,6 +109,7 @@ impl App {
             store.set_deferred_expiry(true);
             Arc::new(Shared::new(&config, &metrics))
         });
+        let catalog = CatalogSlot::load(config.catalog.openapi.as_deref());
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -111,7 +122,14 @@ impl App {
             hooks,
             shared,
             ready: AtomicBool::new(false),
+            catalog: ArcSwap::from_pointee(catalog),
+            recent_revocations: RevocationRing::default(),
+            config_file: parking_lot::Mutex::new(None),
         })
+    }
+
+    pub fn catalog(&self) -> Arc<CatalogSlot> {
+        self.catalog.load_full()
     }
 
     pub fn live(&self) -> Guard<Arc<Live>> {
@@ -127,6 +145,10 @@ impl App {
     pub fn apply(&self, config: Config) -> Vec<&'static str> {
         let old = self.live.load_full();
         let restart = keys_needing_restart(&old.config, &config);
+        if old.config.catalog.openapi != config.catalog.openapi {
+            let slot = CatalogSlot::load(config.catalog.openapi.as_deref());
+            self.catalog.store(Arc::new(slot));
+        }
         let new = Live::build(config, &self.metrics);
         let (was_on, now_on) = (old.config.timeout.enabled, new.config.timeout.enabled);
         let timing_changed = new.timing != old.timing;
@@ -170,17 +192,21 @@ impl App {
     /// Audit event, metrics, closing the token's tunnels, hooks (a revocation already in the
     /// shared state, e.g. a claimed expiry, gets only these).
     pub fn report_effects(&self, rev: &Revocation) {
-        let idle_seconds = rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000;
+        // An admin may revoke an id idlegate never tracked: it has no last activity.
+        let known = rev.last_activity_ms > 0;
+        let last_activity = known.then(|| rfc3339(rev.last_activity_ms));
+        let idle_seconds = known.then(|| rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000);
         tracing::info!(
             target: "audit",
             event = "revocation",
             token_id = %rev.key,
             reason = rev.reason.as_str(),
-            last_activity = %rfc3339(rev.last_activity_ms),
+            last_activity = last_activity.as_deref(),
             idle_seconds,
             shadow = !rev.enforced,
         );
         if rev.enforced {
+            self.recent_revocations.record(self.clock.now_ms());
             self.metrics.revocation(rev.reason).inc();
             self.tunnels.close(&rev.key);
             self.hooks.revoked(rev);
@@ -210,9 +236,6 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.proxy.workers != new.proxy.workers {
         keys.push("proxy.workers");
-    }
-    if old.proxy.upstream != new.proxy.upstream {
-        keys.push("proxy.upstream");
     }
     if old.proxy.connect_timeout != new.proxy.connect_timeout {
         keys.push("proxy.connect_timeout");

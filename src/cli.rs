@@ -93,15 +93,106 @@ pub fn load_config(path: &Path) -> Option<Loaded> {
     }
 }
 
-/// `check`: 0 when valid (policy on stdout), 1 with every error on stderr.
+/// `check`: 0 when valid (policy on stdout), 1 with every error on stderr. Custom patterns
+/// that match no catalog operation are warned about (a typo would otherwise keep resetting
+/// the timer silently); warnings never change the exit status.
 pub fn check(path: &Path) -> i32 {
     match load_config(path) {
         Some(loaded) => {
+            print_diagnostics(&catalog_warnings(&loaded.config));
             print!("{}", loaded.config.effective_policy());
             0
         }
         None => 1,
     }
+}
+
+/// Warnings for custom patterns that match no operation of the configured catalog (and for a
+/// catalog that cannot be loaded).
+pub fn catalog_warnings(config: &Config) -> Vec<Diagnostic> {
+    let Some(catalog_path) = &config.catalog.openapi else {
+        return Vec::new();
+    };
+    let file = config.path.clone().unwrap_or_default();
+    let text = std::fs::read_to_string(&file).unwrap_or_default();
+    let warning = |needle: Option<&str>, key: String, message: String| {
+        let (line, column) = needle.and_then(|n| position(&text, n)).unwrap_or((1, 1));
+        Diagnostic {
+            file: file.clone(),
+            line,
+            column,
+            key,
+            message,
+            severity: config::Severity::Warning,
+        }
+    };
+    let catalog = match crate::catalog::Catalog::load(catalog_path) {
+        Ok(c) => c,
+        Err(e) => {
+            let msg = format!("{e}; custom patterns are not checked against it");
+            return vec![warning(None, "catalog.openapi".into(), msg)];
+        }
+    };
+    let mut out = Vec::new();
+    for (i, pattern) in config.exclusions.custom.iter().enumerate() {
+        if !matches_catalog(pattern, &catalog) {
+            let text = pattern.text();
+            let msg = format!(
+                "pattern {text:?} matches no operation of the catalog {} (a typo?)",
+                catalog_path.display()
+            );
+            let quoted = format!("{text:?}");
+            out.push(warning(
+                Some(&quoted),
+                format!("exclusions.custom[{i}]"),
+                msg,
+            ));
+        }
+    }
+    out
+}
+
+/// Whether some catalog operation falls under the pattern: the pattern matches the
+/// operation's template as a path (`{param}` matches `{userId}`), or the operation's template
+/// matches the pattern's path with each placeholder filled in (a literal `me` under a
+/// catalog `{userId}`).
+pub fn matches_catalog(
+    pattern: &crate::classify::Pattern,
+    catalog: &crate::catalog::Catalog,
+) -> bool {
+    use http::Method;
+    let query = pattern.text().split_once('?').map(|(_, q)| q);
+    let as_template = catalog.operations().iter().any(|op| {
+        Method::from_bytes(op.method.as_bytes()).is_ok_and(|m| pattern.matches(&m, &op.path, query))
+    });
+    let concrete: String = pattern
+        .path()
+        .split('/')
+        .map(|seg| if seg.starts_with('{') { "x" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/");
+    let methods = [
+        Method::GET,
+        Method::HEAD,
+        Method::POST,
+        Method::PUT,
+        Method::PATCH,
+        Method::DELETE,
+        Method::OPTIONS,
+    ];
+    as_template
+        || methods.iter().any(|m| {
+            pattern.method().matches(m) && catalog.match_path(m.as_str(), &concrete).is_some()
+        })
+}
+
+/// 1-based line and column of the first occurrence of `needle`.
+fn position(text: &str, needle: &str) -> Option<(usize, usize)> {
+    let at = text.find(needle)?;
+    let before = &text[..at];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    Some((line, column))
 }
 
 /// Where the generated hash key lives when the env variable is unset: the snapshot's folder,
@@ -241,7 +332,8 @@ pub fn init_logging(format: Option<LogFormat>) {
     };
 }
 
-/// `har`: analyse a recording (wired to [`crate::har`]).
+/// `har`: analyse a recording. Skipped entries go to stderr one line each; the report to
+/// stdout (table, or JSON with `--json`).
 pub fn har(
     file: &Path,
     config: &Path,
@@ -250,7 +342,106 @@ pub fn har(
     enable: Vec<String>,
     custom: Vec<String>,
 ) -> i32 {
-    let _ = (file, config, idle, json, enable, custom);
-    eprintln!("error: `idlegate har` is not available in this build yet");
-    2
+    let Some(loaded) = load_config(config) else {
+        return 1;
+    };
+    let cfg = loaded.config;
+    let keyer = match keyer_for(&cfg) {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return 1;
+        }
+    };
+    let catalog = match &cfg.catalog.openapi {
+        Some(path) => match crate::catalog::Catalog::load(path) {
+            Ok(c) => Some(c),
+            Err(e) => {
+                eprintln!("error: {e}");
+                return 1;
+            }
+        },
+        None => None,
+    };
+    let opts = crate::har::HarOptions {
+        idle,
+        enable,
+        custom,
+    };
+    match crate::har::analyze_file(file, &opts, &cfg, &keyer, catalog.as_ref()) {
+        Ok(report) => {
+            for skipped in &report.skipped {
+                eprintln!("skipped: {skipped}");
+            }
+            if json {
+                print!("{}", report.to_json());
+            } else {
+                print!("{}", report.to_text());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            1
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::catalog::{Catalog, Operation};
+    use crate::classify::Pattern;
+
+    fn catalog() -> Catalog {
+        let op = |m: &str, p: &str| Operation {
+            method: m.into(),
+            path: p.into(),
+            summary: String::new(),
+        };
+        Catalog::from_operations(vec![
+            op("GET", "/api/v2/users/{userId}"),
+            op("GET", "/api/v2/users/{userId}/presences/purecloud"),
+            op("POST", "/a/b"),
+        ])
+    }
+
+    fn matches(text: &str) -> bool {
+        matches_catalog(&Pattern::parse(text).unwrap(), &catalog())
+    }
+
+    #[test]
+    fn pattern_matching_a_catalog_template_is_not_warned_about() {
+        assert!(matches("GET /api/v2/users/{id}"));
+        assert!(matches("GET /api/v2/users/me"));
+        assert!(matches("GET /api/v2/users/{id}?a=b"));
+        assert!(matches("* /a/{*rest}"));
+    }
+
+    #[test]
+    fn typo_or_wrong_method_matches_nothing() {
+        assert!(!matches("GET /api/v2/user/{id}"));
+        assert!(!matches("POST /api/v2/users/{id}"));
+        assert!(!matches("GET /api/v2/users/{id}/presences"));
+    }
+
+    #[test]
+    fn check_warns_with_the_pattern_position() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("cat.json"),
+            r#"[{"method":"GET","path":"/x","summary":""}]"#,
+        )
+        .unwrap();
+        let path = dir.path().join("c.toml");
+        let text =
+            "[proxy]\nupstream = \"http://127.0.0.1:9\"\n[catalog]\nopenapi = \"cat.json\"\n\
+                    [exclusions]\ncustom = [\"GET /x\", \"GET /y\"]\n";
+        std::fs::write(&path, text).unwrap();
+        let loaded = config::load(&path).unwrap();
+        let warnings = catalog_warnings(&loaded.config);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].key, "exclusions.custom[1]");
+        assert_eq!((warnings[0].line, warnings[0].column), (6, 21));
+    }
 }

@@ -13,6 +13,7 @@
 //! - [`catalog`]: the upstream's API catalog (type-ahead search, template matching).
 //! - [`har`]: `idlegate har`, analysis of HAR recordings.
 //! - [`app`]: the shared state of a running gateway and the live-policy swap.
+//! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
 //! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
 
@@ -26,6 +27,7 @@ pub mod config;
 pub mod demo;
 pub mod har;
 pub mod proxy;
+pub mod reload;
 pub mod revocation;
 pub mod server;
 pub mod store;

@@ -1,5 +1,5 @@
-//! Lifecycle of a running gateway: build the state, start the sweeper, the admin listener and
-//! the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
+//! Lifecycle of a running gateway: build the state, start the sweeper, the config reloader,
+//! the admin listener and the proxy listener; on shutdown stop accepting, drain, and stop the background tasks.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::token::Keyer;
-use crate::{admin, proxy, store};
+use crate::{admin, proxy, reload, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -22,6 +22,8 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Snapshot(#[from] crate::store::snapshot::SnapshotError),
 }
 
 /// Binds the configured listen addresses.
@@ -55,18 +57,33 @@ pub async fn run(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
+    store::persist::load_at_start(&app)?;
     app.hooks.start(app.metrics.hook_counters());
-    let resolution = app.config().timeout.resolution;
+    let config = app.config();
     let sweeper = tokio::spawn(store::sweeper::run(
         app.clone(),
-        resolution,
+        config.timeout.resolution,
         stopped(stop_rx.clone()),
     ));
+    let persist = config.state.snapshot.clone().map(|path| {
+        tokio::spawn(store::persist::run(
+            app.clone(),
+            path,
+            config.state.snapshot_interval,
+            stopped(stop_rx.clone()),
+        ))
+    });
     let admin = tokio::spawn(admin::serve(
         admin_listener,
         app.clone(),
         stopped(stop_rx.clone()),
     ));
+    // SIGHUP and changes of the config file reload it (a config built in memory has no file).
+    // The watch is in place before the gateway reports ready.
+    let reloader = app.config().path.clone().map(|path| {
+        let reloader = reload::Reloader::start(app.clone(), path);
+        tokio::spawn(reloader.run(stopped(stop_rx.clone())))
+    });
     let shared = store::redis::spawn(app.clone(), stopped(stop_rx.clone()));
     if shared.is_none() {
         // With Redis, ready once Redis was reached (SPEC §10).
@@ -81,9 +98,17 @@ pub async fn run(
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
     if let Some(shared) = shared {
+        // The final flush to Redis is made after the drain.
         let _ = shared.await;
     }
+    if let Some(persist) = persist {
+        // The final snapshot is written after the drain, so it holds the last activity.
+        let _ = persist.await;
+    }
     let _ = admin.await;
+    if let Some(reloader) = reloader {
+        let _ = reloader.await;
+    }
     tracing::info!("idlegate stopped");
     Ok(())
 }

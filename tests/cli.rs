@@ -13,6 +13,15 @@ fn idlegate() -> Command {
     c
 }
 
+fn assert_success(out: &std::process::Output) {
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn write_config(dir: &Path, body: &str) -> std::path::PathBuf {
     let path = dir.join("idlegate.toml");
     std::fs::write(&path, body).unwrap();
@@ -25,12 +34,7 @@ fn check_prints_the_policy_and_exits_0_on_a_valid_config() {
         .args(["check", "--config", "config/idlegate.toml"])
         .output()
         .unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_success(&out);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("client-diagnostics"));
     assert!(stdout.contains("30m"));
@@ -157,19 +161,11 @@ fn token_id_uses_the_hash_key_env_when_set() {
     );
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test]
 async fn sigterm_drains_in_flight_requests_and_exits_0() {
     let up = common::upstream().await;
     let dir = tempfile::tempdir().unwrap();
-    let (proxy, admin) = (free_port(), free_port());
+    let (proxy, admin) = (common::free_port(), common::free_port());
     let cfg = write_config(
         dir.path(),
         &format!(

@@ -135,6 +135,26 @@ async fn websocket_upgrade_passes_through_and_revocation_closes_it() {
 }
 
 #[tokio::test]
+async fn anonymous_upgrades_are_relayed_too() {
+    let up = upstream().await;
+    let gw = gateway(config(up)).await;
+    let mut s = TcpStream::connect(gw.running.proxy_addr).await.unwrap();
+    s.write_all(b"GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: echo\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = s.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 101"));
+    s.write_all(b"anon").await.unwrap();
+    let mut echo = [0u8; 4];
+    tokio::time::timeout(Duration::from_secs(5), s.read_exact(&mut echo))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&echo, b"anon");
+}
+
+#[tokio::test]
 async fn unreachable_upstream_is_502_and_slow_upstream_504() {
     let closed = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -1,7 +1,13 @@
-//! The admin listener: health, readiness, metrics (and, with the operator-control work, the
-//! admin API and UI).
+//! The admin listener: health, readiness, metrics, the admin API (`/api/v1`) and the admin UI.
 
+pub mod api;
+pub mod apis;
+pub mod auth;
 pub mod metrics;
+pub mod settings;
+pub mod stats;
+pub mod tokens;
+pub mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +26,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
+        .nest("/api/v1", api::routes())
+        .merge(ui::routes())
         .with_state(app)
 }
 

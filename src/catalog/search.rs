@@ -21,6 +21,8 @@ struct Entry {
     summary: String,
     /// Path segments with `{}` removed, so a parameter is found by its name.
     segments: Vec<String>,
+    /// The path with `{}` removed: one substring search instead of one per segment.
+    bare_path: String,
 }
 
 #[derive(Debug, Default)]
@@ -40,6 +42,7 @@ impl SearchIndex {
                     .map(strip_braces)
                     .collect();
                 Entry {
+                    bare_path: strip_braces(&path),
                     path,
                     summary: op.summary.to_lowercase(),
                     segments,
@@ -149,7 +152,7 @@ impl Word {
                 let w = w.as_str();
                 if entry.segments.iter().any(|s| s.starts_with(w)) {
                     Some(Tier::SegmentPrefix)
-                } else if entry.segments.iter().any(|s| s.contains(w)) {
+                } else if entry.bare_path.contains(w) {
                     Some(Tier::PathSubstring)
                 } else if entry.summary.contains(w) {
                     Some(Tier::SummaryOnly)

@@ -8,6 +8,7 @@ mod exclusions;
 mod groups;
 mod model;
 mod policy;
+pub mod save;
 mod validate;
 mod values;
 mod walk;
@@ -37,6 +38,20 @@ pub struct Diagnostic {
     pub severity: Severity,
 }
 
+impl Diagnostic {
+    /// The one error of a config file that cannot be read at all.
+    pub fn unreadable(path: &Path, error: &std::io::Error) -> Diagnostic {
+        Diagnostic {
+            file: path.to_path_buf(),
+            line: 1,
+            column: 1,
+            key: String::new(),
+            message: format!("cannot read config file: {error}"),
+            severity: Severity::Error,
+        }
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let sev = match self.severity {
@@ -64,14 +79,7 @@ pub struct Loaded {
 pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     match std::fs::read_to_string(path) {
         Ok(text) => parse(&text, path),
-        Err(e) => Err(vec![Diagnostic {
-            file: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            key: String::new(),
-            message: format!("cannot read config file: {e}"),
-            severity: Severity::Error,
-        }]),
+        Err(e) => Err(vec![Diagnostic::unreadable(path, &e)]),
     }
 }
 

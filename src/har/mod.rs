@@ -1,1 +1,107 @@
 //! `idlegate har`: analyse a HAR recording (SPEC §8, §10 HAR details).
+//!
+//! The recording is read as a stream ([`read_har`]); each entry is reduced to a compact record
+//! (token, API template, classification under the current config and under each what-if),
+//! then the records are sorted by time and analysed.
+
+mod analyze;
+mod collect;
+mod lenient;
+mod reader;
+mod report;
+mod template;
+mod time;
+mod walk;
+
+use std::io::Read;
+use std::path::Path;
+use std::time::Duration;
+
+pub use analyze::{interval_stats, timeline, IntervalStats, Timeline};
+pub use reader::{read_har, HarEntry, Skipped};
+pub use report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
+pub use template::{normalise_path, split_url, UrlParts};
+pub use time::parse_rfc3339_ms;
+
+use crate::catalog::Catalog;
+use crate::clock::duration_ms;
+use crate::config::Config;
+use crate::token::Keyer;
+
+/// Changes tried on the recording without editing the config (`idlegate har` flags).
+#[derive(Clone, Debug, Default)]
+pub struct HarOptions {
+    /// `--idle`: replaces `timeout.idle` for predictions.
+    pub idle: Option<Duration>,
+    /// `--enable GROUP`: default groups switched on in addition to `enabled_defaults`.
+    pub enable: Vec<String>,
+    /// `--custom "METHOD /path"`: patterns excluded in addition to `exclusions.custom`.
+    pub custom: Vec<String>,
+}
+
+/// Analyses the HAR file at `path` (streamed; see [`analyze_reader`]).
+pub fn analyze_file(
+    path: &Path,
+    opts: &HarOptions,
+    cfg: &Config,
+    keyer: &Keyer,
+    catalog: Option<&Catalog>,
+) -> Result<Report, HarError> {
+    let file = std::fs::File::open(path).map_err(|source| HarError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    analyze_reader(file, opts, cfg, keyer, catalog)
+}
+
+/// Analyses a HAR document read from `input`: tokens are found with `cfg.tokens.sources`
+/// and keyed with `keyer`, requests classified with the config's exclusions plus `opts`,
+/// templates taken from `catalog` when given. Skipped entries are in `Report::skipped`
+/// (the CLI prints one stderr line each, see [`Skipped`]'s `Display`).
+pub fn analyze_reader<R: Read>(
+    input: R,
+    opts: &HarOptions,
+    cfg: &Config,
+    keyer: &Keyer,
+    catalog: Option<&Catalog>,
+) -> Result<Report, HarError> {
+    let policies = collect::Policies::build(cfg, opts)?;
+    let mut collector = collect::Collector::new(cfg, keyer, catalog, &policies);
+    read_har(input, |entry| collector.add(entry))?;
+    let timeouts = analyze::Timeouts {
+        idle_ms: duration_ms(opts.idle.unwrap_or(cfg.timeout.idle)),
+        absolute_ms: cfg.timeout.absolute.map(duration_ms),
+    };
+    Ok(analyze::build_report(collector, &policies, timeouts))
+}
+
+/// Why a recording could not be analysed.
+#[derive(Debug, thiserror::Error)]
+pub enum HarError {
+    #[error("cannot read {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("read error: {message}")]
+    Read { message: String },
+    #[error("not JSON (line {line}, column {column}): {message}")]
+    NotJson {
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("not a HAR file: {reason}")]
+    NotHar { reason: String },
+    #[error("malformed HAR at entry {entry} (line {line}, column {column}): {message}")]
+    Malformed {
+        entry: usize,
+        line: usize,
+        column: usize,
+        message: String,
+    },
+    #[error("unknown default group {0:?} (see `idlegate check` for the list)")]
+    UnknownGroup(String),
+    #[error(transparent)]
+    BadPattern(#[from] crate::classify::PatternError),
+}

@@ -179,7 +179,7 @@ impl Proxy {
             }
         }
         forward::clean_response(&mut resp);
-        if let (Some(key), Some(on)) = (key, client_upgrade) {
+        if let Some(on) = client_upgrade {
             if resp.status() == http::StatusCode::SWITCHING_PROTOCOLS {
                 upgrade::relay(app.clone(), key, on, &mut resp);
             }

@@ -10,15 +10,16 @@ use hyper_util::rt::TokioIo;
 use crate::app::App;
 use crate::token::TokenKey;
 
-/// Spawns the relay between the client's and the upstream's upgraded connections.
+/// Spawns the relay between the client's and the upstream's upgraded connections. A tunnel
+/// that carries a token is registered under it, so that revoking the token closes it.
 pub fn relay<B>(
     app: Arc<App>,
-    key: TokenKey,
+    key: Option<TokenKey>,
     client: OnUpgrade,
     upstream_resp: &mut http::Response<B>,
 ) {
     let upstream = hyper::upgrade::on(upstream_resp);
-    let mut closed = app.tunnels.register(key);
+    let mut closed = key.map(|k| app.tunnels.register(k));
     tokio::spawn(async move {
         let joined = async {
             let (client, upstream) = tokio::try_join!(client, upstream)?;
@@ -33,10 +34,22 @@ pub fn relay<B>(
                     tracing::debug!(error = %e, "upgraded connection ended");
                 }
             }
-            _ = closed.wait_for(|revoked| *revoked) => {
-                tracing::info!(token_id = %key, "closing upgraded connection of a revoked token");
+            _ = revoked(&mut closed) => {
+                tracing::info!("closing an upgraded connection of a revoked token");
             }
         }
-        app.tunnels.release(&key);
+        if let Some(key) = key {
+            app.tunnels.release(&key);
+        }
     });
+}
+
+/// Resolves when the tunnel's token is revoked; never for a tunnel without a token.
+async fn revoked(closed: &mut Option<tokio::sync::watch::Receiver<bool>>) {
+    match closed {
+        Some(rx) => {
+            let _ = rx.wait_for(|revoked| *revoked).await;
+        }
+        None => std::future::pending().await,
+    }
 }

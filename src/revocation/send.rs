@@ -39,14 +39,28 @@ impl ResultCounters {
     }
 }
 
-type HttpClient = Client<hyper_util::client::legacy::connect::HttpConnector, Full<Bytes>>;
+type HttpClient = Client<
+    hyper_rustls::HttpsConnector<hyper_util::client::legacy::connect::HttpConnector>,
+    Full<Bytes>,
+>;
+
+/// Identity providers' revocation endpoints and webhooks are usually HTTPS: the hook client
+/// speaks both (rustls with the Mozilla root set; no system trust store needed).
+fn hook_client() -> HttpClient {
+    let https = hyper_rustls::HttpsConnectorBuilder::new()
+        .with_webpki_roots()
+        .https_or_http()
+        .enable_http1()
+        .build();
+    Client::builder(TokioExecutor::new()).build(https)
+}
 
 pub(super) async fn deliver(
     mut rx: mpsc::Receiver<Job>,
     config: Arc<ArcSwap<RevocationConfig>>,
     results: ResultCounters,
 ) {
-    let client: HttpClient = Client::builder(TokioExecutor::new()).build_http();
+    let client = hook_client();
     while let Some(job) = rx.recv().await {
         let cfg = config.load_full();
         if let Some(url) = &cfg.webhook {
@@ -54,7 +68,8 @@ pub(super) async fn deliver(
                 "token_id": job.rev.key.to_hex(),
                 "reason": job.rev.reason.as_str(),
                 "revoked_at": rfc3339(job.rev.at_ms),
-                "last_activity": rfc3339(job.rev.last_activity_ms),
+                "last_activity": (job.rev.last_activity_ms > 0)
+                    .then(|| rfc3339(job.rev.last_activity_ms)),
             })
             .to_string();
             let ok = post_with_retries(&client, url, "application/json", body, None).await;
@@ -130,4 +145,25 @@ async fn post_with_retries(
         }
     }
     false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_encodes_form_escaped_credentials() {
+        // RFC 6749 §2.3.1: client id and secret are form-encoded before base64.
+        assert_eq!(
+            basic_auth("gateway", "s3cret"),
+            "Basic Z2F0ZXdheTpzM2NyZXQ="
+        );
+        assert_eq!(basic_auth("a:b", "c"), "Basic YSUzQWI6Yw==");
+    }
+
+    #[tokio::test]
+    async fn hook_client_builds_with_a_tls_provider() {
+        // Fails at run time when no rustls crypto provider is compiled in.
+        let _client = hook_client();
+    }
 }

@@ -2,6 +2,7 @@
 //! tokens (SPEC §3, §4). The request path calls [`Store::check`] and [`Store::track`]; the
 //! sweeper calls [`Store::expire_due`].
 
+pub mod persist;
 mod policy;
 pub mod redis;
 mod revoked;

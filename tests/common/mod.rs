@@ -265,3 +265,12 @@ impl Gateway {
         cond().await
     }
 }
+
+/// A port that was free a moment ago (for the binary, which binds its configured address).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}

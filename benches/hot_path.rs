@@ -1,0 +1,118 @@
+//! Per-request work of the gateway (SPEC §9: ≤ 2 µs): extract → key → check/touch → classify,
+//! with 100,000 tracked tokens, every shipped default group switched on and 200 custom patterns.
+//!
+//! cargo bench --bench hot_path
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use http::{HeaderMap, HeaderValue, Method};
+use idlegate::classify::{Classifier, Pattern};
+use idlegate::config::builtin_groups;
+use idlegate::store::{Store, Timing};
+use idlegate::token::{extract, Keyer, TokenSource};
+
+const TOKENS: usize = 100_000;
+
+/// A realistic ES256 JWT shape (~700 bytes).
+fn jwt(i: usize) -> String {
+    let header = "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCIsImtpZCI6ImRlbW8ta2V5LTEifQ";
+    let payload = format!(
+        "eyJzdWIiOiJ1c2VyLXtpfSIsImlzcyI6Imh0dHBzOi8vbG9naW4uZXhhbXBsZS5jb20iLCJhdWQiOiJhcGkiLCJleHAiOjE5OTk5OTk5OTksImlhdCI6MTcwMDAwMDAwMCwic2NvcGUiOiJ1c2VycyBwcmVzZW5jZSBjb252ZXJzYXRpb25zIGFuYWx5dGljcyByb3V0aW5nIG5vdGlmaWNhdGlvbnMiLCJvcmciOiJvcmctMTIzNDU2Nzg5MCIsImp0aSI6Ij{i:08}{}",
+        "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVphYmNkZWZnaGlqa2xtbm9wcXJzdHV2d3h5ejAxMjM0NTY3ODktXw".repeat(3)
+    );
+    format!("{header}.{payload}.MEUCIQDx7fL0yM2Y8p4q3yW0kzZ4oQ5m7n6b5v4c3x2z1a0s9dwIgR4t5y6u7i8o9p0a1s2d3f4g5h6j7k8l9z0x1c2v3b4n5m6")
+}
+
+fn custom_patterns() -> Vec<Pattern> {
+    (0..200)
+        .map(|i| match i % 4 {
+            0 => format!("GET /api/v2/custom{i}/items/{{itemId}}"),
+            1 => format!("POST /api/v2/custom{i}/{{*rest}}"),
+            2 => format!("* /api/v2/widgets/{i}/state"),
+            _ => format!("GET /api/v2/reports{i}?mode=poll"),
+        })
+        .map(|p| Pattern::parse(&p).unwrap())
+        .collect()
+}
+
+fn bench_hot_path(c: &mut Criterion) {
+    let groups = builtin_groups();
+    let enabled: Vec<String> = groups.iter().map(|g| g.id.clone()).collect();
+    let classifier = Classifier::new(&groups, &enabled, &custom_patterns(), true);
+    let keyer = Keyer::from_secret(b"bench");
+    let sources = vec![TokenSource::Authorization];
+    let timing = Timing {
+        idle_ms: 30 * 60_000,
+        absolute_ms: None,
+        enforce: true,
+        retention_ms: 86_400_000,
+    };
+    let now = 1_800_000_000_000u64;
+    let store = Store::new(10_000_000, 1000, now);
+    let tokens: Vec<String> = (0..TOKENS).map(jwt).collect();
+    for t in &tokens {
+        store.track(&keyer.key(t), now, None, &timing);
+    }
+    let requests: Vec<(HeaderMap, Method, &str)> = tokens
+        .iter()
+        .take(1024)
+        .enumerate()
+        .map(|(i, t)| {
+            let mut h = HeaderMap::new();
+            h.insert(
+                "authorization",
+                HeaderValue::from_str(&format!("Bearer {t}")).unwrap(),
+            );
+            h.insert("host", HeaderValue::from_static("api.example.com"));
+            h.insert(
+                "user-agent",
+                HeaderValue::from_static("Mozilla/5.0 agent-desktop"),
+            );
+            let (m, p) = match i % 3 {
+                0 => (
+                    Method::GET,
+                    "/api/v2/users/3f2a6c1e-8d1b-4c3e-9f5a-2b7d8e9f0a1b/presences/purecloud",
+                ),
+                1 => (
+                    Method::POST,
+                    "/api/v2/conversations/calls/1234/participants/5678",
+                ),
+                _ => (Method::GET, "/api/v2/routing/queues/abcd/members"),
+            };
+            (h, m, p)
+        })
+        .collect();
+
+    let mut i = 0usize;
+    c.bench_function("hot_path/extract+key+check+classify+touch", |b| {
+        b.iter(|| {
+            let (headers, method, path) = &requests[i & 1023];
+            i = i.wrapping_add(1);
+            let token = extract(&sources, headers, None).unwrap();
+            let key = keyer.key(&token);
+            let exclusion = classifier.classify(method, path, None, false);
+            black_box(store.check(&key, now + 1000, &timing, exclusion.is_none()))
+        })
+    });
+
+    let token = &tokens[7];
+    c.bench_function("hot_path/key_only_700B_jwt", |b| {
+        b.iter(|| black_box(keyer.key(black_box(token))))
+    });
+    c.bench_function("hot_path/classify_only", |b| {
+        b.iter(|| {
+            black_box(classifier.classify(
+                &Method::GET,
+                black_box("/api/v2/users/3f2a6c1e-8d1b-4c3e-9f5a-2b7d8e9f0a1b/presences/purecloud"),
+                None,
+                false,
+            ))
+        })
+    });
+}
+
+criterion_group! {
+    name = benches;
+    config = Criterion::default().warm_up_time(std::time::Duration::from_secs(1)).measurement_time(std::time::Duration::from_secs(3));
+    targets = bench_hot_path
+}
+criterion_main!(benches);

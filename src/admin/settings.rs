@@ -1,0 +1,299 @@
+//! The settings document of the admin API (SPEC §7): rendering it from the live config and
+//! validating a `PUT` as a whole, with every error named by its field.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::classify::Pattern;
+use crate::config::save::Settings;
+use crate::config::{Config, Mode};
+
+/// Upper bound for `idle_seconds` (10 years): keeps deadline arithmetic far from overflow.
+pub const MAX_IDLE_SECONDS: u64 = 10 * 366 * 24 * 3600;
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct SettingsDoc {
+    pub enabled: bool,
+    pub idle_seconds: u64,
+    pub mode: &'static str,
+    pub default_exclusions: Vec<GroupDoc>,
+    pub custom_exclusions: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct GroupDoc {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub routes: Vec<String>,
+    pub caution: Option<String>,
+    pub enabled: bool,
+}
+
+impl SettingsDoc {
+    pub fn of(config: &Config) -> SettingsDoc {
+        let ex = &config.exclusions;
+        SettingsDoc {
+            enabled: config.timeout.enabled,
+            idle_seconds: config.timeout.idle.as_secs(),
+            mode: config.timeout.mode.as_str(),
+            default_exclusions: ex
+                .groups
+                .iter()
+                .map(|g| GroupDoc {
+                    id: g.id.clone(),
+                    title: g.title.clone(),
+                    description: g.description.clone(),
+                    routes: g.routes.iter().map(|r| r.text().to_string()).collect(),
+                    caution: g.caution.clone(),
+                    enabled: ex.enabled_defaults.contains(&g.id),
+                })
+                .collect(),
+            custom_exclusions: ex.custom.iter().map(|p| p.text().to_string()).collect(),
+        }
+    }
+}
+
+/// One validation error: `field` is a JSON path such as `custom_exclusions[2]`.
+#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+fn err(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
+    errors.push(FieldError {
+        field: field.into(),
+        message: message.into(),
+    });
+}
+
+/// A validated `PUT`: the settings to apply and the parsed custom patterns.
+#[derive(Clone, Debug)]
+pub struct Change {
+    pub settings: Settings,
+    pub patterns: Vec<Pattern>,
+}
+
+/// Validates a `PUT` body against the live config. A field left out keeps its current value
+/// (the UI sends the whole document; a script may send one field). Unknown fields are
+/// ignored, so the GET document (with its descriptive group fields) can be sent back as is.
+pub fn read_put(body: &Value, current: &Config) -> Result<Change, Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let Some(obj) = body.as_object() else {
+        err(
+            &mut errors,
+            "",
+            "expected a JSON object (the settings document)",
+        );
+        return Err(errors);
+    };
+    let mut settings = Settings::of(current);
+    if let Some(v) = obj.get("enabled") {
+        match v.as_bool() {
+            Some(b) => settings.enabled = b,
+            None => err(&mut errors, "enabled", "must be true or false"),
+        }
+    }
+    if let Some(v) = obj.get("idle_seconds") {
+        match v.as_u64().filter(|n| (1..=MAX_IDLE_SECONDS).contains(n)) {
+            Some(n) => settings.idle = Duration::from_secs(n),
+            None => err(
+                &mut errors,
+                "idle_seconds",
+                format!("must be a whole number of seconds from 1 to {MAX_IDLE_SECONDS} (got {v})"),
+            ),
+        }
+    }
+    if let Some(v) = obj.get("mode") {
+        match v.as_str() {
+            Some("enforce") => settings.mode = Mode::Enforce,
+            Some("shadow") => settings.mode = Mode::Shadow,
+            _ => err(
+                &mut errors,
+                "mode",
+                format!("must be \"enforce\" or \"shadow\" (got {v})"),
+            ),
+        }
+    }
+    if let Some(v) = obj.get("default_exclusions") {
+        if let Some(ids) = read_groups(v, current, &mut errors) {
+            settings.enabled_defaults = ids;
+        }
+    }
+    let mut patterns = current.exclusions.custom.clone();
+    if let Some(v) = obj.get("custom_exclusions") {
+        if let Some(parsed) = read_custom(v, &mut errors) {
+            settings.custom = parsed.iter().map(|p| p.text().to_string()).collect();
+            patterns = parsed;
+        }
+    }
+    if errors.is_empty() {
+        Ok(Change { settings, patterns })
+    } else {
+        Err(errors)
+    }
+}
+
+/// `[{"id","enabled"}, …]` → the enabled ids in group (file) order. A group left out of the
+/// list keeps its current state.
+fn read_groups(v: &Value, current: &Config, errors: &mut Vec<FieldError>) -> Option<Vec<String>> {
+    let groups = &current.exclusions.groups;
+    let Some(items) = v.as_array() else {
+        err(
+            errors,
+            "default_exclusions",
+            "must be a list of {\"id\", \"enabled\"}",
+        );
+        return None;
+    };
+    let mut enabled: HashSet<String> = current
+        .exclusions
+        .enabled_defaults
+        .iter()
+        .cloned()
+        .collect();
+    let mut seen = HashSet::new();
+    let before = errors.len();
+    let empty = Map::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("default_exclusions[{i}]");
+        let obj = item.as_object().unwrap_or(&empty);
+        let id = obj.get("id").and_then(Value::as_str);
+        let on = obj.get("enabled").and_then(Value::as_bool);
+        match id {
+            None => err(errors, format!("{field}.id"), "missing group id"),
+            Some(id) if !groups.iter().any(|g| g.id == id) => {
+                let known: Vec<&str> = groups.iter().map(|g| g.id.as_str()).collect();
+                let msg = format!("unknown default group {id:?} (known: {})", known.join(", "));
+                err(errors, format!("{field}.id"), msg);
+            }
+            Some(id) if !seen.insert(id) => {
+                err(
+                    errors,
+                    format!("{field}.id"),
+                    format!("group {id:?} is listed twice"),
+                );
+            }
+            Some(_) => {}
+        }
+        if on.is_none() {
+            err(errors, format!("{field}.enabled"), "must be true or false");
+        }
+        if let (Some(id), Some(on)) = (id, on) {
+            if on {
+                enabled.insert(id.to_string());
+            } else {
+                enabled.remove(id);
+            }
+        }
+    }
+    if errors.len() != before {
+        return None;
+    }
+    let unchanged = enabled.len() == current.exclusions.enabled_defaults.len()
+        && current
+            .exclusions
+            .enabled_defaults
+            .iter()
+            .all(|id| enabled.contains(id));
+    if unchanged {
+        // Keep the file's order: nothing to rewrite.
+        return Some(current.exclusions.enabled_defaults.clone());
+    }
+    let ids = groups.iter().filter(|g| enabled.contains(&g.id));
+    Some(ids.map(|g| g.id.clone()).collect())
+}
+
+fn read_custom(v: &Value, errors: &mut Vec<FieldError>) -> Option<Vec<Pattern>> {
+    let Some(items) = v.as_array() else {
+        err(
+            errors,
+            "custom_exclusions",
+            "must be a list of \"METHOD /path\" patterns",
+        );
+        return None;
+    };
+    let before = errors.len();
+    let mut patterns: Vec<Pattern> = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        let field = format!("custom_exclusions[{i}]");
+        let Some(text) = item.as_str() else {
+            err(
+                errors,
+                field,
+                format!("must be a \"METHOD /path\" string (got {item})"),
+            );
+            continue;
+        };
+        if let Some(first) = patterns.iter().position(|p| p.text() == text) {
+            let msg = format!("duplicate pattern {text:?} (also custom_exclusions[{first}])");
+            err(errors, field, msg);
+            continue;
+        }
+        match Pattern::parse(text) {
+            Ok(p) => patterns.push(p),
+            Err(e) => err(errors, field, e.to_string()),
+        }
+    }
+    (errors.len() == before).then_some(patterns)
+}
+
+/// The live config with a validated change applied.
+pub fn config_with(current: &Config, change: &Change) -> Config {
+    let mut config = current.clone();
+    config.timeout.enabled = change.settings.enabled;
+    config.timeout.idle = change.settings.idle;
+    config.timeout.mode = change.settings.mode;
+    config.exclusions.enabled_defaults = change.settings.enabled_defaults.clone();
+    config.exclusions.custom = change.patterns.clone();
+    config
+}
+
+/// Human-readable changes for the audit event, e.g. `idle_seconds: 1800 -> 900`.
+pub fn describe(old: &Settings, new: &Settings) -> Vec<String> {
+    let mut out = Vec::new();
+    if old.enabled != new.enabled {
+        out.push(format!("enabled: {} -> {}", old.enabled, new.enabled));
+    }
+    if old.idle != new.idle {
+        out.push(format!(
+            "idle_seconds: {} -> {}",
+            old.idle.as_secs(),
+            new.idle.as_secs()
+        ));
+    }
+    if old.mode != new.mode {
+        out.push(format!(
+            "mode: {} -> {}",
+            old.mode.as_str(),
+            new.mode.as_str()
+        ));
+    }
+    list_changes(
+        &mut out,
+        "default_exclusions",
+        &old.enabled_defaults,
+        &new.enabled_defaults,
+    );
+    list_changes(&mut out, "custom_exclusions", &old.custom, &new.custom);
+    out
+}
+
+fn list_changes(out: &mut Vec<String>, name: &str, old: &[String], new: &[String]) {
+    let added = new.iter().filter(|x| !old.contains(x));
+    let removed = old.iter().filter(|x| !new.contains(x));
+    let before = out.len();
+    out.extend(added.map(|x| format!("{name}: +{x:?}")));
+    out.extend(removed.map(|x| format!("{name}: -{x:?}")));
+    if out.len() == before && old != new {
+        out.push(format!("{name}: reordered"));
+    }
+}
+
+#[cfg(test)]
+#[path = "settings_tests.rs"]
+mod tests;

@@ -1,0 +1,386 @@
+//! The statistics of SPEC §10 "HAR details": per-API intervals and periodicity, per-token
+//! timelines (longest gap, predicted revocation) under the current and what-if policies.
+
+use hashbrown::HashMap;
+
+use crate::clock::rfc3339;
+
+use super::collect::{Collector, Policies, Record, ACTIVITY};
+use super::report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
+
+/// Periodic = at least this many intervals …
+const PERIODIC_MIN_INTERVALS: usize = 4;
+/// … whose coefficient of variation is at most this.
+const PERIODIC_MAX_CV: f64 = 0.25;
+
+/// Median, and whether the intervals are periodic.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct IntervalStats {
+    pub median_ms: Option<f64>,
+    pub cv: Option<f64>,
+    pub periodic: bool,
+}
+
+pub fn interval_stats(intervals: &mut [u64]) -> IntervalStats {
+    if intervals.is_empty() {
+        return IntervalStats {
+            median_ms: None,
+            cv: None,
+            periodic: false,
+        };
+    }
+    intervals.sort_unstable();
+    let n = intervals.len();
+    let median = if n % 2 == 1 {
+        intervals[n / 2] as f64
+    } else {
+        (intervals[n / 2 - 1] as f64 + intervals[n / 2] as f64) / 2.0
+    };
+    let mean = intervals.iter().map(|&i| i as f64).sum::<f64>() / n as f64;
+    let variance = intervals
+        .iter()
+        .map(|&i| (i as f64 - mean).powi(2))
+        .sum::<f64>()
+        / n as f64;
+    // All-zero intervals are a burst, not a period.
+    let cv = (mean > 0.0).then(|| variance.sqrt() / mean);
+    IntervalStats {
+        median_ms: Some(median),
+        cv,
+        periodic: n >= PERIODIC_MIN_INTERVALS && cv.is_some_and(|cv| cv <= PERIODIC_MAX_CV),
+    }
+}
+
+/// One token's requests under one policy.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Timeline {
+    pub first_ms: u64,
+    pub last_ms: u64,
+    pub requests: u64,
+    pub resetting: u64,
+    pub longest_gap_ms: u64,
+    /// The deadline a later request of the token reached, if any.
+    pub revoke_at_ms: Option<u64>,
+}
+
+/// Walks `(time, resets_timer)` in time order. The first request starts the timer whatever
+/// its class (tracking sets `last_activity` on first sight); a request at or after the
+/// deadline finds the token revoked, and it stays revoked. The longest gap is a property of
+/// the traffic and is measured over all requests, revoked or not.
+pub fn timeline(
+    requests: impl IntoIterator<Item = (u64, bool)>,
+    idle_ms: u64,
+    absolute_ms: Option<u64>,
+) -> Option<Timeline> {
+    let mut it = requests.into_iter();
+    let (first, first_resets) = it.next()?;
+    let absolute_deadline = absolute_ms.map(|a| first.saturating_add(a));
+    let mut t = Timeline {
+        first_ms: first,
+        last_ms: first,
+        requests: 1,
+        resetting: u64::from(first_resets),
+        longest_gap_ms: 0,
+        revoke_at_ms: None,
+    };
+    let mut last_reset = first;
+    let mut gap_start = first;
+    for (time, resets) in it {
+        t.requests += 1;
+        t.last_ms = time;
+        if t.revoke_at_ms.is_none() {
+            let idle_deadline = last_reset.saturating_add(idle_ms);
+            let deadline = absolute_deadline.map_or(idle_deadline, |a| a.min(idle_deadline));
+            if time >= deadline {
+                t.revoke_at_ms = Some(deadline);
+            } else if resets {
+                last_reset = time;
+            }
+        }
+        if resets {
+            t.resetting += 1;
+            t.longest_gap_ms = t.longest_gap_ms.max(time.saturating_sub(gap_start));
+            gap_start = time;
+        }
+    }
+    t.longest_gap_ms = t.longest_gap_ms.max(t.last_ms.saturating_sub(gap_start));
+    Some(t)
+}
+
+/// Idle and absolute timeouts used for predictions, in milliseconds.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    pub idle_ms: u64,
+    pub absolute_ms: Option<u64>,
+}
+
+/// Builds the report from everything the collector gathered.
+pub fn build_report(mut c: Collector<'_>, policies: &Policies, timeouts: Timeouts) -> Report {
+    // Stable: entries with the same time keep their file order.
+    c.records.sort_by_key(|r| r.time_ms);
+    let (apis, candidates) = api_rows(&c, policies);
+    let by_token = records_by_token(&c.records, c.tokens.len());
+    let timelines: Vec<Vec<Option<Timeline>>> = (0..=policies.what_if_groups.len())
+        .map(|k| {
+            by_token
+                .iter()
+                .map(|recs| token_timeline(&c.records, recs, k, timeouts))
+                .collect()
+        })
+        .collect();
+    let mut tokens: Vec<TokenRow> = c
+        .tokens
+        .iter()
+        .zip(&timelines[0])
+        .filter_map(|(key, t)| t.map(|t| token_row(key.to_hex(), &t)))
+        .collect();
+    tokens.sort_by(|a, b| a.first.cmp(&b.first).then(a.token_id.cmp(&b.token_id)));
+    let what_if = policies
+        .what_if_groups
+        .iter()
+        .enumerate()
+        .map(|(i, group)| what_if_row(group, &c, &timelines[0], &timelines[i + 1]))
+        .collect();
+    Report {
+        idle_seconds: timeouts.idle_ms / 1000,
+        apis,
+        tokens,
+        candidates,
+        what_if,
+        skipped: c.skipped,
+        requests_without_token: c.without_token,
+        absolute_seconds: timeouts.absolute_ms.map(|a| a / 1000),
+    }
+}
+
+fn records_by_token(records: &[Record], tokens: usize) -> Vec<Vec<u32>> {
+    let mut by_token = vec![Vec::new(); tokens];
+    for (i, r) in records.iter().enumerate() {
+        by_token[r.token as usize].push(i as u32);
+    }
+    by_token
+}
+
+fn token_timeline(records: &[Record], recs: &[u32], k: usize, t: Timeouts) -> Option<Timeline> {
+    let requests = recs.iter().map(|&i| {
+        let r = &records[i as usize];
+        (r.time_ms, r.excluded & (1 << k) == 0)
+    });
+    timeline(requests, t.idle_ms, t.absolute_ms)
+}
+
+fn token_row(token_id: String, t: &Timeline) -> TokenRow {
+    TokenRow {
+        token_id,
+        requests: t.requests,
+        resetting_requests: t.resetting,
+        first: rfc3339(t.first_ms),
+        last: rfc3339(t.last_ms),
+        longest_gap_seconds: t.longest_gap_ms as f64 / 1000.0,
+        would_revoke_at: t.revoke_at_ms.map(rfc3339),
+    }
+}
+
+/// Tokens the what-if revokes that the current policy does not, or revokes earlier.
+fn what_if_row(
+    group: &str,
+    c: &Collector<'_>,
+    current: &[Option<Timeline>],
+    changed: &[Option<Timeline>],
+) -> WhatIf {
+    let mut revoked: Vec<(u64, RevokedToken)> = c
+        .tokens
+        .iter()
+        .zip(current.iter().zip(changed))
+        .filter_map(|(key, (now, new))| {
+            let new_at = new.and_then(|t| t.revoke_at_ms)?;
+            let now_at = now.and_then(|t| t.revoke_at_ms);
+            now_at.map_or(true, |n| new_at < n).then(|| {
+                let row = RevokedToken {
+                    token_id: key.to_hex(),
+                    at: rfc3339(new_at),
+                };
+                (new_at, row)
+            })
+        })
+        .collect();
+    revoked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.token_id.cmp(&b.1.token_id)));
+    WhatIf {
+        group: group.to_owned(),
+        revoked_tokens: revoked.into_iter().map(|(_, r)| r).collect(),
+    }
+}
+
+#[derive(Default)]
+struct RowAcc {
+    count: u64,
+    intervals: Vec<u64>,
+    /// Union of the records' what-if bits: which groups would exclude these requests.
+    excluded: u64,
+}
+
+/// API rows keyed by (template, exclusion), busiest first, and the periodic activity ones.
+fn api_rows(c: &Collector<'_>, policies: &Policies) -> (Vec<ApiRow>, Vec<Candidate>) {
+    let mut rows: HashMap<(u32, u32), RowAcc> = HashMap::new();
+    let mut last_seen: HashMap<(u32, u32, u32), u64> = HashMap::new();
+    for r in &c.records {
+        let row = rows.entry((r.api, r.exclusion)).or_default();
+        row.count += 1;
+        row.excluded |= r.excluded;
+        if let Some(prev) = last_seen.insert((r.api, r.exclusion, r.token), r.time_ms) {
+            row.intervals.push(r.time_ms.saturating_sub(prev));
+        }
+    }
+    let mut out: Vec<(ApiRow, Option<Candidate>)> = rows
+        .into_iter()
+        .map(|((api, exclusion), mut acc)| {
+            let (method, template) = &c.apis[api as usize];
+            let stats = interval_stats(&mut acc.intervals);
+            let label = (exclusion != ACTIVITY)
+                .then(|| policies.labels.get(exclusion as usize).cloned())
+                .flatten();
+            let row = ApiRow {
+                method: method.to_string(),
+                template: template.clone(),
+                count: acc.count,
+                class: if exclusion == ACTIVITY {
+                    "activity"
+                } else {
+                    "excluded"
+                }
+                .to_owned(),
+                exclusion: label,
+                median_interval_seconds: stats.median_ms.map(|m| m.round() / 1000.0),
+                periodic: stats.periodic,
+            };
+            let candidate = (exclusion == ACTIVITY && stats.periodic)
+                .then(|| candidate(&row, &acc, &stats, policies));
+            (row, candidate)
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.0.count
+            .cmp(&a.0.count)
+            .then_with(|| a.0.template.cmp(&b.0.template))
+            .then_with(|| a.0.method.cmp(&b.0.method))
+    });
+    let candidates = out.iter().filter_map(|(_, c)| c.clone()).collect();
+    (out.into_iter().map(|(r, _)| r).collect(), candidates)
+}
+
+fn candidate(row: &ApiRow, acc: &RowAcc, stats: &IntervalStats, policies: &Policies) -> Candidate {
+    let median_s = stats.median_ms.unwrap_or(0.0) / 1000.0;
+    let mut reason = format!(
+        "periodic: every {median_s:.1}s (median of {} intervals, variation {:.2})",
+        acc.intervals.len(),
+        stats.cv.unwrap_or(0.0)
+    );
+    let groups: Vec<&str> = policies
+        .what_if_groups
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| acc.excluded & (1 << (i + 1)) != 0)
+        .map(|(_, g)| g.as_str())
+        .collect();
+    if groups.is_empty() {
+        reason.push_str(&format!(
+            "; in no default group: try --custom \"{} {}\"",
+            row.method, row.template
+        ));
+    } else {
+        reason.push_str(&format!("; default group {}", groups.join(", ")));
+    }
+    Candidate {
+        method: row.method.clone(),
+        template: row.template.clone(),
+        reason,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIN: u64 = 60_000;
+
+    #[test]
+    fn periodic_needs_four_intervals_with_low_variation() {
+        assert!(interval_stats(&mut [60_000, 61_000, 59_000, 60_000]).periodic);
+        assert!(!interval_stats(&mut [60_000, 61_000, 59_000]).periodic);
+        assert!(!interval_stats(&mut [1_000, 60_000, 5_000, 300_000]).periodic);
+        assert!(!interval_stats(&mut [0, 0, 0, 0, 0]).periodic);
+    }
+
+    #[test]
+    fn median_of_even_count_is_the_mean_of_the_middle_two() {
+        let s = interval_stats(&mut [4, 1, 3, 2]);
+        assert_eq!(s.median_ms, Some(2.5));
+        assert_eq!(interval_stats(&mut []).median_ms, None);
+    }
+
+    #[test]
+    fn token_whose_requests_end_before_the_deadline_is_never_revoked() {
+        let t = timeline(
+            [(0, true), (10 * MIN, false), (29 * MIN, false)],
+            30 * MIN,
+            None,
+        )
+        .unwrap();
+        assert_eq!(t.revoke_at_ms, None);
+        assert_eq!(t.longest_gap_ms, 29 * MIN);
+        assert_eq!(t.resetting, 1);
+    }
+
+    #[test]
+    fn later_request_reaching_the_deadline_reveals_the_revocation() {
+        let reqs = [
+            (0, true),
+            (10 * MIN, false),
+            (30 * MIN, false),
+            (31 * MIN, true),
+        ];
+        let t = timeline(reqs, 30 * MIN, None).unwrap();
+        assert_eq!(t.revoke_at_ms, Some(30 * MIN));
+        assert_eq!(t.longest_gap_ms, 31 * MIN);
+    }
+
+    #[test]
+    fn revoked_token_stays_revoked_despite_later_activity() {
+        let reqs = [
+            (0, true),
+            (31 * MIN, true),
+            (32 * MIN, true),
+            (90 * MIN, true),
+        ];
+        let t = timeline(reqs, 30 * MIN, None).unwrap();
+        assert_eq!(t.revoke_at_ms, Some(30 * MIN));
+        assert_eq!(t.longest_gap_ms, 58 * MIN);
+    }
+
+    #[test]
+    fn first_request_starts_the_timer_even_when_excluded() {
+        let reqs = [(0, false), (20 * MIN, false), (31 * MIN, false)];
+        let t = timeline(reqs, 30 * MIN, None).unwrap();
+        assert_eq!(t.revoke_at_ms, Some(30 * MIN));
+        assert_eq!(t.resetting, 0);
+    }
+
+    #[test]
+    fn absolute_deadline_applies_when_it_comes_first() {
+        let reqs = (0..20).map(|i| (i * 10 * MIN, true));
+        let t = timeline(reqs, 30 * MIN, Some(60 * MIN)).unwrap();
+        assert_eq!(t.revoke_at_ms, Some(60 * MIN));
+    }
+
+    #[test]
+    fn gap_runs_to_the_last_request_when_no_reset_follows() {
+        let reqs = [
+            (0, true),
+            (5 * MIN, true),
+            (6 * MIN, false),
+            (25 * MIN, false),
+        ];
+        let t = timeline(reqs, 30 * MIN, None).unwrap();
+        assert_eq!(t.longest_gap_ms, 20 * MIN);
+    }
+}

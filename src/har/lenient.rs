@@ -1,0 +1,261 @@
+//! Lenient JSON field types: each accepts any JSON value, keeps it when it has the expected
+//! type and otherwise drains it and remembers what it was. serde_json cannot resume after an
+//! error, so a type mismatch inside one entry must not be an error.
+
+use std::fmt;
+use std::marker::PhantomData;
+
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// A value of the expected type, or the JSON type found instead.
+#[derive(Debug)]
+pub enum Val<T> {
+    Value(T),
+    Wrong(&'static str),
+}
+
+/// A JSON string.
+pub struct Text(pub Val<String>);
+/// A JSON number.
+pub struct Num(pub Val<f64>);
+/// A JSON object read field by field into `T`.
+pub struct Obj<T>(pub Val<T>);
+/// A JSON array of objects.
+pub struct List<T>(pub Val<Vec<Val<T>>>);
+
+/// A struct filled from an object's fields; unknown keys must be consumed with `IgnoredAny`.
+pub trait MapFields: Default {
+    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
+}
+
+fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
+    while seq.next_element::<IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+fn drain_map<'de, A: MapAccess<'de>>(mut map: A) -> Result<(), A::Error> {
+    while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+    Ok(())
+}
+
+/// The `visit_*` methods that answer "wrong type" for every JSON kind not listed.
+macro_rules! wrong {
+    (bool) => {
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(Self::Value::wrong("a boolean"))
+        }
+    };
+    (num) => {
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(Self::Value::wrong("a number"))
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(Self::Value::wrong("a number"))
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(Self::Value::wrong("a number"))
+        }
+    };
+    (str) => {
+        fn visit_str<E: de::Error>(self, _: &str) -> Result<Self::Value, E> {
+            Ok(Self::Value::wrong("a string"))
+        }
+    };
+    (null) => {
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Self::Value::wrong("null"))
+        }
+    };
+    (seq) => {
+        fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+            drain_seq(seq)?;
+            Ok(Self::Value::wrong("an array"))
+        }
+    };
+    (map) => {
+        fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+            drain_map(map)?;
+            Ok(Self::Value::wrong("an object"))
+        }
+    };
+    ($($kind:tt)+) => { $( wrong!($kind); )+ };
+}
+
+trait Wrong {
+    fn wrong(kind: &'static str) -> Self;
+}
+
+impl Wrong for Text {
+    fn wrong(kind: &'static str) -> Self {
+        Text(Val::Wrong(kind))
+    }
+}
+impl Wrong for Num {
+    fn wrong(kind: &'static str) -> Self {
+        Num(Val::Wrong(kind))
+    }
+}
+impl<T> Wrong for Obj<T> {
+    fn wrong(kind: &'static str) -> Self {
+        Obj(Val::Wrong(kind))
+    }
+}
+impl<T> Wrong for List<T> {
+    fn wrong(kind: &'static str) -> Self {
+        List(Val::Wrong(kind))
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+        Ok(Text(Val::Value(v.to_owned())))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+        Ok(Text(Val::Value(v)))
+    }
+    wrong!(bool num null seq map);
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+struct NumVisitor;
+
+impl<'de> Visitor<'de> for NumVisitor {
+    type Value = Num;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
+        Ok(Num(Val::Value(v as f64)))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
+        Ok(Num(Val::Value(v as f64)))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
+        Ok(Num(Val::Value(v)))
+    }
+    wrong!(bool str null seq map);
+}
+
+impl<'de> Deserialize<'de> for Num {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NumVisitor)
+    }
+}
+
+struct ObjVisitor<T>(PhantomData<T>);
+
+impl<'de, T: MapFields> Visitor<'de> for ObjVisitor<T> {
+    type Value = Obj<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Obj<T>, A::Error> {
+        let mut value = T::default();
+        while let Some(key) = map.next_key::<String>()? {
+            value.field(&key, &mut map)?;
+        }
+        Ok(Obj(Val::Value(value)))
+    }
+    wrong!(bool num str null seq);
+}
+
+impl<'de, T: MapFields> Deserialize<'de> for Obj<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ObjVisitor(PhantomData))
+    }
+}
+
+struct ListVisitor<T>(PhantomData<T>);
+
+impl<'de, T: MapFields> Visitor<'de> for ListVisitor<T> {
+    type Value = List<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(Obj(item)) = seq.next_element::<Obj<T>>()? {
+            items.push(item);
+        }
+        Ok(List(Val::Value(items)))
+    }
+    wrong!(bool num str null map);
+}
+
+impl<'de, T: MapFields> Deserialize<'de> for List<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(ListVisitor(PhantomData))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Named {
+        name: Option<Text>,
+    }
+
+    impl MapFields for Named {
+        fn field<'de, A: MapAccess<'de>>(
+            &mut self,
+            key: &str,
+            map: &mut A,
+        ) -> Result<(), A::Error> {
+            match key {
+                "name" => self.name = Some(map.next_value()?),
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn wrong_types_are_remembered_not_errors() {
+        let list: List<Named> =
+            serde_json::from_str(r#"[{"name":"a","x":[1,{"y":2}]},{"name":7},3,{"name":null}]"#)
+                .unwrap();
+        let Val::Value(items) = list.0 else {
+            panic!("not a list")
+        };
+        assert_eq!(items.len(), 4);
+        assert!(
+            matches!(&items[0], Val::Value(Named { name: Some(Text(Val::Value(n))) }) if n == "a")
+        );
+        assert!(matches!(
+            &items[1],
+            Val::Value(Named {
+                name: Some(Text(Val::Wrong("a number")))
+            })
+        ));
+        assert!(matches!(&items[2], Val::Wrong("a number")));
+        assert!(matches!(
+            &items[3],
+            Val::Value(Named {
+                name: Some(Text(Val::Wrong("null")))
+            })
+        ));
+    }
+
+    #[test]
+    fn object_where_list_expected_is_drained() {
+        let list: List<Named> = serde_json::from_str(r#"{"a":[1,2,{"b":"c"}]}"#).unwrap();
+        assert!(matches!(list.0, Val::Wrong("an object")));
+        let num: Num = serde_json::from_str("\"200\"").unwrap();
+        assert!(matches!(num.0, Val::Wrong("a string")));
+    }
+}

@@ -1,0 +1,312 @@
+//! The report of `idlegate har`: a stable JSON document (`--json`) and a human text table.
+//! Field order in the structs is the JSON field order; absent values are `null`.
+
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::reader::Skipped;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Report {
+    pub idle_seconds: u64,
+    pub apis: Vec<ApiRow>,
+    pub tokens: Vec<TokenRow>,
+    pub candidates: Vec<Candidate>,
+    pub what_if: Vec<WhatIf>,
+    pub skipped: Vec<Skipped>,
+    pub requests_without_token: u64,
+    /// `timeout.absolute` used for predictions (text report only; not part of the JSON).
+    #[serde(skip)]
+    pub absolute_seconds: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ApiRow {
+    pub method: String,
+    pub template: String,
+    pub count: u64,
+    /// `activity` or `excluded`.
+    pub class: String,
+    /// The exclusion label (group id, custom pattern text, `no-touch-header`) or null.
+    pub exclusion: Option<String>,
+    pub median_interval_seconds: Option<f64>,
+    pub periodic: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenRow {
+    pub token_id: String,
+    pub requests: u64,
+    pub resetting_requests: u64,
+    pub first: String,
+    pub last: String,
+    pub longest_gap_seconds: f64,
+    pub would_revoke_at: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Candidate {
+    pub method: String,
+    pub template: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct WhatIf {
+    pub group: String,
+    pub revoked_tokens: Vec<RevokedToken>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct RevokedToken {
+    pub token_id: String,
+    pub at: String,
+}
+
+/// `1h 5m 3s` for whole seconds; `0s` for zero.
+fn human_secs(secs: f64) -> String {
+    let whole = secs.max(0.0).round() as u64;
+    humantime::format_duration(Duration::from_secs(whole)).to_string()
+}
+
+impl Report {
+    /// The stable JSON document, pretty-printed, with a trailing newline.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).unwrap_or_else(|_| "{}".to_owned());
+        s.push('\n');
+        s
+    }
+
+    /// The human report: APIs by count, candidates, tokens, what-if, skips, next step.
+    pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        self.write_header(&mut out);
+        self.write_apis(&mut out);
+        self.write_candidates(&mut out);
+        self.write_tokens(&mut out);
+        self.write_what_if(&mut out);
+        self.write_footer(&mut out);
+        out
+    }
+
+    fn write_header(&self, out: &mut String) {
+        let requests: u64 = self.apis.iter().map(|a| a.count).sum();
+        let absolute = self
+            .absolute_seconds
+            .map(|a| format!(", absolute {}", human_secs(a as f64)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            out,
+            "{requests} requests with a token from {} token(s), {} without a token, {} entries skipped",
+            self.tokens.len(),
+            self.requests_without_token,
+            self.skipped.len()
+        );
+        let _ = writeln!(
+            out,
+            "Predictions use idle timeout {}{absolute}.\n",
+            human_secs(self.idle_seconds as f64)
+        );
+    }
+
+    fn write_apis(&self, out: &mut String) {
+        let _ = writeln!(out, "APIs (busiest first)");
+        let width = self
+            .apis
+            .iter()
+            .map(|a| a.template.len())
+            .max()
+            .unwrap_or(8)
+            .clamp(8, 70);
+        let _ = writeln!(
+            out,
+            "  {:>6}  {:<7} {:<width$}  {:<8}  {:>8}  {:<8}  EXCLUSION",
+            "COUNT", "METHOD", "TEMPLATE", "CLASS", "MEDIAN", "PERIODIC"
+        );
+        for a in &self.apis {
+            let median = a.median_interval_seconds.map_or("-".to_owned(), human_secs);
+            let _ = writeln!(
+                out,
+                "  {:>6}  {:<7} {:<width$}  {:<8}  {:>8}  {:<8}  {}",
+                a.count,
+                a.method,
+                a.template,
+                a.class,
+                median,
+                if a.periodic { "yes" } else { "no" },
+                a.exclusion.as_deref().unwrap_or("-")
+            );
+        }
+        if self.apis.is_empty() {
+            let _ = writeln!(out, "  (no request carried a token)");
+        }
+        out.push('\n');
+    }
+
+    fn write_candidates(&self, out: &mut String) {
+        let _ = writeln!(out, "Candidates to exclude (periodic activity APIs)");
+        for c in &self.candidates {
+            let _ = writeln!(out, "  {} {}\n      {}", c.method, c.template, c.reason);
+        }
+        if self.candidates.is_empty() {
+            let _ = writeln!(out, "  none");
+        }
+        out.push('\n');
+    }
+
+    fn write_tokens(&self, out: &mut String) {
+        let _ = writeln!(out, "Tokens");
+        let _ = writeln!(
+            out,
+            "  {:<32}  {:<24}  {:<24}  {:>8}  {:>9}  {:>11}  WOULD BE REVOKED AT",
+            "TOKEN ID", "FIRST", "LAST", "REQUESTS", "RESETTING", "LONGEST GAP"
+        );
+        for t in &self.tokens {
+            let _ = writeln!(
+                out,
+                "  {:<32}  {:<24}  {:<24}  {:>8}  {:>9}  {:>11}  {}",
+                t.token_id,
+                t.first,
+                t.last,
+                t.requests,
+                t.resetting_requests,
+                human_secs(t.longest_gap_seconds),
+                t.would_revoke_at.as_deref().unwrap_or("never")
+            );
+        }
+        if self.tokens.is_empty() {
+            let _ = writeln!(out, "  none");
+        }
+        out.push('\n');
+    }
+
+    fn write_what_if(&self, out: &mut String) {
+        let _ = writeln!(out, "What if a default group were also enabled");
+        for w in &self.what_if {
+            if w.revoked_tokens.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "  {:<24} no token in this recording would be revoked",
+                    w.group
+                );
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "  {:<24} {} token(s) would be revoked (or revoked earlier):",
+                w.group,
+                w.revoked_tokens.len()
+            );
+            for r in &w.revoked_tokens {
+                let _ = writeln!(out, "      {} at {}", r.token_id, r.at);
+            }
+        }
+        if self.what_if.is_empty() {
+            let _ = writeln!(out, "  every default group is already enabled");
+        }
+        out.push('\n');
+    }
+
+    fn write_footer(&self, out: &mut String) {
+        if !self.skipped.is_empty() {
+            let _ = writeln!(
+                out,
+                "{} entries were skipped (listed on stderr and under \"skipped\" with --json).",
+                self.skipped.len()
+            );
+        }
+        let safe: Vec<&str> = self
+            .what_if
+            .iter()
+            .filter(|w| w.revoked_tokens.is_empty())
+            .map(|w| w.group.as_str())
+            .collect();
+        let _ = writeln!(out, "Next step:");
+        if let Some(first) = safe.first() {
+            let _ = writeln!(
+                out,
+                "  try a change on this recording first, e.g. `idlegate har FILE --enable {first}`"
+            );
+        } else {
+            let _ = writeln!(
+                out,
+                "  try a change on this recording first: `idlegate har FILE --enable GROUP` or --custom \"METHOD /path\""
+            );
+        }
+        let _ = writeln!(
+            out,
+            "  then run with timeout.mode = \"shadow\" on live traffic before enforcing it."
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample() -> Report {
+        Report {
+            idle_seconds: 1800,
+            apis: vec![ApiRow {
+                method: "GET".into(),
+                template: "/api/v2/users/{userId}/presences/purecloud".into(),
+                count: 50,
+                class: "activity".into(),
+                exclusion: None,
+                median_interval_seconds: Some(60.0),
+                periodic: true,
+            }],
+            tokens: vec![TokenRow {
+                token_id: "0123456789abcdef0123456789abcdef".into(),
+                requests: 50,
+                resetting_requests: 50,
+                first: "2024-05-01T10:00:00.000Z".into(),
+                last: "2024-05-01T10:49:00.000Z".into(),
+                longest_gap_seconds: 61.5,
+                would_revoke_at: None,
+            }],
+            candidates: vec![],
+            what_if: vec![WhatIf {
+                group: "presence-polling".into(),
+                revoked_tokens: vec![RevokedToken {
+                    token_id: "0123456789abcdef0123456789abcdef".into(),
+                    at: "2024-05-01T10:30:00.000Z".into(),
+                }],
+            }],
+            skipped: vec![],
+            requests_without_token: 2,
+            absolute_seconds: None,
+        }
+    }
+
+    #[test]
+    fn json_has_the_stable_field_order_and_nulls() {
+        let json = sample().to_json();
+        let keys = [
+            "\"idle_seconds\"",
+            "\"apis\"",
+            "\"tokens\"",
+            "\"candidates\"",
+            "\"what_if\"",
+            "\"skipped\"",
+            "\"requests_without_token\"",
+        ];
+        let positions: Vec<usize> = keys.iter().map(|k| json.find(k).unwrap()).collect();
+        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
+        assert!(json.contains("\"exclusion\": null"));
+        assert!(json.contains("\"would_revoke_at\": null"));
+        assert!(!json.contains("absolute_seconds"));
+    }
+
+    #[test]
+    fn text_names_never_revoked_tokens_and_what_if_times() {
+        let text = sample().to_text();
+        assert!(text.contains("never"));
+        assert!(text.contains("presence-polling"));
+        assert!(text.contains("2024-05-01T10:30:00.000Z"));
+        assert!(text.contains("shadow"));
+        assert!(text.contains("1m 2s") || text.contains("1m 1s"), "{text}");
+    }
+}

@@ -1,0 +1,149 @@
+//! Request URLs: splitting a HAR `request.url` into raw path and query, and the normalised
+//! template used to group requests when no catalog is configured (SPEC §10 HAR details).
+
+/// The raw path (never empty) and raw query (without `?`) of an absolute http(s) URL.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UrlParts {
+    pub path: String,
+    pub query: Option<String>,
+}
+
+/// Splits an absolute `http:`/`https:` URL; any other scheme (`data:`, `blob:`, `ws:`,
+/// `chrome-extension:` …) or a relative URL is an error whose text is the skip reason.
+pub fn split_url(url: &str) -> Result<UrlParts, String> {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return Err("not an absolute URL".to_owned());
+    };
+    let scheme_ok = !scheme.is_empty()
+        && scheme
+            .bytes()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, b'+' | b'-' | b'.'));
+    if !scheme_ok {
+        return Err("not an absolute URL".to_owned());
+    }
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err(format!(
+            "not an HTTP(S) URL (scheme {:?})",
+            scheme.to_ascii_lowercase()
+        ));
+    }
+    let Some(after_authority_start) = rest.strip_prefix("//") else {
+        return Err("HTTP(S) URL without a host".to_owned());
+    };
+    let authority_end = after_authority_start
+        .find(['/', '?', '#'])
+        .unwrap_or(after_authority_start.len());
+    if authority_end == 0 {
+        return Err("HTTP(S) URL without a host".to_owned());
+    }
+    let target = &after_authority_start[authority_end..];
+    let target = target.split_once('#').map_or(target, |(t, _)| t);
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p, Some(q.to_owned())),
+        None => (target, None),
+    };
+    let path = if path.is_empty() { "/" } else { path };
+    Ok(UrlParts {
+        path: path.to_owned(),
+        query,
+    })
+}
+
+/// Replaces identifier-like segments with `{id}`: all digits, UUIDs, long hex, and segments
+/// mixing letters and digits — except version segments such as `v2` or `v1.1`.
+pub fn normalise_path(path: &str) -> String {
+    path.split('/')
+        .map(|seg| if is_identifier(seg) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn is_identifier(seg: &str) -> bool {
+    if seg.is_empty() || is_version(seg) {
+        return false;
+    }
+    let all_digits = seg.bytes().all(|c| c.is_ascii_digit());
+    let long_hex = seg.len() >= 16 && seg.bytes().all(|c| c.is_ascii_hexdigit());
+    let has_letter = seg.bytes().any(|c| c.is_ascii_alphabetic());
+    let has_digit = seg.bytes().any(|c| c.is_ascii_digit());
+    all_digits || long_hex || is_uuid(seg) || (has_letter && has_digit)
+}
+
+/// `v2`, `V10`, `v1.1`.
+fn is_version(seg: &str) -> bool {
+    let Some(rest) = seg.strip_prefix(['v', 'V']) else {
+        return false;
+    };
+    !rest.is_empty()
+        && rest
+            .split('.')
+            .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
+}
+
+fn is_uuid(seg: &str) -> bool {
+    let groups: Vec<&str> = seg.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn split_url_keeps_raw_path_and_query_and_drops_fragment() {
+        let p = split_url("https://api.mypurecloud.com/api/v2/users/me?expand=presence#x").unwrap();
+        assert_eq!(p.path, "/api/v2/users/me");
+        assert_eq!(p.query.as_deref(), Some("expand=presence"));
+        let p = split_url("HTTP://host:8080").unwrap();
+        assert_eq!(p.path, "/");
+        assert_eq!(p.query, None);
+        let p = split_url("http://host?a=%20b").unwrap();
+        assert_eq!(p.path, "/");
+        assert_eq!(p.query.as_deref(), Some("a=%20b"));
+    }
+
+    #[test]
+    fn non_http_schemes_are_rejected_with_the_scheme_named() {
+        for (url, scheme) in [
+            ("data:image/png;base64,AAAA", "data"),
+            ("blob:https://apps.mypurecloud.com/1234", "blob"),
+            ("wss://streaming.mypurecloud.com/channels/abc", "wss"),
+            ("ws://localhost/socket", "ws"),
+            ("chrome-extension://abcdef/script.js", "chrome-extension"),
+        ] {
+            let err = split_url(url).unwrap_err();
+            assert!(err.contains(scheme), "{url}: {err}");
+        }
+        assert!(split_url("/relative/path").is_err());
+        assert!(split_url("https:///nohost").is_err());
+        assert!(split_url("").is_err());
+    }
+
+    #[test]
+    fn identifier_segments_become_id_and_versions_stay() {
+        assert_eq!(
+            normalise_path(
+                "/api/v2/users/3f1c2a8e-1b2c-4d5e-8f90-123456789abc/presences/purecloud"
+            ),
+            "/api/v2/users/{id}/presences/purecloud"
+        );
+        assert_eq!(
+            normalise_path("/api/v2/orders/12345"),
+            "/api/v2/orders/{id}"
+        );
+        assert_eq!(normalise_path("/blobs/0123456789abcdef0123"), "/blobs/{id}");
+        assert_eq!(normalise_path("/a/x9k2/b"), "/a/{id}/b");
+        assert_eq!(normalise_path("/api/v1.1/things"), "/api/v1.1/things");
+        assert_eq!(normalise_path("/api/v2/users/me/"), "/api/v2/users/me/");
+        assert_eq!(normalise_path("/"), "/");
+    }
+
+    #[test]
+    fn short_hex_words_stay_literal() {
+        assert_eq!(normalise_path("/api/v2/beef/cafe"), "/api/v2/beef/cafe");
+    }
+}

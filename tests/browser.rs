@@ -1,0 +1,283 @@
+//! The admin UI in a real headless Chromium, against the real gateway and its real admin API:
+//! an operator signs in, switches a default group on, picks a custom API from the type-ahead,
+//! pastes another, removes a third that the server refused, and saves. Then the change is
+//! checked where it must have landed: the admin API, the config file (comments kept) and live
+//! traffic. Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
+//! them it skips loudly, except under CI, where it fails.
+
+mod common;
+#[path = "browser/flow.rs"]
+mod flow;
+#[path = "browser/webdriver.rs"]
+mod webdriver;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde_json::Value;
+use webdriver::{Browser, Driver};
+
+const ADMIN_TOKEN_ENV: &str = "IDLEGATE_BROWSER_TEST_ADMIN_TOKEN";
+const ADMIN_TOKEN: &str = "browser-test-admin-token-7f3a";
+const SCREENSHOT: &str = "docs/admin-ui.png";
+/// What the operator picks in *Timeout minutes* (the shipped config has 30).
+const TIMEOUT_MINUTES: u64 = 15;
+
+fn browser_or_skip() -> Option<Browser> {
+    if let Some(b) = Browser::find() {
+        return Some(b);
+    }
+    let why = "chromium and/or chromedriver not found (PATH, /usr/bin); \
+               install them with .ci/install-browser.sh";
+    if std::env::var_os("CI").is_some() {
+        panic!("CI is set, so the browser test must run, but {why}");
+    }
+    eprintln!();
+    eprintln!("{}", "!".repeat(78));
+    eprintln!("!!! SKIPPED: the admin UI browser test did NOT run.");
+    eprintln!("!!! {why}.");
+    eprintln!("!!! (Under CI=1 this is a failure.)");
+    eprintln!("{}", "!".repeat(78));
+    eprintln!();
+    None
+}
+
+/// A copy of the shipped, commented config in a temp folder, pointed at the test upstream,
+/// with an admin token variable of its own. Its timeout stays the shipped 30 minutes: the
+/// test moves the gateway's clock instead of waiting.
+fn write_config(dir: &Path, upstream: std::net::SocketAddr) -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let shipped = std::fs::read_to_string(root.join("config/idlegate.toml")).unwrap();
+    let mut text = shipped.clone();
+    for (from, to) in [
+        (
+            "upstream = \"http://127.0.0.1:9000\"",
+            format!("upstream = \"http://{upstream}\""),
+        ),
+        (
+            "token_env = \"IDLEGATE_ADMIN_TOKEN\"",
+            format!("token_env = \"{ADMIN_TOKEN_ENV}\""),
+        ),
+        ("resolution = \"1s\"", "resolution = \"100ms\"".to_string()),
+        (
+            "snapshot = \"../data/idlegate.state\"",
+            "snapshot = \"idlegate.state\"".to_string(),
+        ),
+    ] {
+        assert!(
+            text.contains(from),
+            "the shipped config no longer has {from}"
+        );
+        text = text.replacen(from, &to, 1);
+    }
+    std::fs::create_dir_all(dir.join("catalog")).unwrap();
+    std::fs::copy(
+        root.join("config/catalog/genesys-cloud-apis.json"),
+        dir.join("catalog/genesys-cloud-apis.json"),
+    )
+    .unwrap();
+    let path = dir.join("idlegate.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+async fn admin_get(gw: &common::Gateway, path: &str) -> (StatusCode, Value) {
+    let req = Request::get(format!("http://{}{path}", gw.running.admin_addr))
+        .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
+        .body(Full::new(Bytes::new()))
+        .unwrap();
+    let resp = gw
+        .client
+        .request(req)
+        .await
+        .expect("admin listener answers");
+    let status = resp.status();
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn png_size(png: &[u8]) -> (u32, u32) {
+    let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
+    assert!(png.len() > 24 && &png[1..4] == b"PNG", "not a PNG");
+    (be(&png[16..20]), be(&png[20..24]))
+}
+
+/// The README's screenshot: always kept under target/, written to docs/ when missing or when
+/// UPDATE_SCREENSHOTS is set (so an ordinary test run leaves the work tree clean).
+fn keep_screenshot(png: &[u8]) {
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join("admin-ui.png");
+    std::fs::write(&tmp, png).unwrap();
+    let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join(SCREENSHOT);
+    if !docs.exists() || std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+        std::fs::create_dir_all(docs.parent().unwrap()).unwrap();
+        std::fs::write(&docs, png).unwrap();
+    }
+    eprintln!("admin UI screenshot: {}", tmp.display());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_changes_exclusions_in_the_admin_ui() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    std::env::set_var(ADMIN_TOKEN_ENV, ADMIN_TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = common::upstream().await;
+    let config_path = write_config(dir.path(), upstream);
+    let loaded = idlegate::config::load(&config_path).expect("the test config is valid");
+    let gw = common::gateway(loaded.config).await;
+    seed_traffic(&gw).await;
+
+    let driver = Driver::start(&browser.chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
+    let result = drive(&s, &gw).await;
+    s.quit().await;
+    let summary = result.unwrap();
+    assert_eq!(
+        summary,
+        "3 APIs will stop resetting the timer; timeout 30 → 15 minutes."
+    );
+
+    check_settings_api(&gw).await;
+    check_config_file(&config_path);
+    check_live_traffic(&gw).await;
+}
+
+/// The operator's session; answers the change summary that Save showed.
+async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<String, String> {
+    s.cdp(
+        "Emulation.setDeviceMetricsOverride",
+        serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
+    )
+    .await?;
+    flow::sign_in(
+        s,
+        &format!("http://{}/", gw.running.admin_addr),
+        ADMIN_TOKEN,
+    )
+    .await?;
+    flow::choose_timeout(s, TIMEOUT_MINUTES).await?;
+    flow::switch_group_on(s, flow::GROUP).await?;
+    flow::pick_suggestion(s, "routingstatus", flow::PICKED).await?;
+    flow::paste_pattern(s, flow::PASTED).await?;
+    flow::paste_pattern(s, flow::REMOVED).await?;
+    let refused = flow::save_is_refused_inline(s, flow::REMOVED).await?;
+    eprintln!("server refused {}: {refused}", flow::REMOVED);
+    flow::remove(s, flow::REMOVED).await?;
+    let summary = flow::open_summary(s).await?;
+    flow::figures_loaded(s).await?;
+    s.execute("window.scrollTo(0, 0)", serde_json::json!([]))
+        .await?;
+    let png = s.screenshot().await?;
+    assert_eq!(png_size(&png), (1280, 900));
+    keep_screenshot(&png);
+    flow::confirm(s).await?;
+    s.wait_text("#save-status", "Saved").await?;
+    Ok(summary)
+}
+
+async fn check_settings_api(gw: &common::Gateway) {
+    let (status, settings) = admin_get(gw, "/api/v1/settings").await;
+    assert_eq!(status, StatusCode::OK, "{settings}");
+    let customs: Vec<&str> = settings["custom_exclusions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert_eq!(customs, [flow::PICKED, flow::PASTED]);
+    let enabled: Vec<&str> = settings["default_exclusions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|g| g["enabled"] == Value::Bool(true))
+        .filter_map(|g| g["id"].as_str())
+        .collect();
+    assert_eq!(enabled, [flow::GROUP]);
+    assert_eq!(settings["idle_seconds"], TIMEOUT_MINUTES * 60);
+}
+
+fn check_config_file(path: &Path) {
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains("# Ids of the default groups switched on"),
+        "comments lost:\n{text}"
+    );
+    assert!(
+        text.contains("# idlegate configuration (SPEC §5)"),
+        "comments lost:\n{text}"
+    );
+    let config = idlegate::config::load(path)
+        .expect("the saved file is valid")
+        .config;
+    assert_eq!(config.exclusions.enabled_defaults, [flow::GROUP]);
+    let customs: Vec<String> = config
+        .exclusions
+        .custom
+        .iter()
+        .map(|p| p.to_string())
+        .collect();
+    assert_eq!(customs, [flow::PICKED, flow::PASTED]);
+    assert_eq!(
+        config.timeout.idle,
+        Duration::from_secs(TIMEOUT_MINUTES * 60)
+    );
+}
+
+/// A token whose only calls go to the newly excluded route idles out after the new timeout;
+/// one that makes a timer-resetting call in between does not. Time is the gateway's clock.
+async fn check_live_traffic(gw: &common::Gateway) {
+    let idle = Duration::from_secs(TIMEOUT_MINUTES * 60);
+    let (quiet, busy) = ("browser-quiet-token", "browser-busy-token");
+    let trace = "/api/v2/diagnostics/trace";
+    assert_eq!(
+        gw.call("POST", trace, Some(quiet)).await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        gw.call("POST", trace, Some(busy)).await.status,
+        StatusCode::OK
+    );
+    gw.clock.advance(idle - Duration::from_secs(60));
+    assert_eq!(
+        gw.call("POST", trace, Some(quiet)).await.status,
+        StatusCode::OK
+    );
+    let routing = "/api/v2/users/42/routingstatus";
+    assert_eq!(gw.get(routing, Some(quiet)).await.status, StatusCode::OK);
+    assert_eq!(
+        gw.get("/api/v2/users/me", Some(busy)).await.status,
+        StatusCode::OK
+    );
+    gw.clock.advance(Duration::from_secs(61));
+    let refused = gw.call("POST", trace, Some(quiet)).await;
+    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
+    assert_eq!(refused.json()["error"], "invalid_token");
+    assert_eq!(
+        gw.call("POST", trace, Some(busy)).await.status,
+        StatusCode::OK
+    );
+}
+
+/// Some traffic before the operator opens the page, so the live figures have something to
+/// show: two tracked tokens and one that idled out under the shipped 30 minutes.
+async fn seed_traffic(gw: &common::Gateway) {
+    let users_me = "/api/v2/users/me";
+    for token in ["seed-token-a", "seed-token-b", "seed-token-c"] {
+        assert_eq!(gw.get(users_me, Some(token)).await.status, StatusCode::OK);
+    }
+    gw.clock.advance(Duration::from_secs(29 * 60));
+    for token in ["seed-token-a", "seed-token-b"] {
+        assert_eq!(gw.get(users_me, Some(token)).await.status, StatusCode::OK);
+    }
+    gw.clock.advance(Duration::from_secs(2 * 60));
+    let gone = gw.get(users_me, Some("seed-token-c")).await;
+    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+}

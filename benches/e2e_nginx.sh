@@ -18,18 +18,33 @@ need wrk wrk
 
 cargo build --release --bin idlegate
 work=$(mktemp -d)
-trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; nginx -p "$work" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; for d in up px; do nginx -p "$work/$d" -c nginx.conf -s stop 2>/dev/null || true; done; rm -rf "$work"' EXIT
 
-# Upstream (a static 200) and the reference proxy, both nginx.
-cat > "$work/nginx.conf" <<NGINX
-worker_processes auto;
-pid $work/nginx.pid;
-error_log $work/error.log warn;
+# The upstream (a static 200) is its own nginx instance with one worker, shared by both
+# proxies. The reference proxy is a second nginx instance with as many workers as idlegate has
+# runtime threads: neither proxy shares a process with the upstream.
+WORKERS=${WORKERS:-$(nproc)}
+mkdir -p "$work/up" "$work/px"
+cat > "$work/up/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/up/nginx.pid;
+error_log $work/up/error.log warn;
 events { worker_connections 4096; }
 http {
   access_log off;
-  upstream backend { server 127.0.0.1:19000; keepalive 128; }
+  keepalive_requests 1000000;
   server { listen 127.0.0.1:19000; location / { return 200 '{"ok":true}'; } }
+}
+NGINX
+cat > "$work/px/nginx.conf" <<NGINX
+worker_processes $WORKERS;
+pid $work/px/nginx.pid;
+error_log $work/px/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  upstream backend { server 127.0.0.1:19000; keepalive 128; keepalive_requests 1000000; }
   server {
     listen 127.0.0.1:19080;
     location / {
@@ -41,11 +56,13 @@ http {
   }
 }
 NGINX
-nginx -p "$work" -c nginx.conf
+nginx -p "$work/up" -c nginx.conf
+nginx -p "$work/px" -c nginx.conf
 
 cat > "$work/idlegate.toml" <<TOML
 [proxy]
 listen = "127.0.0.1:19081"
+workers = $WORKERS
 upstream = "http://127.0.0.1:19000"
 [admin]
 listen = "127.0.0.1:19901"
@@ -70,18 +87,29 @@ request = function()
 end
 LUA
 
-run() { # name port
-  local out
-  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/tokens.lua" "http://127.0.0.1:$2/")
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
-  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
-  printf '%-10s %12s req/s   p99 %s\n' "$1" "$rps" "$p99"
+cpu_ticks() { # total user+system clock ticks of the given pids
+  local t=0 pid
+  for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
+  echo "$t"
 }
 
-echo "wrk -t2 -c$CONNECTIONS -d$DURATION, $TOKENS tokens, $(nproc) cores"
+run() { # name port pids...
+  local name=$1 port=$2; shift 2
+  local before out after rps p99
+  before=$(cpu_ticks "$@")
+  out=$(wrk -t2 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/tokens.lua" "http://127.0.0.1:$port/")
+  after=$(cpu_ticks "$@")
+  rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
+  p99=$(awk '$1 == "99%" {print $2}' <<<"$out")
+  local requests
+  requests=$(awk '/requests in/ {print $1}' <<<"$out")
+  printf '%-10s %12s req/s   p99 %-8s proxy CPU %5.1f us/request\n' "$name" "$rps" "$p99" \
+    "$(awk -v t=$((after - before)) -v n="$requests" -v hz="$(getconf CLK_TCK)" 'BEGIN {print t * 1e6 / hz / n}')"
+}
+
+echo "wrk -t2 -c$CONNECTIONS -d$DURATION, $TOKENS tokens, $(nproc) cores, $WORKERS proxy workers"
 for _ in $(seq 1 "$ROUNDS"); do
-  run nginx 19080
-  run idlegate 19081
+  run nginx 19080 $(pgrep -P "$(cat "$work/px/nginx.pid")")
+  run idlegate 19081 "$(cat "$work/idlegate.pid")"
 done
 curl -s http://127.0.0.1:19901/metrics | grep -E '^idlegate_(tokens_tracked|requests_total)'

@@ -1,7 +1,6 @@
 //! Forwarding to the upstream: the pooled keep-alive client, the request rewrite (target URI,
 //! hop-by-hop headers, `X-Forwarded-*`) and the response clean-up.
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -67,25 +66,33 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 /// Removes hop-by-hop headers, those named in `Connection` included. For a connection
 /// upgrade (`keep_upgrade`), `Connection: upgrade` and `Upgrade` pass through.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
-    let named: Vec<HeaderName> = headers
-        .get_all(header::CONNECTION)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
-        .collect();
-    for name in named {
-        if !(keep_upgrade && name == header::UPGRADE) {
+    // Most messages carry none: one pass over the names is cheaper than a hash lookup per
+    // hop-by-hop name (this runs twice per proxied request).
+    let present = headers
+        .keys()
+        .any(|n| n == header::UPGRADE || HOP_BY_HOP.contains(n));
+    if present {
+        let named: Vec<HeaderName> = headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .filter_map(|n| HeaderName::from_bytes(n.trim().as_bytes()).ok())
+            .collect();
+        for name in named {
+            if !(keep_upgrade && name == header::UPGRADE) {
+                headers.remove(name);
+            }
+        }
+        for name in HOP_BY_HOP.iter() {
             headers.remove(name);
         }
-    }
-    for name in HOP_BY_HOP.iter() {
-        headers.remove(name);
+        if !keep_upgrade {
+            headers.remove(header::UPGRADE);
+        }
     }
     if keep_upgrade {
         headers.insert(header::CONNECTION, HeaderValue::from_static("upgrade"));
-    } else {
-        headers.remove(header::UPGRADE);
     }
 }
 
@@ -107,7 +114,7 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 pub fn upstream_request(
     mut req: Request<Incoming>,
     upstream: &Uri,
-    peer: SocketAddr,
+    client_ip: &HeaderValue,
     upgrade: bool,
 ) -> Result<Request<Incoming>, ProxyError> {
     let uri = target_uri(upstream, req.uri())?;
@@ -123,25 +130,28 @@ pub fn upstream_request(
             headers.insert(header::HOST, v);
         }
     }
-    append_forwarded(headers, peer);
+    append_forwarded(headers, client_ip);
     Ok(req)
 }
 
-fn append_forwarded(headers: &mut HeaderMap, peer: SocketAddr) {
+fn append_forwarded(headers: &mut HeaderMap, client_ip: &HeaderValue) {
     let xff = HeaderName::from_static("x-forwarded-for");
-    let client_ip = peer.ip().to_string();
-    let joined: Vec<&str> = headers
+    let earlier: Vec<&str> = headers
         .get_all(&xff)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .collect();
-    let value = if joined.is_empty() {
-        client_ip
+    if earlier.is_empty() {
+        headers.insert(xff, client_ip.clone());
     } else {
-        format!("{}, {}", joined.join(", "), client_ip)
-    };
-    if let Ok(v) = HeaderValue::from_str(&value) {
-        headers.insert(xff, v);
+        let value = format!(
+            "{}, {}",
+            earlier.join(", "),
+            client_ip.to_str().unwrap_or_default()
+        );
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            headers.insert(xff, v);
+        }
     }
     let proto = HeaderName::from_static("x-forwarded-proto");
     if !headers.contains_key(&proto) {

@@ -18,9 +18,19 @@ use crate::store::{Check, Track};
 use crate::token::{self, TokenKey};
 
 /// Per-connection facts the handler needs.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct Conn {
     pub peer: SocketAddr,
+    /// The peer's address as an `X-Forwarded-For` element, made once per connection.
+    pub peer_ip: HeaderValue,
+}
+
+impl Conn {
+    pub fn new(peer: SocketAddr) -> Conn {
+        let peer_ip = HeaderValue::from_str(&peer.ip().to_string())
+            .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
+        Conn { peer, peer_ip }
+    }
 }
 
 pub struct Proxy {
@@ -147,7 +157,7 @@ impl Proxy {
         }
         let is_upgrade = forward::is_upgrade(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        let outcome = match forward::upstream_request(req, &upstream, conn.peer, is_upgrade) {
+        let outcome = match forward::upstream_request(req, &upstream, &conn.peer_ip, is_upgrade) {
             Ok(up) => {
                 let started = Instant::now();
                 let result = forward::send(&self.client, up, upstream_timeout).await;

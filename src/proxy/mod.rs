@@ -61,9 +61,9 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                 };
                 let _ = stream.set_nodelay(true);
                 let proxy = proxy.clone();
-                let conn = Conn { peer };
+                let conn = Conn::new(peer);
                 let service = service_fn(move |req| {
-                    let proxy = proxy.clone();
+                    let (proxy, conn) = (proxy.clone(), conn.clone());
                     async move { Ok::<_, Infallible>(proxy.handle(conn, req).await) }
                 });
                 let connection = builder

@@ -9,6 +9,9 @@ use crate::token::{self, Keyer};
 
 pub const DEFAULT_CONFIG: &str = "config/idlegate.toml";
 
+/// Worker threads of the main runtime (everything but the proxy listener).
+const MAIN_RUNTIME_THREADS: usize = 2;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "idlegate",
@@ -263,7 +266,9 @@ pub async fn shutdown_signal() {
     }
 }
 
-/// The tokio runtime with `proxy.workers` worker threads (0 = one per core).
+/// The main tokio runtime: admin listener, sweeper, snapshot, state sync, hooks. The proxy
+/// listener runs on its own `proxy.workers` threads (see `proxy::serve`), so this one stays
+/// small.
 pub fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
     let mut b = tokio::runtime::Builder::new_multi_thread();
     b.enable_all();
@@ -286,7 +291,7 @@ pub fn run(path: &Path) -> i32 {
             return 1;
         }
     };
-    let rt = match runtime(config.proxy.workers) {
+    let rt = match runtime(MAIN_RUNTIME_THREADS) {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the runtime: {e}");

@@ -18,7 +18,10 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
+use std::net::SocketAddr;
+
 use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
 
 use crate::app::App;
 
@@ -40,13 +43,39 @@ fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     b
 }
 
+/// A connection handed from the acceptor to a proxy thread.
+type Accepted = (std::net::TcpStream, SocketAddr);
+
 /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests for
 /// at most [`DRAIN_TIMEOUT`].
+///
+/// Thread per core: `proxy.workers` threads (0 = one per core) each run a single-threaded
+/// runtime with its own upstream pool, and this task hands accepted connections to them in
+/// turn. A request then never leaves its thread — client connection, handler and upstream
+/// connection are polled together — which spares the cross-thread wake-ups that a shared
+/// work-stealing pool costs on every proxied request.
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
-    let proxy = Arc::new(Proxy::new(app.clone()));
-    let builder = builder(app.config().proxy.max_header_bytes);
-    let graceful = GracefulShutdown::new();
+    let threads = match app.config().proxy.workers {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let mut workers = Vec::with_capacity(threads);
+    let mut finished = Vec::with_capacity(threads);
+    for i in 0..threads {
+        match spawn_worker(i, app.clone()) {
+            Ok((tx, done)) => {
+                workers.push(tx);
+                finished.push(done);
+            }
+            Err(e) => tracing::error!(error = %e, "cannot start a proxy thread"),
+        }
+    }
+    if workers.is_empty() {
+        tracing::error!("no proxy thread could start");
+        return;
+    }
     tokio::pin!(shutdown);
+    let mut next = 0usize;
     loop {
         tokio::select! {
             accepted = listener.accept() => {
@@ -60,29 +89,77 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                let proxy = proxy.clone();
-                let conn = Conn::new(peer);
-                let service = service_fn(move |req| {
-                    let (proxy, conn) = (proxy.clone(), conn.clone());
-                    async move { Ok::<_, Infallible>(proxy.handle(conn, req).await) }
-                });
-                let connection = builder
-                    .serve_connection_with_upgrades(TokioIo::new(stream), service)
-                    .into_owned();
-                let connection = graceful.watch(connection);
-                tokio::spawn(async move {
-                    if let Err(e) = connection.await {
-                        tracing::debug!(error = %e, %peer, "client connection ended with an error");
+                match stream.into_std() {
+                    Ok(std) => {
+                        let _ = workers[next % workers.len()].send((std, peer));
+                        next = next.wrapping_add(1);
                     }
-                });
+                    Err(e) => tracing::warn!(error = %e, %peer, "cannot hand over a connection"),
+                }
             }
             _ = &mut shutdown => break,
         }
     }
     drop(listener);
+    // Closing the queues tells each thread to drain; tunnels are closed at once.
+    drop(workers);
     app.tunnels.close_all();
+    for done in finished {
+        let _ = done.await;
+    }
+}
+
+/// Starts one proxy thread; returns its connection queue and a signal for when it has
+/// drained.
+fn spawn_worker(
+    index: usize,
+    app: Arc<App>,
+) -> std::io::Result<(mpsc::UnboundedSender<Accepted>, oneshot::Receiver<()>)> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let (done_tx, done_rx) = oneshot::channel();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    std::thread::Builder::new()
+        .name(format!("idlegate-proxy-{index}"))
+        .spawn(move || {
+            runtime.block_on(worker(rx, app));
+            let _ = done_tx.send(());
+        })?;
+    Ok((tx, done_rx))
+}
+
+/// One proxy thread: serves the connections it is handed until its queue closes, then drains.
+async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App>) {
+    let proxy = Arc::new(Proxy::new(app.clone()));
+    let builder = builder(app.config().proxy.max_header_bytes);
+    let graceful = GracefulShutdown::new();
+    while let Some((std, peer)) = connections.recv().await {
+        let stream = match tokio::net::TcpStream::from_std(std) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(error = %e, %peer, "cannot register a connection");
+                continue;
+            }
+        };
+        let proxy = proxy.clone();
+        let conn = Conn::new(peer);
+        let service = service_fn(move |req| {
+            let (proxy, conn) = (proxy.clone(), conn.clone());
+            async move { Ok::<_, Infallible>(proxy.handle(conn, req).await) }
+        });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(e) = connection.await {
+                tracing::debug!(error = %e, %peer, "client connection ended with an error");
+            }
+        });
+    }
     tokio::select! {
-        _ = graceful.shutdown() => tracing::info!("in-flight requests drained"),
+        _ = graceful.shutdown() => tracing::debug!("proxy thread drained"),
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timeout: closing remaining connections"),
     }
 }

@@ -19,7 +19,7 @@ out.write('{"log":{"version":"1.2","creator":{"name":"make_big_har","version":"1
 written, agent, first = 0, 0, True
 while written < size_mb * 1_000_000:
     # A different token per copy: replace the bearer token's signature part.
-    chunk = template.replace("Bearer ", f"Bearer agent{agent:06d}")
+    chunk = template.replace("bearer ", f"bearer agent{agent:06d}")
     body = chunk[1:-1]
     if not first:
         out.write(",")

@@ -67,9 +67,18 @@ fn answer(headers: &HeaderMap, body: serde_json::Value) -> (StatusCode, Json<ser
     (StatusCode::OK, Json(body))
 }
 
+/// The env variable holding the demo's admin token.
+pub const DEMO_ADMIN_TOKEN_ENV: &str = "IDLEGATE_DEMO_ADMIN_TOKEN";
+
 /// The gateway config of the demo.
 pub fn demo_config(upstream: http::Uri) -> Config {
     let mut config = Config::with_upstream(upstream);
+    config.admin.token_env = DEMO_ADMIN_TOKEN_ENV.into();
+    // The type-ahead of the admin UI, when run from a checkout.
+    let catalog = std::path::Path::new("config/catalog/genesys-cloud-apis.json");
+    if catalog.exists() {
+        config.catalog.openapi = Some(catalog.to_path_buf());
+    }
     config.timeout.idle = DEMO_IDLE;
     config.timeout.expose_remaining = true;
     config.exclusions.enabled_defaults =
@@ -85,6 +94,12 @@ async fn listen(preferred: &str) -> std::io::Result<TcpListener> {
 }
 
 pub fn run() -> i32 {
+    // Set before any thread starts: the admin API reads it on each request.
+    let admin_token = std::env::var(DEMO_ADMIN_TOKEN_ENV)
+        .ok()
+        .filter(|t| !t.is_empty())
+        .unwrap_or_else(|| "demo-admin".to_string());
+    std::env::set_var(DEMO_ADMIN_TOKEN_ENV, &admin_token);
     let rt = match crate::cli::runtime(0) {
         Ok(rt) => rt,
         Err(e) => {
@@ -126,7 +141,13 @@ async fn serve() -> std::io::Result<()> {
         Clock::new(),
     )
     .await?;
-    print_instructions(running.proxy_addr, running.admin_addr, upstream_addr);
+    let admin_token = std::env::var(DEMO_ADMIN_TOKEN_ENV).unwrap_or_default();
+    print_instructions(
+        running.proxy_addr,
+        running.admin_addr,
+        upstream_addr,
+        &admin_token,
+    );
     crate::cli::shutdown_signal().await;
     let _ = running.stop().await;
     Ok(())
@@ -136,13 +157,14 @@ fn print_instructions(
     proxy: std::net::SocketAddr,
     admin: std::net::SocketAddr,
     upstream: std::net::SocketAddr,
+    admin_token: &str,
 ) {
     let idle = DEMO_IDLE.as_secs();
     println!(
         r#"idlegate demo
   sample upstream  http://{upstream}
   gateway          http://{proxy}   (idle timeout {idle}s; excluded: client-diagnostics, presence-polling)
-  admin            http://{admin}/metrics
+  admin UI         http://{admin}/   (admin token: {admin_token})
 
 1. An active token survives: call a normal API now and then (each call resets the timer).
    curl -i -H 'Authorization: Bearer agent-a' http://{proxy}/api/v2/users/me
@@ -156,6 +178,10 @@ fn print_instructions(
 
 3. Watch it happen:
    curl -s http://{admin}/metrics | grep -E 'idlegate_(requests|revocations|tokens)'
+   The audit log above shows each revocation with its token id.
+
+4. Change the policy live in the admin UI (sign in with the admin token): switch groups,
+   add or remove custom APIs, Save.
 
 Ctrl-C stops the demo."#
     );

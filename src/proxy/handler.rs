@@ -36,7 +36,29 @@ impl Conn {
 pub struct Proxy {
     pub app: Arc<App>,
     pub client: UpstreamClient,
-    last_overflow_warning: AtomicU64,
+    overflow_warning: Throttle,
+    upstream_warning: Throttle,
+}
+
+/// At most one event per interval: warnings that would otherwise repeat on every request
+/// (table full, upstream down) are logged once a minute; the metrics count every one.
+struct Throttle(AtomicU64);
+
+impl Throttle {
+    const EVERY_MS: u64 = 60_000;
+
+    fn new() -> Throttle {
+        Throttle(AtomicU64::new(0))
+    }
+
+    fn ready(&self, now_ms: u64) -> bool {
+        let last = self.0.load(Ordering::Relaxed);
+        (last == 0 || now_ms.saturating_sub(last) >= Self::EVERY_MS)
+            && self
+                .0
+                .compare_exchange(last, now_ms.max(1), Ordering::Relaxed, Ordering::Relaxed)
+                .is_ok()
+    }
 }
 
 impl Proxy {
@@ -45,7 +67,8 @@ impl Proxy {
         Proxy {
             app,
             client,
-            last_overflow_warning: AtomicU64::new(0),
+            overflow_warning: Throttle::new(),
+            upstream_warning: Throttle::new(),
         }
     }
 
@@ -172,7 +195,13 @@ impl Proxy {
             Ok(resp) => resp,
             Err(e) => {
                 self.count_upstream_error(&e);
-                tracing::warn!(error = %e, "upstream request failed");
+                if self.upstream_warning.ready(now_ms) {
+                    tracing::warn!(
+                        error = %e,
+                        "upstream request failed (further failures this minute: \
+                         idlegate_upstream_errors_total only)"
+                    );
+                }
                 return e.into_response();
             }
         };
@@ -231,13 +260,7 @@ impl Proxy {
 
     /// One warning a minute at most: overflow happens per request under attack.
     fn warn_overflow(&self, now_ms: u64, max: usize) {
-        let last = self.last_overflow_warning.load(Ordering::Relaxed);
-        if now_ms.saturating_sub(last) >= 60_000
-            && self
-                .last_overflow_warning
-                .compare_exchange(last, now_ms, Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-        {
+        if self.overflow_warning.ready(now_ms) {
             tracing::warn!(
                 max_tracked = max,
                 "tokens.max_tracked reached: new tokens are not tracked \
@@ -271,4 +294,25 @@ fn head_size<B>(req: &Request<B>) -> usize {
         .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
         .sum();
     line + headers + 2
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn throttle_lets_one_event_through_per_minute() {
+        let t = Throttle::new();
+        assert!(t.ready(1_000));
+        assert!(!t.ready(30_000));
+        assert!(!t.ready(60_999));
+        assert!(t.ready(61_000));
+    }
+
+    #[test]
+    fn head_size_counts_request_line_headers_and_blank_line() {
+        let req = Request::get("/ab?c").header("x", "yz").body(()).unwrap();
+        // "GET /ab?c HTTP/1.1\r\n" + "x: yz\r\n" + "\r\n"
+        assert_eq!(head_size(&req), 20 + 7 + 2);
+    }
 }

@@ -27,6 +27,8 @@ pub struct Live {
     /// One counter per classifier label, same order.
     pub exclusion_counters: Vec<Counter>,
     pub timing: Timing,
+    /// `host:port` of `proxy.upstream` (port 80 when the URI names none).
+    pub upstream_authority: Arc<str>,
 }
 
 impl Live {
@@ -40,11 +42,19 @@ impl Live {
         );
         let exclusion_counters = metrics.set_exclusions(classifier.labels());
         let timing = timing_of(&config);
+        let upstream = &config.proxy.upstream;
+        let upstream_authority: Arc<str> = format!(
+            "{}:{}",
+            upstream.host().unwrap_or("127.0.0.1"),
+            upstream.port_u16().unwrap_or(80)
+        )
+        .into();
         Live {
             config: Arc::new(config),
             classifier,
             exclusion_counters,
             timing,
+            upstream_authority,
         }
     }
 }

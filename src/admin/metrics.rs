@@ -81,6 +81,7 @@ pub struct Metrics {
     config_reloads: Family<ResultLabel, Counter>,
     hooks: Family<HookLabel, Counter>,
     pub state_sync_lag: Gauge<f64, AtomicU64>,
+    pub upstream_connections: Gauge,
     state_errors: Family<OpLabel, Counter>,
 }
 
@@ -113,6 +114,7 @@ impl Metrics {
             config_reloads: Family::default(),
             hooks: Family::default(),
             state_sync_lag: Gauge::default(),
+            upstream_connections: Gauge::default(),
             state_errors: Family::default(),
             registry: Registry::default(),
         };
@@ -171,6 +173,11 @@ impl Metrics {
             "idlegate_revocation_hook",
             "Revocation hook deliveries by hook and result",
             m.hooks.clone(),
+        );
+        registry.register(
+            "idlegate_upstream_connections",
+            "Open connections to the upstream (idle in the pools or busy)",
+            m.upstream_connections.clone(),
         );
         registry.register(
             "idlegate_state_sync_lag_seconds",
@@ -354,6 +361,7 @@ mod tests {
             "idlegate_revocation_hook_total{hook=\"webhook\",result=\"ok\"} 0",
             "idlegate_revocation_hook_total{hook=\"rfc7009\",result=\"error\"} 0",
             "idlegate_state_sync_lag_seconds 0",
+            "idlegate_upstream_connections 0",
             "idlegate_state_errors_total{op=\"read\"} 0",
         ] {
             assert!(text.contains(sample), "missing {sample} in\n{text}");

@@ -1,56 +1,11 @@
 //! Forwarding to the upstream: the pooled keep-alive client, the request rewrite (target URI,
 //! hop-by-hop headers, `X-Forwarded-*`) and the response clean-up.
 
-use std::time::Duration;
-
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 use super::respond::ProxyError;
-
-pub type UpstreamClient = Client<HttpConnector, Incoming>;
-
-/// One pooled HTTP/1.1 keep-alive client to the upstream, shared by all connections.
-pub fn client(connect_timeout: Duration) -> UpstreamClient {
-    let mut connector = HttpConnector::new();
-    connector.set_connect_timeout(Some(connect_timeout));
-    connector.set_nodelay(true);
-    connector.set_keepalive(Some(Duration::from_secs(60)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .build(connector)
-}
-
-/// Sends the request and waits for the response head at most `timeout`.
-pub async fn send(
-    client: &UpstreamClient,
-    req: Request<Incoming>,
-    timeout: Duration,
-) -> Result<Response<Incoming>, ProxyError> {
-    match tokio::time::timeout(timeout, client.request(req)).await {
-        Ok(Ok(resp)) => Ok(resp),
-        Ok(Err(e)) if e.is_connect() => Err(ProxyError::Connect(error_chain(&e))),
-        Ok(Err(e)) => Err(ProxyError::Other(error_chain(&e))),
-        Err(_) => Err(ProxyError::Timeout(timeout)),
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        text.push_str(": ");
-        text.push_str(&s.to_string());
-        source = s.source();
-    }
-    text
-}
 
 const HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
@@ -165,25 +120,18 @@ fn append_forwarded(headers: &mut HeaderMap, client_ip: &HeaderValue) {
     }
 }
 
-/// `upstream` scheme and authority, its path prefix (if any) followed by the request's path
-/// and query as received (raw, no normalisation).
+/// The origin-form target sent to the upstream: `upstream`'s path prefix (if any) followed by
+/// the request's path and query as received (raw, no normalisation).
 fn target_uri(upstream: &Uri, request: &Uri) -> Result<Uri, ProxyError> {
-    let pq = request.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let prefix = upstream.path().trim_end_matches('/');
-    let mut parts = http::uri::Parts::default();
-    parts.scheme = upstream.scheme().cloned();
-    parts.authority = upstream.authority().cloned();
-    parts.path_and_query = Some(if prefix.is_empty() {
-        match request.path_and_query() {
-            Some(p) => p.clone(),
-            None => http::uri::PathAndQuery::from_static("/"),
-        }
-    } else {
-        format!("{prefix}{pq}")
+    let path_and_query = match (prefix.is_empty(), request.path_and_query()) {
+        (true, Some(pq)) => pq.clone(),
+        (true, None) => http::uri::PathAndQuery::from_static("/"),
+        (false, pq) => format!("{prefix}{}", pq.map_or("/", |p| p.as_str()))
             .parse()
-            .map_err(|e| ProxyError::Other(format!("bad target path: {e}")))?
-    });
-    Uri::from_parts(parts).map_err(|e| ProxyError::Other(format!("bad target URI: {e}")))
+            .map_err(|e| ProxyError::Other(format!("bad target path: {e}")))?,
+    };
+    Ok(Uri::from(path_and_query))
 }
 
 /// Removes hop-by-hop headers from the upstream's response (kept for a 101 upgrade).
@@ -240,12 +188,12 @@ mod tests {
         let req: Uri = "/a/%2e%2e/b?x=1".parse().unwrap();
         assert_eq!(
             target_uri(&up, &req).unwrap().to_string(),
-            "http://127.0.0.1:9000/base/a/%2e%2e/b?x=1"
+            "/base/a/%2e%2e/b?x=1"
         );
         let up: Uri = "http://127.0.0.1:9000".parse().unwrap();
         assert_eq!(
             target_uri(&up, &req).unwrap().to_string(),
-            "http://127.0.0.1:9000/a/%2e%2e/b?x=1"
+            "/a/%2e%2e/b?x=1"
         );
     }
 }

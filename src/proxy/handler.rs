@@ -9,7 +9,8 @@ use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
 use tokio::time::Instant;
 
-use super::forward::{self, UpstreamClient};
+use super::forward;
+use super::pool::Pool;
 use super::respond::{ProxyBody, ProxyError};
 use super::upgrade;
 use crate::app::App;
@@ -35,7 +36,8 @@ impl Conn {
 
 pub struct Proxy {
     pub app: Arc<App>,
-    pub client: UpstreamClient,
+    /// This proxy thread's upstream connections.
+    pool: Arc<Pool>,
     overflow_warning: Throttle,
     upstream_warning: Throttle,
 }
@@ -63,10 +65,13 @@ impl Throttle {
 
 impl Proxy {
     pub fn new(app: Arc<App>) -> Proxy {
-        let client = forward::client(app.config().proxy.connect_timeout);
+        let pool = Pool::new(
+            app.config().proxy.connect_timeout,
+            app.metrics.upstream_connections.clone(),
+        );
         Proxy {
             app,
-            client,
+            pool,
             overflow_warning: Throttle::new(),
             upstream_warning: Throttle::new(),
         }
@@ -165,6 +170,7 @@ impl Proxy {
 
         // 6. Forward.
         let upstream = cfg.proxy.upstream.clone();
+        let authority = live.upstream_authority.clone();
         let upstream_timeout = cfg.proxy.upstream_timeout;
         let expose = cfg.timeout.expose_remaining;
         let raw_for_track = if candidate {
@@ -183,7 +189,7 @@ impl Proxy {
         let outcome = match forward::upstream_request(req, &upstream, &conn.peer_ip, is_upgrade) {
             Ok(up) => {
                 let started = Instant::now();
-                let result = forward::send(&self.client, up, upstream_timeout).await;
+                let result = self.pool.send(&authority, up, upstream_timeout).await;
                 app.metrics
                     .upstream_duration
                     .observe(started.elapsed().as_secs_f64());

@@ -3,6 +3,7 @@
 
 mod forward;
 mod handler;
+mod pool;
 mod respond;
 mod upgrade;
 

@@ -1,15 +1,14 @@
 //! The one place where idlegate's own answers are made: refused tokens (401), upstream
 //! failures (502/504) and oversized heads (431). Each carries a short JSON body.
 
+use super::pool::PooledBody;
+use crate::store::RevokeReason;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
-use hyper::body::Incoming;
-
-use crate::store::RevokeReason;
 
 /// Bodies the proxy answers with: the upstream's streamed body, or one of our own.
-pub type ProxyBody = Either<Incoming, Full<Bytes>>;
+pub type ProxyBody = Either<PooledBody, Full<Bytes>>;
 
 /// Why the proxy answers itself instead of relaying the upstream.
 #[derive(Debug, thiserror::Error)]

@@ -1,0 +1,199 @@
+//! The upstream connection pool: HTTP/1.1 keep-alive connections to `proxy.upstream`, one
+//! pool per proxy thread (so its lock is never contended).
+//!
+//! Why not hyper-util's pooled client: it spawns a task per request to hand the connection
+//! back once the response ends, and its checkout machinery costs more than the rest of our
+//! request path together. Here the response body gives its connection back itself, in line,
+//! the moment its last byte is read; a connection whose body is dropped half-read is closed.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{Request, Response, StatusCode};
+use http_body::{Body, Frame, SizeHint};
+use hyper::body::Incoming;
+use hyper::client::conn::http1::{self, SendRequest};
+use hyper_util::rt::TokioIo;
+use parking_lot::Mutex;
+use prometheus_client::metrics::gauge::Gauge;
+use tokio::net::TcpStream;
+
+use super::respond::ProxyError;
+
+/// Idle connections kept per proxy thread; beyond it a finished connection is closed.
+pub const MAX_IDLE: usize = 1024;
+
+pub struct Pool {
+    connect_timeout: Duration,
+    /// `idlegate_upstream_connections`: up on connect, down when a connection ends.
+    open: Gauge,
+    /// Idle connections and the upstream address they lead to (a reload may change it).
+    idle: Mutex<(Arc<str>, Vec<SendRequest<Incoming>>)>,
+}
+
+impl Pool {
+    pub fn new(connect_timeout: Duration, open: Gauge) -> Arc<Pool> {
+        Arc::new(Pool {
+            connect_timeout,
+            open,
+            idle: Mutex::new((Arc::from(""), Vec::new())),
+        })
+    }
+
+    /// Sends `req` (origin-form URI, `Host` set) to `authority` (`host:port`) and waits at
+    /// most `timeout` for the response head. A request that a stale pooled connection refused
+    /// before sending it is retried on another connection.
+    pub async fn send(
+        self: &Arc<Self>,
+        authority: &Arc<str>,
+        mut req: Request<Incoming>,
+        timeout: Duration,
+    ) -> Result<Response<PooledBody>, ProxyError> {
+        loop {
+            let (mut sender, reused) = match self.checkout(authority).await {
+                Some(sender) => (sender, true),
+                None => (self.connect(authority).await?, false),
+            };
+            let sent = tokio::time::timeout(timeout, sender.try_send_request(req)).await;
+            match sent {
+                Err(_) => return Err(ProxyError::Timeout(timeout)),
+                Ok(Ok(resp)) => {
+                    // An upgraded connection leaves HTTP: it never returns to the pool.
+                    let keep = resp.status() != StatusCode::SWITCHING_PROTOCOLS;
+                    let give_back = keep.then(|| (sender, self.clone(), authority.clone()));
+                    return Ok(resp.map(|body| PooledBody::new(body, give_back)));
+                }
+                Ok(Err(mut e)) => match e.take_message() {
+                    Some(unsent) if reused => req = unsent,
+                    _ => return Err(ProxyError::Other(error_chain(e.error()))),
+                },
+            }
+        }
+    }
+
+    /// An idle connection to `authority` that is ready for a request, if any.
+    async fn checkout(&self, authority: &Arc<str>) -> Option<SendRequest<Incoming>> {
+        loop {
+            let mut sender = {
+                let mut idle = self.idle.lock();
+                if *idle.0 != **authority {
+                    return None;
+                }
+                idle.1.pop()?
+            };
+            if sender.is_closed() {
+                continue;
+            }
+            // A connection handed back as its response ended may still be finishing that
+            // response: wait for it (one poll of its task) rather than open a new one.
+            if sender.ready().await.is_ok() {
+                return Some(sender);
+            }
+        }
+    }
+
+    fn give_back(&self, sender: SendRequest<Incoming>, authority: Arc<str>) {
+        let mut idle = self.idle.lock();
+        if idle.0 != authority {
+            // The upstream changed: connections to the old one are dropped.
+            *idle = (authority, Vec::new());
+        }
+        if idle.1.len() < MAX_IDLE {
+            idle.1.push(sender);
+        }
+    }
+
+    async fn connect(&self, authority: &Arc<str>) -> Result<SendRequest<Incoming>, ProxyError> {
+        let connect = TcpStream::connect(&**authority);
+        let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => return Err(ProxyError::Connect(format!("{authority}: {e}"))),
+            Err(_) => {
+                return Err(ProxyError::Connect(format!(
+                    "{authority}: no connection within {:?}",
+                    self.connect_timeout
+                )))
+            }
+        };
+        let _ = stream.set_nodelay(true);
+        let (sender, connection) = http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| ProxyError::Connect(format!("{authority}: {}", error_chain(&e))))?;
+        let open = self.open.clone();
+        open.inc();
+        tokio::spawn(async move {
+            if let Err(e) = connection.with_upgrades().await {
+                tracing::debug!(error = %e, "upstream connection ended with an error");
+            }
+            open.dec();
+        });
+        Ok(sender)
+    }
+}
+
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+type GiveBack = (SendRequest<Incoming>, Arc<Pool>, Arc<str>);
+
+/// The upstream's response body; returns its connection to the pool when it ends.
+pub struct PooledBody {
+    body: Incoming,
+    give_back: Option<GiveBack>,
+}
+
+impl PooledBody {
+    fn new(body: Incoming, give_back: Option<GiveBack>) -> PooledBody {
+        let mut pooled = PooledBody { body, give_back };
+        if pooled.body.is_end_stream() {
+            pooled.release();
+        }
+        pooled
+    }
+
+    fn release(&mut self) {
+        if let Some((sender, pool, authority)) = self.give_back.take() {
+            pool.give_back(sender, authority);
+        }
+    }
+}
+
+impl Body for PooledBody {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        let polled = Pin::new(&mut self.body).poll_frame(cx);
+        match &polled {
+            // The server side may stop polling once `is_end_stream` says so: release on the
+            // last frame, not only on the end marker.
+            Poll::Ready(Some(Ok(_))) if self.body.is_end_stream() => self.release(),
+            Poll::Ready(None) => self.release(),
+            Poll::Ready(Some(Err(_))) => self.give_back = None,
+            _ => {}
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.body.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.body.size_hint()
+    }
+}

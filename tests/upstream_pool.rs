@@ -110,3 +110,71 @@ async fn a_body_dropped_half_read_does_not_return_its_connection() {
         assert_eq!(r.json()["path"], "/after");
     }
 }
+
+/// A raw upstream that answers each request as soon as its head arrives, then keeps the
+/// connection open and reads (and discards) whatever follows — an early answer to an upload
+/// that is still streaming.
+async fn early_answering_upstream() -> std::net::SocketAddr {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                return;
+            };
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 65536];
+                let mut pending = Vec::new();
+                loop {
+                    match stream.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => pending.extend_from_slice(&buf[..n]),
+                    }
+                    // Answer every complete head at once; body bytes are just discarded.
+                    while let Some(end) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                        pending.drain(..end + 4);
+                        let resp = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if stream.write_all(resp.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                    if pending.len() > 65536 {
+                        pending.clear();
+                    }
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_early_answer_to_a_stalled_upload_does_not_hold_up_other_requests() {
+    let up = early_answering_upstream().await;
+    let mut c = config(up);
+    c.proxy.workers = 1;
+    let gw = gateway(c).await;
+    // An upload that announces 1 MB, sends 1 KB and stalls; the upstream answers at once and
+    // keeps the connection open, so the pooled connection stays busy with the upload.
+    let mut upload = tokio::net::TcpStream::connect(gw.running.proxy_addr)
+        .await
+        .unwrap();
+    upload
+        .write_all(b"POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        .await
+        .unwrap();
+    upload.write_all(&[b'a'; 1024]).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), upload.read(&mut buf))
+        .await
+        .expect("early answer relayed")
+        .unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200"));
+    // Another client is served while the upload is still open (liveness, bounded wait).
+    let other = tokio::time::timeout(Duration::from_secs(5), gw.get("/other", None)).await;
+    assert_eq!(
+        other.expect("not queued behind the stalled upload").status,
+        200
+    );
+    drop(upload);
+}

@@ -74,25 +74,46 @@ impl Pool {
         }
     }
 
-    /// An idle connection to `authority` that is ready for a request, if any.
+    /// An idle connection to `authority` that is ready for a request, if any. Never waits
+    /// for a busy one: a connection whose upstream answered early may still be sending a slow
+    /// client's upload, and an unrelated request must not queue behind it.
     async fn checkout(&self, authority: &Arc<str>) -> Option<SendRequest<Incoming>> {
-        loop {
-            let mut sender = {
-                let mut idle = self.idle.lock();
-                if *idle.0 != **authority {
-                    return None;
-                }
-                idle.1.pop()?
+        let mut busy = Vec::new();
+        let found = loop {
+            let Some(mut sender) = self.pop(authority) else {
+                break None;
             };
             if sender.is_closed() {
                 continue;
             }
-            // A connection handed back as its response ended may still be finishing that
-            // response: wait for it (one poll of its task) rather than open a new one.
-            if sender.ready().await.is_ok() {
-                return Some(sender);
+            // A connection handed back as its response ended may not have noticed yet: give
+            // its task one turn (same thread) before calling it busy.
+            let mut ready = poll_ready_now(&mut sender).await;
+            if ready.is_none() {
+                tokio::task::yield_now().await;
+                ready = poll_ready_now(&mut sender).await;
+            }
+            match ready {
+                Some(true) => break Some(sender),
+                Some(false) => continue,
+                None => busy.push(sender),
+            }
+        };
+        if !busy.is_empty() {
+            let mut idle = self.idle.lock();
+            if idle.0 == *authority {
+                idle.1.extend(busy);
             }
         }
+        found
+    }
+
+    fn pop(&self, authority: &Arc<str>) -> Option<SendRequest<Incoming>> {
+        let mut idle = self.idle.lock();
+        if *idle.0 != **authority {
+            return None;
+        }
+        idle.1.pop()
     }
 
     fn give_back(&self, sender: SendRequest<Incoming>, authority: Arc<str>) {
@@ -132,6 +153,18 @@ impl Pool {
         });
         Ok(sender)
     }
+}
+
+/// `Some(true)` ready, `Some(false)` closed, `None` still busy: one poll, no waiting.
+async fn poll_ready_now(sender: &mut SendRequest<Incoming>) -> Option<bool> {
+    std::future::poll_fn(|cx| {
+        Poll::Ready(match sender.poll_ready(cx) {
+            Poll::Ready(Ok(())) => Some(true),
+            Poll::Ready(Err(_)) => Some(false),
+            Poll::Pending => None,
+        })
+    })
+    .await
 }
 
 pub fn error_chain(e: &dyn std::error::Error) -> String {

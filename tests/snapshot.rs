@@ -6,24 +6,6 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::*;
-use idlegate::clock::Clock;
-use idlegate::server::Running;
-use tokio::net::TcpListener;
-
-async fn restart(config: idlegate::config::Config, clock: Clock) -> Gateway {
-    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = Running::start(proxy, admin, config, keyer(), clock.clone())
-        .await
-        .unwrap();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http();
-    Gateway {
-        running,
-        clock,
-        client,
-    }
-}
 
 #[tokio::test]
 async fn graceful_restart_keeps_revocations_and_last_activity() {
@@ -43,7 +25,7 @@ async fn graceful_restart_keeps_revocations_and_last_activity() {
     gw.running.stop().await.unwrap();
     assert!(dir.path().join("state/idlegate.state").exists());
 
-    let gw = restart(c.clone(), clock.clone()).await;
+    let gw = gateway_on(c.clone(), &clock).await;
     assert_eq!(
         gw.get("/a", Some("revoked")).await.status,
         401,
@@ -60,11 +42,11 @@ async fn graceful_restart_keeps_revocations_and_last_activity() {
     gw.running.stop().await.unwrap();
 
     // A token that went idle while the gateway was down is revoked at once.
-    let gw = restart(c.clone(), clock.clone()).await;
+    let gw = gateway_on(c.clone(), &clock).await;
     gw.get("/a", Some("sleeper")).await;
     gw.running.stop().await.unwrap();
     clock.advance(Duration::from_secs(30));
-    let gw = restart(c, clock).await;
+    let gw = gateway_on(c, &clock).await;
     let revoked = gw
         .eventually(Duration::from_secs(5), || async {
             gw.metric("idlegate_revocations_total{reason=\"inactivity\"}")

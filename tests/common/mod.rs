@@ -172,16 +172,20 @@ pub struct Gateway {
 }
 
 pub async fn gateway(config: Config) -> Gateway {
+    gateway_on(config, &Clock::new()).await
+}
+
+/// A gateway on a given clock: several gateways (replicas, or one restarted) share one time.
+pub async fn gateway_on(config: Config, clock: &Clock) -> Gateway {
     let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let clock = Clock::new();
     let running = Running::start(proxy, admin, config, keyer(), clock.clone())
         .await
         .unwrap();
     let client = Client::builder(TokioExecutor::new()).build_http();
     Gateway {
         running,
-        clock,
+        clock: clock.clone(),
         client,
     }
 }

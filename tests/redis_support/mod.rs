@@ -8,10 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use idlegate::clock::Clock;
 use idlegate::config::{Backend, Config, OnError};
-use idlegate::server::Running;
-use tokio::net::TcpListener;
 
 use crate::common::{self, Gateway};
 
@@ -187,20 +184,7 @@ pub fn config(upstream: std::net::SocketAddr, url: &str, prefix: &str) -> Config
 }
 
 /// A gateway on the given clock (replicas in one test share it, so time moves for all).
-pub async fn gateway_on(config: Config, clock: &Clock) -> Gateway {
-    let proxy = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let running = Running::start(proxy, admin, config, common::keyer(), clock.clone())
-        .await
-        .unwrap();
-    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build_http();
-    Gateway {
-        running,
-        clock: clock.clone(),
-        client,
-    }
-}
+pub use common::gateway_on;
 
 /// Waits until the gateway is connected to Redis (at most 5 s).
 pub async fn connected(gw: &Gateway) -> bool {

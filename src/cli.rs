@@ -213,35 +213,46 @@ pub fn keyer_for(config: &Config) -> Result<Keyer, token::KeyError> {
     token::load_or_create_keyer(&config.tokens.hash_key_env, &key_dir(config))
 }
 
-/// `token-id`: prints the id and a newline, nothing else.
-pub fn token_id(path: &Path, token_arg: &str) -> i32 {
-    let Some(loaded) = load_config(path) else {
-        return 1;
-    };
-    let raw = if token_arg == "-" {
-        let mut buf = String::new();
-        if let Err(e) = std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf) {
-            eprintln!("error: cannot read the token from standard input: {e}");
-            return 1;
-        }
-        buf.trim().to_string()
-    } else {
-        token_arg.trim().to_string()
-    };
-    if raw.is_empty() {
-        eprintln!("error: empty token");
-        return 1;
-    }
-    match keyer_for(&loaded.config) {
-        Ok(keyer) => {
-            println!("{}", keyer.key(&raw));
-            0
-        }
+/// The config's errors were already printed, each with file, line and column.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid configuration")]
+struct ConfigRejected;
+
+fn load(path: &Path) -> anyhow::Result<Loaded> {
+    load_config(path).ok_or_else(|| ConfigRejected.into())
+}
+
+/// The exit status of a command: 0, or 1 after one `error:` line on stderr (none for a
+/// rejected config, whose diagnostics are already out).
+fn exit_status(result: anyhow::Result<()>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) if e.is::<ConfigRejected>() => 1,
         Err(e) => {
             eprintln!("error: {e}");
             1
         }
     }
+}
+
+/// `token-id`: prints the id and a newline, nothing else.
+pub fn token_id(path: &Path, token_arg: &str) -> i32 {
+    exit_status(print_token_id(path, token_arg))
+}
+
+fn print_token_id(path: &Path, token_arg: &str) -> anyhow::Result<()> {
+    let loaded = load(path)?;
+    let raw = if token_arg == "-" {
+        let mut buf = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+            .map_err(|e| anyhow::anyhow!("cannot read the token from standard input: {e}"))?;
+        buf.trim().to_string()
+    } else {
+        token_arg.trim().to_string()
+    };
+    anyhow::ensure!(!raw.is_empty(), "empty token");
+    println!("{}", keyer_for(&loaded.config)?.key(&raw));
+    Ok(())
 }
 
 /// Resolves on SIGTERM or Ctrl-C.
@@ -280,40 +291,19 @@ pub fn runtime(workers: usize) -> std::io::Result<tokio::runtime::Runtime> {
 
 /// `run`: serve until SIGTERM/Ctrl-C.
 pub fn run(path: &Path) -> i32 {
-    let Some(loaded) = load_config(path) else {
-        return 1;
-    };
-    let config = loaded.config;
-    let keyer = match keyer_for(&config) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
-    let rt = match runtime(MAIN_RUNTIME_THREADS) {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the runtime: {e}");
-            return 1;
-        }
-    };
+    exit_status(serve(path))
+}
+
+fn serve(path: &Path) -> anyhow::Result<()> {
+    let config = load(path)?.config;
+    let keyer = keyer_for(&config)?;
+    let rt = runtime(MAIN_RUNTIME_THREADS)
+        .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
     rt.block_on(async move {
-        let (proxy, admin) = match crate::server::bind(&config).await {
-            Ok(l) => l,
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        };
+        let (proxy, admin) = crate::server::bind(&config).await?;
         let app = crate::app::App::new(config, keyer, crate::clock::Clock::new());
-        match crate::server::run(proxy, admin, app, shutdown_signal()).await {
-            Ok(()) => 0,
-            Err(e) => {
-                eprintln!("error: {e}");
-                1
-            }
-        }
+        crate::server::run(proxy, admin, app, shutdown_signal()).await?;
+        Ok(())
     })
 }
 
@@ -347,49 +337,36 @@ pub fn har(
     enable: Vec<String>,
     custom: Vec<String>,
 ) -> i32 {
-    let Some(loaded) = load_config(config) else {
-        return 1;
-    };
-    let cfg = loaded.config;
-    let keyer = match keyer_for(&cfg) {
-        Ok(k) => k,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return 1;
-        }
-    };
-    let catalog = match &cfg.catalog.openapi {
-        Some(path) => match crate::catalog::Catalog::load(path) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return 1;
-            }
-        },
-        None => None,
-    };
     let opts = crate::har::HarOptions {
         idle,
         enable,
         custom,
     };
-    match crate::har::analyze_file(file, &opts, &cfg, &keyer, catalog.as_ref()) {
-        Ok(report) => {
-            for skipped in &report.skipped {
-                eprintln!("skipped: {skipped}");
-            }
-            if json {
-                print!("{}", report.to_json());
-            } else {
-                print!("{}", report.to_text());
-            }
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {e}");
-            1
-        }
+    exit_status(print_har_report(file, config, &opts, json))
+}
+
+fn print_har_report(
+    file: &Path,
+    config: &Path,
+    opts: &crate::har::HarOptions,
+    json: bool,
+) -> anyhow::Result<()> {
+    let cfg = load(config)?.config;
+    let keyer = keyer_for(&cfg)?;
+    let catalog = match &cfg.catalog.openapi {
+        Some(path) => Some(crate::catalog::Catalog::load(path)?),
+        None => None,
+    };
+    let report = crate::har::analyze_file(file, opts, &cfg, &keyer, catalog.as_ref())?;
+    for skipped in &report.skipped {
+        eprintln!("skipped: {skipped}");
     }
+    if json {
+        print!("{}", report.to_json());
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
 }
 
 #[cfg(test)]

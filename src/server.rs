@@ -80,7 +80,7 @@ pub async fn run(
     ));
     // SIGHUP and changes of the config file reload it (a config built in memory has no file).
     // The watch is in place before the gateway reports ready.
-    let reloader = app.config().path.clone().map(|path| {
+    let reloader = config.path.clone().map(|path| {
         let reloader = reload::Reloader::start(app.clone(), path);
         tokio::spawn(reloader.run(stopped(stop_rx.clone())))
     });
@@ -91,7 +91,7 @@ pub async fn run(
     }
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
-        upstream = %app.config().proxy.upstream,
+        upstream = %config.proxy.upstream,
         "idlegate serving"
     );
     proxy::serve(proxy_listener, app.clone(), shutdown).await;

@@ -169,7 +169,6 @@ impl Proxy {
         }
 
         // 6. Forward.
-        let upstream = cfg.proxy.upstream.clone();
         let authority = live.upstream_authority.clone();
         let upstream_timeout = cfg.proxy.upstream_timeout;
         let expose = cfg.timeout.expose_remaining;
@@ -178,15 +177,17 @@ impl Proxy {
         } else {
             None
         };
-        let no_touch_header = cfg.tokens.no_touch_header.clone();
-        drop(live);
         let mut req = req;
-        if let Some(h) = &no_touch_header {
+        if let Some(h) = &cfg.tokens.no_touch_header {
             req.headers_mut().remove(h);
         }
         let is_upgrade = forward::is_upgrade(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        let outcome = match forward::upstream_request(req, &upstream, &conn.peer_ip, is_upgrade) {
+        let upstream_req =
+            forward::upstream_request(req, &cfg.proxy.upstream, &conn.peer_ip, is_upgrade);
+        // The policy guard is not held across the upstream round trip.
+        drop(live);
+        let outcome = match upstream_req {
             Ok(up) => {
                 let started = Instant::now();
                 let result = self.pool.send(&authority, up, upstream_timeout).await;

@@ -19,14 +19,36 @@ pub(crate) fn proxy(upstream: http::Uri) -> ProxyConfig {
         upstream_timeout: Duration::from_secs(60),
         workers: 0,
         max_header_bytes: 65536,
+        max_connections: 10_000,
+        keepalive_timeout: Duration::from_secs(60),
+        header_timeout: Duration::from_secs(30),
+        body_timeout: Duration::from_secs(30),
     }
 }
 
 pub(crate) fn admin() -> AdminConfig {
+    let listen = SocketAddr::from((Ipv4Addr::LOCALHOST, 9901));
     AdminConfig {
-        listen: SocketAddr::from((Ipv4Addr::LOCALHOST, 9901)),
+        listen,
         token_env: "IDLEGATE_ADMIN_TOKEN".to_string(),
+        allowed_hosts: default_allowed_hosts(listen),
     }
+}
+
+/// The admin listener's own address, `localhost`, `127.0.0.1` and `[::1]`: what a browser on
+/// the same machine sends, and nothing a DNS-rebinding page can send.
+pub(crate) fn default_allowed_hosts(listen: SocketAddr) -> Vec<String> {
+    let own = match listen.ip() {
+        std::net::IpAddr::V4(ip) => ip.to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+    };
+    let mut hosts = vec![own];
+    for h in ["localhost", "127.0.0.1", "[::1]"] {
+        if !hosts.iter().any(|x| x == h) {
+            hosts.push(h.to_string());
+        }
+    }
+    hosts
 }
 
 pub(crate) fn timeout() -> TimeoutConfig {

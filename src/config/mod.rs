@@ -110,4 +110,6 @@ impl Config {
 }
 
 #[cfg(test)]
+mod limits_tests;
+#[cfg(test)]
 mod tests;

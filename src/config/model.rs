@@ -32,12 +32,23 @@ pub struct ProxyConfig {
     /// 0 = one per core.
     pub workers: usize,
     pub max_header_bytes: usize,
+    /// Client connections served at once; past it new ones wait in the backlog or are closed.
+    pub max_connections: usize,
+    /// An idle keep-alive client connection is closed after this long.
+    pub keepalive_timeout: Duration,
+    /// A request head that is still incomplete after this long closes the connection.
+    pub header_timeout: Duration,
+    /// A request body that sends nothing for this long ends the request.
+    pub body_timeout: Duration,
 }
 
 #[derive(Clone, Debug)]
 pub struct AdminConfig {
     pub listen: SocketAddr,
     pub token_env: String,
+    /// `Host` names (lowercase, no port) the admin listener answers; anything else gets 421.
+    /// `*` allows any host.
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

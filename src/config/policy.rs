@@ -44,9 +44,14 @@ fn proxy(out: &mut String, c: &Config) {
     };
     row(out, "workers", workers);
     row(out, "max_header_bytes", p.max_header_bytes);
+    row(out, "max_connections", p.max_connections);
+    row(out, "keepalive_timeout", duration(p.keepalive_timeout));
+    row(out, "header_timeout", duration(p.header_timeout));
+    row(out, "body_timeout", duration(p.body_timeout));
     section(out, "admin");
     row(out, "listen", c.admin.listen);
     row(out, "token_env", &c.admin.token_env);
+    row(out, "allowed_hosts", c.admin.allowed_hosts.join(", "));
 }
 
 fn timeout(out: &mut String, t: &TimeoutConfig) {

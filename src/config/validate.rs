@@ -113,7 +113,14 @@ fn read_proxy(s: Option<&Section>, r: &mut Report) -> ProxyConfig {
     let mut c = defaults::proxy(placeholder);
     if let Some(s) = s {
         let keys = ["listen", "upstream", "connect_timeout", "upstream_timeout"];
-        let more = ["workers", "max_header_bytes"];
+        let more = [
+            "workers",
+            "max_header_bytes",
+            "max_connections",
+            "keepalive_timeout",
+            "header_timeout",
+            "body_timeout",
+        ];
         s.reject_unknown(&[&keys[..], &more[..]].concat(), r);
     }
     set(s, "listen", r, &mut c.listen, values::socket_addr);
@@ -137,16 +144,34 @@ fn read_proxy(s: Option<&Section>, r: &mut Report) -> ProxyConfig {
     set(s, "max_header_bytes", r, &mut c.max_header_bytes, |f, r| {
         values::integer_in(f, r, 1024, 1_048_576)
     });
+    set(s, "max_connections", r, &mut c.max_connections, |f, r| {
+        values::integer_in(f, r, 1, 1_000_000)
+    });
+    for (name, slot) in [
+        ("keepalive_timeout", &mut c.keepalive_timeout),
+        ("header_timeout", &mut c.header_timeout),
+        ("body_timeout", &mut c.body_timeout),
+    ] {
+        set(s, name, r, slot, values::duration);
+    }
     c
 }
 
 fn read_admin(s: Option<&Section>, r: &mut Report) -> AdminConfig {
     let mut c = defaults::admin();
     if let Some(s) = s {
-        s.reject_unknown(&["listen", "token_env"], r);
+        s.reject_unknown(&["listen", "token_env", "allowed_hosts"], r);
     }
     set(s, "listen", r, &mut c.listen, values::socket_addr);
     set(s, "token_env", r, &mut c.token_env, values::env_name);
+    c.allowed_hosts = defaults::default_allowed_hosts(c.listen);
+    set(
+        s,
+        "allowed_hosts",
+        r,
+        &mut c.allowed_hosts,
+        values::host_names,
+    );
     c
 }
 

@@ -199,3 +199,46 @@ pub(crate) fn header_name(f: &Field, r: &mut Report) -> Option<http::HeaderName>
         }
     }
 }
+
+/// `admin.allowed_hosts`: host names or IP addresses without a port (IPv6 with or without
+/// brackets), stored lowercase with IPv6 in brackets; `"*"` allows any host.
+pub(crate) fn host_names(f: &Field, r: &mut Report) -> Option<Vec<String>> {
+    let items = f.strings(r)?;
+    let mut hosts = Vec::with_capacity(items.len());
+    let mut ok = true;
+    for (item, text) in items {
+        match host_name(text) {
+            Some(h) => hosts.push(h),
+            None => {
+                ok = false;
+                item.error(
+                    r,
+                    format!(
+                        "invalid host {text:?}; expected a host name or IP address without a \
+                         port (e.g. \"gateway.internal\", \"10.0.0.5\", \"[::1]\") or \"*\""
+                    ),
+                );
+            }
+        }
+    }
+    ok.then_some(hosts)
+}
+
+fn host_name(text: &str) -> Option<String> {
+    if text == "*" {
+        return Some(text.to_string());
+    }
+    let inner = text
+        .strip_prefix('[')
+        .and_then(|t| t.strip_suffix(']'))
+        .unwrap_or(text);
+    if let Ok(v6) = inner.parse::<std::net::Ipv6Addr>() {
+        return Some(format!("[{v6}]"));
+    }
+    let valid = !text.is_empty()
+        && text.len() <= 253
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.');
+    valid.then(|| text.to_ascii_lowercase())
+}

@@ -3,6 +3,7 @@
 pub mod api;
 pub mod apis;
 pub mod auth;
+pub mod host;
 pub mod metrics;
 pub mod settings;
 pub mod stats;
@@ -28,6 +29,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/metrics", get(metrics_text))
         .nest("/api/v1", api::routes())
         .merge(ui::routes())
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            host::check_host,
+        ))
         .with_state(app)
 }
 

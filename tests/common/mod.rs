@@ -1,6 +1,8 @@
 //! Test harness: a real local upstream and the real gateway on port-0 listeners.
 #![allow(dead_code)]
 
+pub mod skip;
+
 use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;

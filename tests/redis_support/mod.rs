@@ -15,19 +15,11 @@ use crate::common::{self, Gateway};
 pub const SHARED_URL: &str = "redis://127.0.0.1:6379";
 const REDIS_SERVER: &str = "/usr/bin/redis-server";
 
-fn in_ci() -> bool {
-    std::env::var_os("CI").is_some_and(|v| !v.is_empty())
-}
-
-/// Skips (returns false) with a loud message when `what` is missing; under CI it fails.
+/// Skips (returns false) loudly when `what` is missing; under CI it fails.
 fn missing(what: &str) -> bool {
-    assert!(!in_ci(), "CI: {what} is required for the Redis tests");
-    eprintln!();
-    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    eprintln!("!!! SKIPPED: {what} is not available: this Redis test did NOT run.");
-    eprintln!("!!! Start one (redis-server) or run .ci/run, which starts it.");
-    eprintln!("!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!");
-    eprintln!();
+    common::skip::skip(&format!(
+        "{what} is not available (start redis-server, or run .ci/run, which starts it)"
+    ));
     false
 }
 

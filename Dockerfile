@@ -18,7 +18,10 @@ RUN sed -i \
       -e 's|^listen = "127.0.0.1:|listen = "0.0.0.0:|' \
       -e 's|^snapshot = .*|snapshot = "/var/lib/idlegate/idlegate.state"|' \
       /etc/idlegate/idlegate.toml \
- && idlegate check --config /etc/idlegate/idlegate.toml > /dev/null
+ && idlegate check --config /etc/idlegate/idlegate.toml > /dev/null \
+ && chown -R idlegate:idlegate /etc/idlegate
+# Save in the admin UI writes the config beside itself (temp file, then rename), so the
+# non-root user owns the config folder.
 USER idlegate
 VOLUME ["/var/lib/idlegate"]
 EXPOSE 8080 9901

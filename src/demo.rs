@@ -178,7 +178,7 @@ fn print_instructions(
 
 3. Watch it happen:
    curl -s http://{admin}/metrics | grep -E 'idlegate_(requests|revocations|tokens)'
-   The audit log above shows each revocation with its token id.
+   Each revocation is printed below as it happens: an audit line with its token id.
 
 4. Change the policy live in the admin UI (sign in with the admin token): switch groups,
    add or remove custom APIs, Save.

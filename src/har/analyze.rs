@@ -195,7 +195,7 @@ fn what_if_row(
         .filter_map(|(key, (now, new))| {
             let new_at = new.and_then(|t| t.revoke_at_ms)?;
             let now_at = now.and_then(|t| t.revoke_at_ms);
-            now_at.map_or(true, |n| new_at < n).then(|| {
+            now_at.is_none_or(|n| new_at < n).then(|| {
                 let row = RevokedToken {
                     token_id: key.to_hex(),
                     at: rfc3339(new_at),

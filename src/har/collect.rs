@@ -7,7 +7,7 @@ use hashbrown::HashMap;
 use crate::catalog::Catalog;
 use crate::classify::{Classifier, Pattern};
 use crate::config::Config;
-use crate::token::{extract, Keyer, TokenKey};
+use crate::token::{extract, Keyer, TokenKey, TokenSource};
 
 use super::reader::{HarEntry, Skipped};
 use super::template::normalise_path;
@@ -120,13 +120,23 @@ impl<'a> Collector<'a> {
 
     pub fn add(&mut self, entry: Result<HarEntry, Skipped>) {
         match entry {
-            Ok(e) => self.add_entry(&e),
+            Ok(e) => self.add_entry(e),
             Err(s) => self.skipped.push(s),
         }
     }
 
-    fn add_entry(&mut self, e: &HarEntry) {
-        let headers = header_map(e);
+    fn add_entry(&mut self, mut e: HarEntry) {
+        let headers = header_map(&e);
+        // Unreadable cookies matter only when a token may be in one and no `Cookie` header
+        // stands in for them.
+        if let Some(skipped) = e.unreadable_cookies.take() {
+            let reads_cookies =
+                (self.cfg.tokens.sources.iter()).any(|s| matches!(s, TokenSource::Cookie(_)));
+            if reads_cookies && !headers.contains_key(http::header::COOKIE) {
+                self.skipped.push(skipped);
+                return;
+            }
+        }
         let Some(token) = extract(&self.cfg.tokens.sources, &headers, e.query.as_deref()) else {
             self.without_token += 1;
             return;
@@ -233,6 +243,7 @@ mod tests {
             query: None,
             headers: pairs(headers),
             cookies: pairs(cookies),
+            unreadable_cookies: None,
             status: Some(200),
         }
     }

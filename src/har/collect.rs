@@ -17,6 +17,11 @@ use super::{HarError, HarOptions};
 /// bit 0 being the current policy.
 pub const MAX_WHAT_IF: usize = 63;
 
+/// At most this many skipped entries are listed (in the report and on stderr); the rest are
+/// counted. A file of nothing but `null` entries would otherwise hold a listed skip (over 100
+/// bytes) for every 5 bytes read.
+pub const MAX_LISTED_SKIPS: usize = 1000;
+
 /// No exclusion matched (class `activity`).
 pub const ACTIVITY: u32 = u32::MAX;
 
@@ -92,7 +97,11 @@ pub struct Collector<'a> {
     api_index: HashMap<(http::Method, String), u32>,
     pub apis: Vec<(http::Method, String)>,
     pub records: Vec<Record>,
+    /// The first [`MAX_LISTED_SKIPS`] skipped entries.
     pub skipped: Vec<Skipped>,
+    /// Skipped entries past the listed ones, and the first of them.
+    pub unlisted_skips: u64,
+    pub first_unlisted_skip: Option<usize>,
     pub without_token: u64,
 }
 
@@ -114,6 +123,8 @@ impl<'a> Collector<'a> {
             apis: Vec::new(),
             records: Vec::new(),
             skipped: Vec::new(),
+            unlisted_skips: 0,
+            first_unlisted_skip: None,
             without_token: 0,
         }
     }
@@ -121,7 +132,16 @@ impl<'a> Collector<'a> {
     pub fn add(&mut self, entry: Result<HarEntry, Skipped>) {
         match entry {
             Ok(e) => self.add_entry(e),
-            Err(s) => self.skipped.push(s),
+            Err(s) => self.skip(s),
+        }
+    }
+
+    fn skip(&mut self, s: Skipped) {
+        if self.skipped.len() < MAX_LISTED_SKIPS {
+            self.skipped.push(s);
+        } else {
+            self.unlisted_skips += 1;
+            self.first_unlisted_skip.get_or_insert(s.entry);
         }
     }
 
@@ -133,7 +153,7 @@ impl<'a> Collector<'a> {
             let reads_cookies =
                 (self.cfg.tokens.sources.iter()).any(|s| matches!(s, TokenSource::Cookie(_)));
             if reads_cookies && !headers.contains_key(http::header::COOKIE) {
-                self.skipped.push(skipped);
+                self.skip(skipped);
                 return;
             }
         }

@@ -431,3 +431,21 @@ fn absolute_timeout_applies_and_what_if_lists_earlier_revocations() {
     assert_eq!(w.revoked_tokens[0].at, "2024-05-14T13:30:03.000Z");
     assert!(what_if(&r, "stats-polling").revoked_tokens.is_empty());
 }
+
+/// A recording of nothing but unusable entries keeps a bounded list: the first 1000 skips and
+/// one line counting the rest, while the text report counts them all.
+#[test]
+fn skipped_entries_listed_are_bounded() {
+    let mut entries = vec![r#"null"#.to_owned(); 1_500];
+    entries.push(entry("2024-05-01T10:00:00Z", "https://h/a"));
+    let r = analyze_text(&har(&entries)).unwrap();
+    assert_eq!(r.tokens.len(), 1);
+    assert_eq!(r.skipped.len(), 1_001);
+    assert_eq!(r.skipped[999].entry, 999);
+    assert_eq!(
+        r.skipped[1_000].to_string(),
+        "entry 1000: entries: 500 more skipped entries from here on are not listed \
+         (only the first 1000 are)"
+    );
+    assert!(r.to_text().contains("1500 entries skipped"), "{}", r.to_text());
+}

@@ -5,7 +5,8 @@ use hashbrown::HashMap;
 
 use crate::clock::rfc3339;
 
-use super::collect::{Collector, Policies, Record, ACTIVITY};
+use super::collect::{Collector, Policies, Record, ACTIVITY, MAX_LISTED_SKIPS};
+use super::reader::Skipped;
 use super::report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
 
 /// Periodic = at least this many intervals …
@@ -141,13 +142,26 @@ pub fn build_report(mut c: Collector<'_>, policies: &Policies, timeouts: Timeout
         .enumerate()
         .map(|(i, group)| what_if_row(group, &c, &timelines[0], &timelines[i + 1]))
         .collect();
+    let skipped_total = c.skipped.len() as u64 + c.unlisted_skips;
+    let mut skipped = c.skipped;
+    if let Some(entry) = c.first_unlisted_skip {
+        skipped.push(Skipped {
+            entry,
+            field: "entries".to_owned(),
+            reason: format!(
+                "{} more skipped entries from here on are not listed (only the first {MAX_LISTED_SKIPS} are)",
+                c.unlisted_skips
+            ),
+        });
+    }
     Report {
         idle_seconds: timeouts.idle_ms / 1000,
         apis,
         tokens,
         candidates,
         what_if,
-        skipped: c.skipped,
+        skipped,
+        skipped_total,
         requests_without_token: c.without_token,
         absolute_seconds: timeouts.absolute_ms.map(|a| a / 1000),
     }

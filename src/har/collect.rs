@@ -7,7 +7,7 @@ use hashbrown::HashMap;
 use crate::catalog::Catalog;
 use crate::classify::{Classifier, Pattern};
 use crate::config::Config;
-use crate::token::{extract, Keyer, TokenKey};
+use crate::token::{extract, Keyer, TokenKey, TokenSource};
 
 use super::reader::{HarEntry, Skipped};
 use super::template::normalise_path;
@@ -16,6 +16,11 @@ use super::{HarError, HarOptions};
 /// At most this many what-if groups: a record keeps one "excluded" bit per policy in a u64,
 /// bit 0 being the current policy.
 pub const MAX_WHAT_IF: usize = 63;
+
+/// At most this many skipped entries are listed (in the report and on stderr); the rest are
+/// counted. A file of nothing but `null` entries would otherwise hold a listed skip (over 100
+/// bytes) for every 5 bytes read.
+pub const MAX_LISTED_SKIPS: usize = 1000;
 
 /// No exclusion matched (class `activity`).
 pub const ACTIVITY: u32 = u32::MAX;
@@ -92,7 +97,11 @@ pub struct Collector<'a> {
     api_index: HashMap<(http::Method, String), u32>,
     pub apis: Vec<(http::Method, String)>,
     pub records: Vec<Record>,
+    /// The first [`MAX_LISTED_SKIPS`] skipped entries.
     pub skipped: Vec<Skipped>,
+    /// Skipped entries past the listed ones, and the first of them.
+    pub unlisted_skips: u64,
+    pub first_unlisted_skip: Option<usize>,
     pub without_token: u64,
 }
 
@@ -114,19 +123,40 @@ impl<'a> Collector<'a> {
             apis: Vec::new(),
             records: Vec::new(),
             skipped: Vec::new(),
+            unlisted_skips: 0,
+            first_unlisted_skip: None,
             without_token: 0,
         }
     }
 
     pub fn add(&mut self, entry: Result<HarEntry, Skipped>) {
         match entry {
-            Ok(e) => self.add_entry(&e),
-            Err(s) => self.skipped.push(s),
+            Ok(e) => self.add_entry(e),
+            Err(s) => self.skip(s),
         }
     }
 
-    fn add_entry(&mut self, e: &HarEntry) {
-        let headers = header_map(e);
+    fn skip(&mut self, s: Skipped) {
+        if self.skipped.len() < MAX_LISTED_SKIPS {
+            self.skipped.push(s);
+        } else {
+            self.unlisted_skips += 1;
+            self.first_unlisted_skip.get_or_insert(s.entry);
+        }
+    }
+
+    fn add_entry(&mut self, mut e: HarEntry) {
+        let headers = header_map(&e);
+        // Unreadable cookies matter only when a token may be in one and no `Cookie` header
+        // stands in for them.
+        if let Some(skipped) = e.unreadable_cookies.take() {
+            let reads_cookies =
+                (self.cfg.tokens.sources.iter()).any(|s| matches!(s, TokenSource::Cookie(_)));
+            if reads_cookies && !headers.contains_key(http::header::COOKIE) {
+                self.skip(skipped);
+                return;
+            }
+        }
         let Some(token) = extract(&self.cfg.tokens.sources, &headers, e.query.as_deref()) else {
             self.without_token += 1;
             return;
@@ -233,6 +263,7 @@ mod tests {
             query: None,
             headers: pairs(headers),
             cookies: pairs(cookies),
+            unreadable_cookies: None,
             status: Some(200),
         }
     }

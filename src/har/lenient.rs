@@ -16,12 +16,11 @@ pub enum Val<T> {
 
 /// A JSON string.
 pub struct Text(pub Val<String>);
-/// A JSON number.
-pub struct Num(pub Val<f64>);
+/// A JSON string, number or boolean, as text (`200`, `true`): exporters write header values
+/// and status codes either way.
+pub struct Scalar(pub Val<String>);
 /// A JSON object read field by field into `T`.
 pub struct Obj<T>(pub Val<T>);
-/// A JSON array of objects.
-pub struct List<T>(pub Val<Vec<Val<T>>>);
 
 /// A struct filled from an object's fields; unknown keys must be consumed with `IgnoredAny`.
 pub trait MapFields: Default {
@@ -90,19 +89,14 @@ impl Wrong for Text {
         Text(Val::Wrong(kind))
     }
 }
-impl Wrong for Num {
+impl Wrong for Scalar {
     fn wrong(kind: &'static str) -> Self {
-        Num(Val::Wrong(kind))
+        Scalar(Val::Wrong(kind))
     }
 }
 impl<T> Wrong for Obj<T> {
     fn wrong(kind: &'static str) -> Self {
         Obj(Val::Wrong(kind))
-    }
-}
-impl<T> Wrong for List<T> {
-    fn wrong(kind: &'static str) -> Self {
-        List(Val::Wrong(kind))
     }
 }
 
@@ -128,28 +122,37 @@ impl<'de> Deserialize<'de> for Text {
     }
 }
 
-struct NumVisitor;
+struct ScalarVisitor;
 
-impl<'de> Visitor<'de> for NumVisitor {
-    type Value = Num;
+impl<'de> Visitor<'de> for ScalarVisitor {
+    type Value = Scalar;
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("any JSON value")
     }
-    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Num, E> {
-        Ok(Num(Val::Value(v as f64)))
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+        Ok(Scalar(Val::Value(v.to_owned())))
     }
-    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Num, E> {
-        Ok(Num(Val::Value(v as f64)))
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Scalar, E> {
+        Ok(Scalar(Val::Value(v)))
     }
-    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Num, E> {
-        Ok(Num(Val::Value(v)))
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+        Ok(Scalar(Val::Value(v.to_string())))
     }
-    wrong!(bool str null seq map);
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+        Ok(Scalar(Val::Value(v.to_string())))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+        Ok(Scalar(Val::Value(v.to_string())))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+        Ok(Scalar(Val::Value(v.to_string())))
+    }
+    wrong!(null seq map);
 }
 
-impl<'de> Deserialize<'de> for Num {
+impl<'de> Deserialize<'de> for Scalar {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(NumVisitor)
+        d.deserialize_any(ScalarVisitor)
     }
 }
 
@@ -173,29 +176,6 @@ impl<'de, T: MapFields> Visitor<'de> for ObjVisitor<T> {
 impl<'de, T: MapFields> Deserialize<'de> for Obj<T> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(ObjVisitor(PhantomData))
-    }
-}
-
-struct ListVisitor<T>(PhantomData<T>);
-
-impl<'de, T: MapFields> Visitor<'de> for ListVisitor<T> {
-    type Value = List<T>;
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("any JSON value")
-    }
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<List<T>, A::Error> {
-        let mut items = Vec::new();
-        while let Some(Obj(item)) = seq.next_element::<Obj<T>>()? {
-            items.push(item);
-        }
-        Ok(List(Val::Value(items)))
-    }
-    wrong!(bool num str null map);
-}
-
-impl<'de, T: MapFields> Deserialize<'de> for List<T> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(ListVisitor(PhantomData))
     }
 }
 
@@ -226,12 +206,10 @@ mod tests {
 
     #[test]
     fn wrong_types_are_remembered_not_errors() {
-        let list: List<Named> =
+        let list: Vec<Obj<Named>> =
             serde_json::from_str(r#"[{"name":"a","x":[1,{"y":2}]},{"name":7},3,{"name":null}]"#)
                 .unwrap();
-        let Val::Value(items) = list.0 else {
-            panic!("not a list")
-        };
+        let items: Vec<Val<Named>> = list.into_iter().map(|o| o.0).collect();
         assert_eq!(items.len(), 4);
         assert!(
             matches!(&items[0], Val::Value(Named { name: Some(Text(Val::Value(n))) }) if n == "a")
@@ -252,10 +230,32 @@ mod tests {
     }
 
     #[test]
-    fn object_where_list_expected_is_drained() {
-        let list: List<Named> = serde_json::from_str(r#"{"a":[1,2,{"b":"c"}]}"#).unwrap();
-        assert!(matches!(list.0, Val::Wrong("an object")));
-        let num: Num = serde_json::from_str("\"200\"").unwrap();
-        assert!(matches!(num.0, Val::Wrong("a string")));
+    fn containers_where_a_string_is_expected_are_drained() {
+        let text: Text = serde_json::from_str(r#"{"a":[1,2,{"b":"c"}]}"#).unwrap();
+        assert!(matches!(text.0, Val::Wrong("an object")));
+        let obj: Obj<Named> = serde_json::from_str(r#"[[],{"name":"x"}]"#).unwrap();
+        assert!(matches!(obj.0, Val::Wrong("an array")));
+    }
+
+    #[test]
+    fn scalars_read_numbers_and_booleans_as_text() {
+        for (json, text) in [
+            (r#""x""#, "x"),
+            ("200", "200"),
+            ("-1", "-1"),
+            ("1.5", "1.5"),
+            ("true", "true"),
+        ] {
+            let v: Scalar = serde_json::from_str(json).unwrap();
+            assert!(matches!(&v.0, Val::Value(t) if t == text), "{json}");
+        }
+        for (json, kind) in [
+            ("null", "null"),
+            ("[1]", "an array"),
+            (r#"{"a":1}"#, "an object"),
+        ] {
+            let v: Scalar = serde_json::from_str(json).unwrap();
+            assert!(matches!(v.0, Val::Wrong(k) if k == kind), "{json}");
+        }
     }
 }

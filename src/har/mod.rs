@@ -6,7 +6,9 @@
 
 mod analyze;
 mod collect;
+mod input;
 mod lenient;
+mod pairs;
 mod reader;
 mod report;
 mod template;

@@ -17,6 +17,9 @@ pub struct Report {
     pub what_if: Vec<WhatIf>,
     pub skipped: Vec<Skipped>,
     pub requests_without_token: u64,
+    /// Entries skipped, listed or not (text report only; not part of the JSON).
+    #[serde(skip)]
+    pub skipped_total: u64,
     /// `timeout.absolute` used for predictions (text report only; not part of the JSON).
     #[serde(skip)]
     pub absolute_seconds: Option<u64>,
@@ -102,7 +105,7 @@ impl Report {
             "{requests} requests with a token from {} token(s), {} without a token, {} entries skipped",
             self.tokens.len(),
             self.requests_without_token,
-            self.skipped.len()
+            self.skipped_total
         );
         let _ = writeln!(
             out,
@@ -210,11 +213,11 @@ impl Report {
     }
 
     fn write_footer(&self, out: &mut String) {
-        if !self.skipped.is_empty() {
+        if self.skipped_total > 0 {
             let _ = writeln!(
                 out,
                 "{} entries were skipped (listed on stderr and under \"skipped\" with --json).",
-                self.skipped.len()
+                self.skipped_total
             );
         }
         let safe: Vec<&str> = self
@@ -276,6 +279,7 @@ mod tests {
                 }],
             }],
             skipped: vec![],
+            skipped_total: 0,
             requests_without_token: 2,
             absolute_seconds: None,
         }

@@ -201,3 +201,36 @@ impl Writer {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::journal::{Journal, JournalRecord};
+    use crate::store::RevokeReason;
+    use crate::token::TokenKey;
+
+    fn record(n: u8) -> JournalRecord {
+        JournalRecord {
+            key: TokenKey([n; 16]),
+            reason: RevokeReason::Admin,
+            at_ms: 1,
+            until_ms: u64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_failed_append_rewrites_the_file_with_the_batch_in_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.journal");
+        drop(Journal::open(&path).unwrap());
+        // A handle that cannot write: the append fails as on a failing disk.
+        let read_only = File::open(&path).unwrap();
+        let counters = (Arc::new(AtomicU64::new(0)), Arc::new(AtomicU64::new(0)));
+        let mut w = Writer::new(&path, read_only, &[], 10, counters.0, counters.1);
+        w.write_batch(0, &[record(1), record(2)]).unwrap();
+        assert!(!w.dirty);
+        w.write_batch(2, &[record(3)]).unwrap();
+        let (_, records) = Journal::open(&path).unwrap();
+        assert_eq!(records, vec![record(1), record(2), record(3)]);
+    }
+}

@@ -105,7 +105,7 @@ pub async fn revoke(
     };
     app.report_effects(&rev);
     let durability = match (queued, entry) {
-        (Some(stored), _) => in_redis(stored).await,
+        (Some(stored), _) => in_redis(&key, stored).await,
         (None, Some((reason, until_ms))) if app.shared.is_none() => {
             let record = JournalRecord {
                 key,
@@ -152,11 +152,12 @@ async fn in_journal(app: &App, record: JournalRecord) -> Durability {
 }
 
 /// Waits (bounded) until Redis has stored the queued revocation.
-async fn in_redis(stored: tokio::sync::oneshot::Receiver<()>) -> Durability {
+async fn in_redis(key: &TokenKey, stored: tokio::sync::oneshot::Receiver<()>) -> Durability {
     match tokio::time::timeout(REDIS_WAIT, stored).await {
         Ok(Ok(())) => Durability::Done,
         _ => {
             tracing::warn!(
+                token_id = %key,
                 "admin revocation enforced on this replica; Redis did not store it within \
                  {REDIS_WAIT:?}: it stays queued until Redis is back"
             );
@@ -284,15 +285,21 @@ mod tests {
     async fn redis_wait_decides_204_or_503() {
         let (tx, rx) = tokio::sync::oneshot::channel();
         tx.send(()).unwrap();
-        assert_eq!(in_redis(rx).await, Durability::Done);
+        assert_eq!(in_redis(&TokenKey([1; 16]), rx).await, Durability::Done);
         // Dropped unstored (past the queue's bound).
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
         drop(tx);
-        assert_eq!(in_redis(rx).await, Durability::QueuedForRedis);
+        assert_eq!(
+            in_redis(&TokenKey([1; 16]), rx).await,
+            Durability::QueuedForRedis
+        );
         // Redis unreachable: the bounded wait ends.
         let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
         let started = tokio::time::Instant::now();
-        assert_eq!(in_redis(rx).await, Durability::QueuedForRedis);
+        assert_eq!(
+            in_redis(&TokenKey([1; 16]), rx).await,
+            Durability::QueuedForRedis
+        );
         assert_eq!(started.elapsed(), REDIS_WAIT);
         let resp = answer(Durability::QueuedForRedis);
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);

@@ -22,8 +22,9 @@ pub enum ServeError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    /// The snapshot or the revocation journal is unreadable.
     #[error("{0}")]
-    Snapshot(#[from] crate::store::snapshot::SnapshotError),
+    State(#[from] crate::store::persist::StateError),
 }
 
 /// Binds the configured listen addresses.

@@ -1,6 +1,7 @@
 //! Token status and admin revocation: `GET`/`DELETE /api/v1/tokens/{token_id}`.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -11,8 +12,14 @@ use serde_json::json;
 use super::auth::Admin;
 use crate::app::App;
 use crate::clock::{rfc3339, UnixMs};
+use crate::store::journal::JournalRecord;
 use crate::store::{RevokeReason, Status};
 use crate::token::TokenKey;
+
+/// How long a DELETE waits for Redis to store the revocation.
+const REDIS_WAIT: Duration = Duration::from_secs(3);
+/// How long a DELETE waits for the journal's fsync: a hung disk must not hang the API.
+const JOURNAL_WAIT: Duration = Duration::from_secs(10);
 
 fn bad_id(text: &str) -> Response {
     let message = format!(
@@ -66,7 +73,9 @@ pub async fn get_status(
 }
 
 /// `DELETE /api/v1/tokens/{token_id}`: revokes now, known or not (an operator may revoke an
-/// id seen in a log before the token comes back).
+/// id seen in a log before the token comes back). Answers 204 only once the revocation is
+/// durable: fsynced to the revocation journal (memory backend with a snapshot) or stored in
+/// Redis. Otherwise 503: the token is refused here all the same.
 pub async fn revoke(
     admin: Admin,
     State(app): State<Arc<App>>,
@@ -86,13 +95,102 @@ pub async fn revoke(
         who = %admin.who,
         token_id = %key,
     );
-    app.report_revocation(&rev);
-    StatusCode::NO_CONTENT.into_response()
+    // (reason, until) as the revoked set holds it; None when its retention is already over.
+    let entry = app.store.revoked_entry(&key, now);
+    let queued = match (&app.shared, entry) {
+        (Some(shared), Some((reason, until_ms))) => {
+            Some(shared.queue_revocation_stored(&key, reason, until_ms, now))
+        }
+        _ => None,
+    };
+    app.report_effects(&rev);
+    let durability = match (queued, entry) {
+        (Some(stored), _) => in_redis(&key, stored).await,
+        (None, Some((reason, until_ms))) if app.shared.is_none() => {
+            let record = JournalRecord {
+                key,
+                reason,
+                at_ms: now,
+                until_ms,
+            };
+            in_journal(&app, record).await
+        }
+        _ => Durability::Done,
+    };
+    answer(durability)
+}
+
+/// Where an admin revocation stands once it is enforced in memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Durability {
+    /// As durable as the configuration makes it: fsynced to the journal, stored in Redis, or
+    /// nothing to keep (no `state.snapshot`, or a retention already over).
+    Done,
+    /// The journal append failed or did not finish in time.
+    NotOnDisk,
+    /// Redis did not store it in time; it stays queued until Redis is back.
+    QueuedForRedis,
+}
+
+/// Appends the revocation to the journal, when there is one, and waits for the fsync.
+async fn in_journal(app: &App, record: JournalRecord) -> Durability {
+    let Some(journal) = app.store.journal() else {
+        // No snapshot configured: nothing is durable, by configuration.
+        return Durability::Done;
+    };
+    let error = match tokio::time::timeout(JOURNAL_WAIT, journal.append(record)).await {
+        Ok(Ok(())) => return Durability::Done,
+        Ok(Err(e)) => e.to_string(),
+        Err(_) => format!("no fsync within {JOURNAL_WAIT:?}"),
+    };
+    tracing::error!(
+        token_id = %record.key,
+        error = %error,
+        "admin revocation enforced in memory but not written to the revocation journal"
+    );
+    Durability::NotOnDisk
+}
+
+/// Waits (bounded) until Redis has stored the queued revocation.
+async fn in_redis(key: &TokenKey, stored: tokio::sync::oneshot::Receiver<()>) -> Durability {
+    match tokio::time::timeout(REDIS_WAIT, stored).await {
+        Ok(Ok(())) => Durability::Done,
+        _ => {
+            tracing::warn!(
+                token_id = %key,
+                "admin revocation enforced on this replica; Redis did not store it within \
+                 {REDIS_WAIT:?}: it stays queued until Redis is back"
+            );
+            Durability::QueuedForRedis
+        }
+    }
+}
+
+/// 204 once kept; else 503 saying what holds and what does not.
+fn answer(durability: Durability) -> Response {
+    let (error, message) = match durability {
+        Durability::Done => return StatusCode::NO_CONTENT.into_response(),
+        Durability::NotOnDisk => (
+            "revocation_not_durable",
+            "the token is revoked and refused now (enforced in memory), but the revocation \
+             could not be written to disk (see the log): it is lost if idlegate stops before \
+             the next snapshot is written",
+        ),
+        Durability::QueuedForRedis => (
+            "revocation_not_stored",
+            "the token is revoked and refused on this replica, but Redis did not store the \
+             revocation in time: it stays queued and is written when Redis is back (other \
+             replicas refuse the token from then on)",
+        ),
+    };
+    let body = json!({"error": error, "message": message});
+    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::journal::Journal;
 
     #[test]
     fn token_id_must_be_exactly_32_hex_digits() {
@@ -115,6 +213,100 @@ mod tests {
     #[test]
     fn unknown_status_is_only_the_state() {
         assert_eq!(status_doc(Status::Unknown, 0), json!({"state": "unknown"}));
+    }
+
+    async fn json_of(resp: Response) -> serde_json::Value {
+        let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+            .await
+            .unwrap();
+        serde_json::from_slice(&body).unwrap()
+    }
+
+    fn app() -> Arc<App> {
+        let config = crate::config::Config::with_upstream("http://127.0.0.1:9".parse().unwrap());
+        let keyer = crate::token::Keyer::from_secret(b"tokens-test");
+        App::new(config, keyer, crate::clock::Clock::new())
+    }
+
+    async fn delete(app: &Arc<App>, key: TokenKey) -> Response {
+        let admin = Admin { who: "test".into() };
+        revoke(admin, State(app.clone()), Path(key.to_hex())).await
+    }
+
+    #[tokio::test]
+    async fn delete_answers_once_the_revocation_is_in_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.journal");
+        let app = app();
+        let (journal, _) = Journal::open(&path).unwrap();
+        assert!(app.store.attach_journal(journal).is_ok());
+        let resp = delete(&app, TokenKey([7; 16])).await;
+        assert_eq!(resp.status(), StatusCode::NO_CONTENT);
+        let (_, records) = Journal::open(&path).unwrap();
+        assert_eq!(records.len(), 1);
+        assert_eq!(records[0].key, TokenKey([7; 16]));
+        assert_eq!(records[0].reason, RevokeReason::Admin);
+    }
+
+    #[tokio::test]
+    async fn delete_the_journal_cannot_take_answers_503_and_is_enforced_anyway() {
+        let dir = tempfile::tempdir().unwrap();
+        let app = app();
+        let (journal, _) = Journal::open_with_limit(&dir.path().join("s.journal"), 0).unwrap();
+        assert!(app.store.attach_journal(journal).is_ok());
+        let resp = delete(&app, TokenKey([8; 16])).await;
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let doc = json_of(resp).await;
+        assert_eq!(doc["error"], "revocation_not_durable");
+        let message = doc["message"].as_str().unwrap();
+        assert!(message.contains("enforced in memory") && message.contains("disk"));
+        let status = app
+            .store
+            .status(&TokenKey([8; 16]), app.clock.now_ms(), &app.live().timing);
+        assert!(matches!(
+            status,
+            Status::Revoked {
+                reason: RevokeReason::Admin,
+                ..
+            }
+        ));
+    }
+
+    #[tokio::test]
+    async fn without_a_snapshot_delete_answers_204_at_once() {
+        let app = app();
+        assert_eq!(
+            delete(&app, TokenKey([9; 16])).await.status(),
+            StatusCode::NO_CONTENT
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn redis_wait_decides_204_or_503() {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tx.send(()).unwrap();
+        assert_eq!(in_redis(&TokenKey([1; 16]), rx).await, Durability::Done);
+        // Dropped unstored (past the queue's bound).
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        drop(tx);
+        assert_eq!(
+            in_redis(&TokenKey([1; 16]), rx).await,
+            Durability::QueuedForRedis
+        );
+        // Redis unreachable: the bounded wait ends.
+        let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let started = tokio::time::Instant::now();
+        assert_eq!(
+            in_redis(&TokenKey([1; 16]), rx).await,
+            Durability::QueuedForRedis
+        );
+        assert_eq!(started.elapsed(), REDIS_WAIT);
+        let resp = answer(Durability::QueuedForRedis);
+        assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let doc = json_of(resp).await;
+        assert_eq!(doc["error"], "revocation_not_stored");
+        let message = doc["message"].as_str().unwrap();
+        assert!(message.contains("this replica") && message.contains("when Redis is back"));
     }
 
     #[test]

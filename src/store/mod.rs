@@ -2,6 +2,7 @@
 //! tokens (SPEC §3, §4). The request path calls [`Store::check`] and [`Store::track`]; the
 //! sweeper calls [`Store::expire_due`].
 
+pub mod journal;
 pub mod persist;
 mod policy;
 pub mod redis;
@@ -18,11 +19,13 @@ mod wheel;
 pub use wheel::Wheel;
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
 
 use parking_lot::{Mutex, RwLock};
 
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
+use journal::Journal;
 use policy::{deadline, expiry, revoked_until};
 use revoked::RevokedSet;
 use sweep::Sweeper;
@@ -163,6 +166,8 @@ pub struct Store {
     /// Shared state (Redis): a passed deadline is reported (`Check::Due`, `expire_due`) but
     /// not applied, because another replica may have seen newer activity.
     defer_expiry: AtomicBool,
+    /// The revocation journal (memory backend with a snapshot), attached at start.
+    journal: OnceLock<Journal>,
 }
 
 impl Store {
@@ -178,6 +183,7 @@ impl Store {
             max_tracked: AtomicUsize::new(max_tracked),
             resolution_ms,
             defer_expiry: AtomicBool::new(false),
+            journal: OnceLock::new(),
         }
     }
 
@@ -377,6 +383,17 @@ impl Store {
             Some((reason, until_ms)) => Status::Revoked { reason, until_ms },
             None => Status::Unknown,
         }
+    }
+
+    /// Attaches the revocation journal admin revocations are made durable in (once, at
+    /// start; a second one is refused and handed back).
+    pub fn attach_journal(&self, journal: Journal) -> Result<(), Journal> {
+        self.journal.set(journal)
+    }
+
+    /// The revocation journal, when persistence is on (memory backend with a snapshot).
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.get()
     }
 
     pub fn set_max_tracked(&self, max: usize) {

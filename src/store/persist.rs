@@ -1,6 +1,8 @@
-//! The embedded backend's persistence: load the snapshot before serving, write it every
-//! `state.snapshot_interval` and once more on shutdown. Writes run on a blocking thread: the
-//! export takes each shard's lock briefly, encoding and fsync happen off every lock.
+//! The embedded backend's persistence: load the snapshot and replay the revocation journal
+//! before serving, write the snapshot every `state.snapshot_interval` and once more on
+//! shutdown, and fold the journal into each snapshot written. Writes run on a blocking
+//! thread: the export takes each shard's lock briefly, encoding and fsync happen off every
+//! lock.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -10,11 +12,25 @@ use std::time::Duration;
 use tokio::time::MissedTickBehavior;
 
 use crate::app::App;
+use crate::config::Backend;
+use crate::store::journal::{self, Journal, JournalError, JournalRecord};
 use crate::store::snapshot::{self, SnapshotError};
+use crate::store::Store;
 
-/// Loads the snapshot (if one is configured) into the app's store. An unreadable snapshot
-/// refuses the start: serving without it would make revoked tokens valid again.
-pub fn load_at_start(app: &App) -> Result<(), SnapshotError> {
+/// Why the state could not be loaded; the start is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// Loads the snapshot (if one is configured) into the app's store, then replays the
+/// revocation journal on top and attaches it (memory backend; with Redis, Redis holds
+/// revocations). An unreadable snapshot or journal refuses the start: serving without it
+/// would make revoked tokens valid again.
+pub fn load_at_start(app: &App) -> Result<(), StateError> {
     let config = app.config();
     let Some(path) = &config.state.snapshot else {
         return Ok(());
@@ -30,7 +46,32 @@ pub fn load_at_start(app: &App) -> Result<(), SnapshotError> {
         ),
         None => tracing::info!(file = %path.display(), "no snapshot yet: starting empty"),
     }
+    if config.state.backend == Backend::Memory {
+        let (journal, records) = Journal::open(&journal::journal_path(path))?;
+        let replayed = replay(&app.store, &records, app.clock.now_ms());
+        if !records.is_empty() {
+            tracing::info!(
+                file = %journal.path().display(),
+                records = records.len(),
+                replayed,
+                "revocation journal replayed"
+            );
+        }
+        // A store gets its journal once; a second start of the same app keeps the first.
+        let _ = app.store.attach_journal(journal);
+    }
     Ok(())
+}
+
+/// Applies journalled revocations still in force (idempotent: replaying twice changes
+/// nothing). Returns how many were.
+pub fn replay(store: &Store, records: &[JournalRecord], now_ms: u64) -> usize {
+    let mut applied = 0;
+    for r in records.iter().filter(|r| r.until_ms > now_ms) {
+        store.mark_revoked(&r.key, r.reason, r.until_ms, now_ms);
+        applied += 1;
+    }
+    applied
 }
 
 /// Writes a snapshot every `interval` until `shutdown`, then a final one.
@@ -53,12 +94,20 @@ pub async fn run(
     write(&app, &path).await;
 }
 
-async fn write(app: &Arc<App>, path: &Path) {
+/// One snapshot, then the journal fold. The journal's mark is taken before the export, so
+/// a revocation journalled while the snapshot is written stays in the journal.
+pub async fn write(app: &Arc<App>, path: &Path) {
+    let mark = app.store.journal().map(Journal::mark);
     let (app2, path2) = (app.clone(), path.to_path_buf());
     let result =
         tokio::task::spawn_blocking(move || snapshot::write_snapshot(&path2, &app2.store)).await;
     match result {
-        Ok(Ok(n)) => tracing::debug!(records = n, file = %path.display(), "snapshot written"),
+        Ok(Ok(n)) => {
+            tracing::debug!(records = n, file = %path.display(), "snapshot written");
+            if let (Some(journal), Some(mark)) = (app.store.journal(), mark) {
+                journal.snapshot_written(mark).await;
+            }
+        }
         Ok(Err(e)) => tracing::error!(error = %e, "snapshot write failed"),
         Err(e) => tracing::error!(error = %e, "snapshot task failed"),
     }

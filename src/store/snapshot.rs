@@ -86,8 +86,9 @@ pub fn write_snapshot(path: &Path, store: &Store) -> Result<usize, SnapshotError
     }
     fs::rename(&tmp, path).map_err(io_err)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        // Makes the renames durable; a failure here leaves a complete file either way.
-        let _ = File::open(dir).and_then(|d| d.sync_all());
+        // Makes the renames durable. A failure leaves a complete file either way, but is an
+        // error: the revocation journal is folded only into a snapshot known to be durable.
+        File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
     }
     Ok(tracked.len() + revoked.len())
 }
@@ -287,7 +288,7 @@ impl Reader<'_> {
     }
 }
 
-fn reason_code(reason: RevokeReason) -> u8 {
+pub(super) fn reason_code(reason: RevokeReason) -> u8 {
     match reason {
         RevokeReason::Inactivity => 0,
         RevokeReason::Absolute => 1,
@@ -295,7 +296,7 @@ fn reason_code(reason: RevokeReason) -> u8 {
     }
 }
 
-fn reason_of(code: u8) -> Option<RevokeReason> {
+pub(super) fn reason_of(code: u8) -> Option<RevokeReason> {
     match code {
         0 => Some(RevokeReason::Inactivity),
         1 => Some(RevokeReason::Absolute),

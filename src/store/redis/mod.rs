@@ -33,7 +33,7 @@ use ::redis::aio::MultiplexedConnection;
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use prometheus_client::metrics::counter::Counter;
-use tokio::sync::Notify;
+use tokio::sync::{oneshot, Notify};
 
 use crate::admin::metrics::Metrics;
 use crate::app::App;
@@ -54,12 +54,14 @@ const MAX_PENDING: usize = 1_000_000;
 pub struct Unavailable;
 
 /// A revocation decided here that Redis has not stored yet.
-#[derive(Clone, Copy, Debug)]
+#[derive(Debug)]
 struct PendingRevocation {
     key: TokenKey,
     reason: RevokeReason,
     until_ms: UnixMs,
     since_ms: UnixMs,
+    /// Told once Redis has stored it (an admin revocation waits for that before answering).
+    stored: Option<oneshot::Sender<()>>,
 }
 
 struct ErrorCounters {
@@ -171,6 +173,31 @@ impl Shared {
         until_ms: UnixMs,
         now_ms: UnixMs,
     ) {
+        self.enqueue(key, reason, until_ms, now_ms, None);
+    }
+
+    /// [`Shared::queue_revocation`], and the receiver is told once Redis has stored it (it
+    /// errs if the revocation is dropped unstored, past the queue's bound).
+    pub fn queue_revocation_stored(
+        &self,
+        key: &TokenKey,
+        reason: RevokeReason,
+        until_ms: UnixMs,
+        now_ms: UnixMs,
+    ) -> oneshot::Receiver<()> {
+        let (tx, rx) = oneshot::channel();
+        self.enqueue(key, reason, until_ms, now_ms, Some(tx));
+        rx
+    }
+
+    fn enqueue(
+        &self,
+        key: &TokenKey,
+        reason: RevokeReason,
+        until_ms: UnixMs,
+        now_ms: UnixMs,
+        stored: Option<oneshot::Sender<()>>,
+    ) {
         {
             let mut pending = self.pending.lock();
             if pending.len() >= MAX_PENDING {
@@ -186,6 +213,7 @@ impl Shared {
                 reason,
                 until_ms,
                 since_ms: now_ms,
+                stored,
             });
         }
         self.note_unflushed(now_ms);

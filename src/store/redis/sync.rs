@@ -190,6 +190,11 @@ impl Shared {
                 return stats;
             }
             stats.revocations += batch.len();
+            for r in batch {
+                if let Some(stored) = r.stored {
+                    let _ = stored.send(());
+                }
+            }
         }
     }
 

@@ -1,5 +1,9 @@
 //! The request path of SPEC §2, in one place:
 //! extract → key → check revoked (and expire on the spot) → classify → touch → forward → track.
+//! Before it, heads that cannot be forwarded faithfully and requests with more than one
+//! credential are refused.
+
+mod checks;
 
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -16,7 +20,7 @@ use super::upgrade;
 use crate::app::App;
 use crate::config::TrackMode;
 use crate::store::{Check, Track};
-use crate::token::{self, TokenKey};
+use crate::token::{self, Extracted, TokenKey};
 
 /// Per-connection facts the handler needs.
 #[derive(Clone)]
@@ -94,9 +98,18 @@ impl Proxy {
             .into_response();
         }
 
-        // 1. Extract. 2. Key (only when idle tracking is on: off, no token is looked at).
+        // 1. Extract: at most one credential. 2. Key (only when idle tracking is on).
         let (path, query) = (req.uri().path(), req.uri().query());
-        let token = token::extract(&cfg.tokens.sources, req.headers(), query);
+        let token = match checks::check_head(&req)
+            .map(|()| token::extract_checked(&cfg.tokens.sources, req.headers(), query))
+        {
+            Ok(Extracted::One(token)) => Some(token),
+            Ok(Extracted::None) => None,
+            Ok(Extracted::Conflict(conflict)) => {
+                return self.refuse(ProxyError::Credentials(conflict));
+            }
+            Err(refused) => return self.refuse(refused),
+        };
         let enabled = cfg.timeout.enabled;
         let key = match (&token, enabled) {
             (Some(t), true) => Some(app.keyer.key(t)),
@@ -183,34 +196,21 @@ impl Proxy {
         }
         let is_upgrade = forward::is_upgrade(req.headers());
         let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        let upstream_req =
-            forward::upstream_request(req, &cfg.proxy.upstream, &conn.peer_ip, is_upgrade);
+        let upstream_req = forward::upstream_request(
+            req,
+            &cfg.proxy.upstream,
+            &conn.peer_ip,
+            is_upgrade,
+            cfg.proxy.body_timeout,
+        );
         // The policy guard is not held across the upstream round trip.
         drop(live);
-        let outcome = match upstream_req {
-            Ok(up) => {
-                let started = Instant::now();
-                let result = self.pool.send(&authority, up, upstream_timeout).await;
-                app.metrics
-                    .upstream_duration
-                    .observe(started.elapsed().as_secs_f64());
-                result
-            }
-            Err(e) => Err(e),
-        };
-        let mut resp = match outcome {
+        let mut resp = match self
+            .exchange(upstream_req, &authority, upstream_timeout, now_ms)
+            .await
+        {
             Ok(resp) => resp,
-            Err(e) => {
-                self.count_upstream_error(&e);
-                if self.upstream_warning.ready(now_ms) {
-                    tracing::warn!(
-                        error = %e,
-                        "upstream request failed (further failures this minute: \
-                         idlegate_upstream_errors_total only)"
-                    );
-                }
-                return e.into_response();
-            }
+            Err(own_answer) => return own_answer,
         };
 
         // 7. Track on accept; an upstream 401 drops the token (track = "accepted").
@@ -239,6 +239,51 @@ impl Proxy {
             }
         }
         resp.map(ProxyBody::Left)
+    }
+
+    /// A request refused before anything else is done: counted as `rejected`, not forwarded.
+    fn refuse(&self, why: ProxyError) -> Response<ProxyBody> {
+        self.app.classes.rejected.inc();
+        tracing::debug!(reason = %why, "request refused");
+        why.into_response()
+    }
+
+    /// Sends the upstream request; a failure becomes idlegate's own answer. Failures of the
+    /// client's body are the client's: they are not counted as upstream errors.
+    async fn exchange(
+        &self,
+        upstream_req: Result<Request<forward::RequestBody>, ProxyError>,
+        authority: &Arc<str>,
+        upstream_timeout: std::time::Duration,
+        now_ms: u64,
+    ) -> Result<Response<super::pool::PooledBody>, Response<ProxyBody>> {
+        let outcome = match upstream_req {
+            Ok(up) => {
+                let started = Instant::now();
+                let result = self.pool.send(authority, up, upstream_timeout).await;
+                self.app
+                    .metrics
+                    .upstream_duration
+                    .observe(started.elapsed().as_secs_f64());
+                result
+            }
+            Err(e) => Err(e),
+        };
+        outcome.map_err(|e| {
+            if matches!(e, ProxyError::MalformedBody | ProxyError::BodyTimeout(_)) {
+                tracing::debug!(error = %e, "client request body failed");
+                return e.into_response();
+            }
+            self.count_upstream_error(&e);
+            if self.upstream_warning.ready(now_ms) {
+                tracing::warn!(
+                    error = %e,
+                    "upstream request failed (further failures this minute: \
+                     idlegate_upstream_errors_total only)"
+                );
+            }
+            e.into_response()
+        })
     }
 
     /// Starts tracking; returns the deadline when the token is tracked afterwards.

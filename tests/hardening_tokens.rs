@@ -132,6 +132,13 @@ async fn a_token_header_repeated_with_another_value_is_refused() {
     let (gw, recorder) = setup(&["header:x-token"]).await;
     let r = send(&gw, "/h", &[("x-token", "fresh"), ("X-Token", "revoked")]).await;
     assert_refused(&r, "two x-token values");
+    let r = send(&gw, "/h", &[("x-token", "fresh"), ("x_token", "revoked")]).await;
+    assert_refused(
+        &r,
+        "x-token and x_token, one header to a CGI-style upstream",
+    );
+    let r = send(&gw, "/h", &[("x_token", "revoked")]).await;
+    assert_eq!(r.status, 401, "x_token alone is read as the token");
     let r = send(&gw, "/h", &[("x-token", "")]).await;
     assert_eq!(r.status, 200, "an empty header alone is no token");
     let r = send(&gw, "/same", &[("x-token", "fresh"), ("x-token", "fresh")]).await;

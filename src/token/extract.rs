@@ -260,20 +260,32 @@ fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
     }
 }
 
-/// The trimmed value of the header; repeated with another value is a conflict.
+/// The trimmed value of the header; repeated with another value is a conflict. A name
+/// spelled with `_` for `-` counts as the same header: CGI-style upstreams (WSGI, Rack, PHP)
+/// read `x_token` and `x-token` both as `HTTP_X_TOKEN`.
 fn from_header<'a>(
     headers: &'a http::HeaderMap,
     name: &http::HeaderName,
 ) -> Result<Option<&'a str>, Conflict> {
-    let mut values = headers.get_all(name).iter();
+    let mut values = headers
+        .iter()
+        .filter(|(n, _)| same_header_name(n.as_str(), name.as_str()))
+        .map(|(_, v)| v.as_bytes().trim_ascii());
     let Some(first) = values.next() else {
         return Ok(None);
     };
-    let first = first.as_bytes().trim_ascii();
-    if values.any(|v| !same(v.as_bytes().trim_ascii(), first)) {
+    if values.any(|v| !same(v, first)) {
         return Err(Conflict::HeaderRepeated);
     }
     token_or_list(first, Conflict::ValueList)
+}
+
+/// Equal lowercase names, `-` and `_` being the same character.
+fn same_header_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
 }
 
 /// The cookie called `name` across all `Cookie` headers; present again with another value is

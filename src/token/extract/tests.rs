@@ -199,6 +199,16 @@ fn repeated_token_header_conflicts_only_with_another_value() {
             Err(Conflict::HeaderRepeated)
         );
     }
+    let underscore: &[(&str, &[u8])] = &[("x-token", b"tok"), ("x_token", b"other")];
+    assert_eq!(
+        check(&["header:x-token"], underscore, None),
+        Err(Conflict::HeaderRepeated)
+    );
+    let only_underscore: &[(&str, &[u8])] = &[("x_token", b"tok")];
+    assert_eq!(
+        get(&["header:x-token"], only_underscore, None),
+        Some("tok".into())
+    );
     let joined: &[(&str, &[u8])] = &[("x-token", b"a, b")];
     assert_eq!(
         check(&["header:x-token"], joined, None),

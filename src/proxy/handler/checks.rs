@@ -1,5 +1,5 @@
-//! Request heads idlegate refuses before looking at tokens: those it cannot forward
-//! faithfully to an HTTP/1.1 upstream.
+//! Request heads idlegate refuses before looking at tokens: those too large, and those it
+//! cannot forward faithfully to an HTTP/1.1 upstream.
 
 use http::header::HOST;
 use http::uri::{Authority, Scheme};
@@ -7,12 +7,20 @@ use http::{HeaderValue, Method, Request, Version};
 
 use crate::proxy::ProxyError;
 
+/// A head over `max_header_bytes` is refused first (431). Then:
 /// `CONNECT` would ask the upstream to open a tunnel, which a reverse proxy never forwards.
 /// `Host` must be there once for HTTP/1.1 (HTTP/2 may carry it in `:authority` instead), since
 /// the upstream routes on it; two of them, or a `Host` that names another authority than the
 /// request target (absolute form, or HTTP/2 `:authority`), leave it to the upstream to pick
 /// one, possibly not the one this gateway saw.
-pub fn check_head<B>(req: &Request<B>) -> Result<(), ProxyError> {
+pub fn check_head<B>(req: &Request<B>, max_header_bytes: usize) -> Result<(), ProxyError> {
+    let size = head_size(req);
+    if size > max_header_bytes {
+        return Err(ProxyError::HeadTooLarge {
+            size,
+            max: max_header_bytes,
+        });
+    }
     if req.method() == Method::CONNECT {
         return Err(ProxyError::MethodNotAllowed);
     }
@@ -32,6 +40,22 @@ pub fn check_head<B>(req: &Request<B>) -> Result<(), ProxyError> {
         }
         _ => Ok(()),
     }
+}
+
+/// Bytes of the request head as it came on the wire: request line, header lines, blank line.
+fn head_size<B>(req: &Request<B>) -> usize {
+    let line = req.method().as_str().len()
+        + 1
+        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
+        + 1
+        + 8
+        + 2;
+    let headers: usize = req
+        .headers()
+        .iter()
+        .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
+        .sum();
+    line + headers + 2
 }
 
 /// Same host (any case) and same port, a missing port being the scheme's default.
@@ -54,7 +78,9 @@ mod tests {
     use http::StatusCode;
 
     fn status(req: Request<()>) -> Option<StatusCode> {
-        check_head(&req).err().map(|e| e.into_response().status())
+        check_head(&req, 65536)
+            .err()
+            .map(|e| e.into_response().status())
     }
 
     fn get(uri: &str, version: Version, hosts: &[&str]) -> Request<()> {
@@ -63,6 +89,17 @@ mod tests {
             b = b.header(HOST, *h);
         }
         b.body(()).unwrap()
+    }
+
+    #[test]
+    fn head_size_counts_request_line_headers_and_blank_line() {
+        let req = Request::get("/ab?c").header("x", "yz").body(()).unwrap();
+        // "GET /ab?c HTTP/1.1\r\n" + "x: yz\r\n" + "\r\n"
+        assert_eq!(head_size(&req), 20 + 7 + 2);
+        let req = Request::get("/ab?c").header(HOST, "yz").body(()).unwrap();
+        assert!(check_head(&req, 32).is_ok());
+        let refused = check_head(&req, 31).map_err(|e| e.into_response().status());
+        assert_eq!(refused, Err(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE));
     }
 
     #[test]

@@ -111,7 +111,7 @@ impl ProxyError {
                 "request_timeout",
                 &self.to_string(),
             )),
-            // SPEC §10: after a 431 the connection is closed.
+            // After a 431 the connection is closed.
             ProxyError::HeadTooLarge { .. } => closing(json(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "request_header_fields_too_large",

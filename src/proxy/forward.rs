@@ -1,6 +1,12 @@
 //! Forwarding to the upstream: the pooled keep-alive client, the request rewrite (target URI,
 //! hop-by-hop headers, `X-Forwarded-*`) and the response clean-up.
 
+mod body;
+
+pub use body::{RequestBody, RequestBodyError};
+
+use std::time::Duration;
+
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
@@ -65,13 +71,15 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// Rewrites a client request into the upstream request: target URI, `Host`, hop-by-hop
-/// headers, `X-Forwarded-For/-Proto/-Host`, HTTP/1.1.
+/// headers, `X-Forwarded-For/-Proto/-Host`, HTTP/1.1, and a body that ends when the client
+/// stalls for `body_timeout`.
 pub fn upstream_request(
     mut req: Request<Incoming>,
     upstream: &Uri,
     client_ip: &HeaderValue,
     upgrade: bool,
-) -> Result<Request<Incoming>, ProxyError> {
+    body_timeout: Duration,
+) -> Result<Request<RequestBody>, ProxyError> {
     let uri = target_uri(upstream, req.uri())?;
     let authority = req.uri().authority().map(|a| a.as_str().to_owned());
     *req.uri_mut() = uri;
@@ -86,7 +94,7 @@ pub fn upstream_request(
         }
     }
     append_forwarded(headers, client_ip);
-    Ok(req)
+    Ok(req.map(|body| RequestBody::new(body, body_timeout)))
 }
 
 fn append_forwarded(headers: &mut HeaderMap, client_ip: &HeaderValue) {

@@ -1,22 +1,30 @@
 //! The request path of SPEC §2, in one place:
 //! extract → key → check revoked (and expire on the spot) → classify → touch → forward → track.
+//! Before it, heads that cannot be forwarded faithfully and requests with more than one
+//! credential are refused.
 
+mod checks;
+mod tracking;
+
+use std::borrow::Cow;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use http::{HeaderValue, Request, Response};
 use hyper::body::Incoming;
+use hyper::upgrade::OnUpgrade;
 use tokio::time::Instant;
 
 use super::forward;
 use super::pool::Pool;
 use super::respond::{ProxyBody, ProxyError};
 use super::upgrade;
-use crate::app::App;
+use crate::app::{App, Live};
+use crate::classify::ExclusionId;
 use crate::config::TrackMode;
-use crate::store::{Check, Track};
-use crate::token::{self, TokenKey};
+use crate::store::Check;
+use crate::token::{self, Extracted, TokenKey};
+use tracking::Throttle;
 
 /// Per-connection facts the handler needs.
 #[derive(Clone)]
@@ -42,25 +50,14 @@ pub struct Proxy {
     upstream_warning: Throttle,
 }
 
-/// At most one event per interval: warnings that would otherwise repeat on every request
-/// (table full, upstream down) are logged once a minute; the metrics count every one.
-struct Throttle(AtomicU64);
-
-impl Throttle {
-    const EVERY_MS: u64 = 60_000;
-
-    fn new() -> Throttle {
-        Throttle(AtomicU64::new(0))
-    }
-
-    fn ready(&self, now_ms: u64) -> bool {
-        let last = self.0.load(Ordering::Relaxed);
-        (last == 0 || now_ms.saturating_sub(last) >= Self::EVERY_MS)
-            && self
-                .0
-                .compare_exchange(last, now_ms.max(1), Ordering::Relaxed, Ordering::Relaxed)
-                .is_ok()
-    }
+/// What the token check leaves for the rest of the request path.
+#[derive(Default)]
+struct Verdict {
+    /// The token's deadline when it is tracked.
+    deadline: Option<u64>,
+    /// Not tracked yet: may start being tracked (before or after forwarding, per
+    /// `tokens.track`).
+    candidate: bool,
 }
 
 impl Proxy {
@@ -85,144 +82,58 @@ impl Proxy {
         let live = app.live();
         let cfg = &live.config;
 
-        let head = head_size(&req);
-        if head > cfg.proxy.max_header_bytes {
-            return ProxyError::HeadTooLarge {
-                size: head,
-                max: cfg.proxy.max_header_bytes,
-            }
-            .into_response();
-        }
-
-        // 1. Extract. 2. Key (only when idle tracking is on: off, no token is looked at).
-        let (path, query) = (req.uri().path(), req.uri().query());
-        let token = token::extract(&cfg.tokens.sources, req.headers(), query);
-        let enabled = cfg.timeout.enabled;
-        let key = match (&token, enabled) {
+        // 1. Extract: at most one credential. 2. Key (only when idle tracking is on).
+        let token = match admit(&live, &req) {
+            Ok(token) => token,
+            Err(refused) => return self.answer(refused),
+        };
+        let key = match (&token, cfg.timeout.enabled) {
             (Some(t), true) => Some(app.keyer.key(t)),
             _ => None,
         };
 
         // 4. Classify (pure; done before the check so the check can touch in one step).
-        let no_touch = cfg
-            .tokens
-            .no_touch_header
-            .as_ref()
-            .is_some_and(|h| req.headers().contains_key(h));
-        let exclusion = live
-            .classifier
-            .classify(req.method(), path, query, no_touch);
+        let exclusion = classify(&live, &req);
 
         // 3. Revoked? 5. Touch.
-        let mut deadline = None;
-        let mut candidate = false;
+        let mut verdict = Verdict::default();
         if let Some(key) = &key {
-            let touch = exclusion.is_none();
-            let mut check = app.store.check(key, now_ms, &live.timing, touch);
-            if let Some(shared) = &app.shared {
-                // Unknown → lookup; due → claim; touch → queued for the flush. An expiry it
-                // returns is reported already.
-                match shared
-                    .resolve(app, key, check, now_ms, &live.timing, touch)
-                    .await
-                {
-                    Ok(c) => check = c,
-                    Err(_) => return ProxyError::Unavailable.into_response(),
-                }
-            }
-            match check {
-                Check::Revoked(reason) => {
-                    app.classes.rejected.inc();
-                    return ProxyError::Revoked(reason).into_response();
-                }
-                Check::Expired(rev) | Check::Due(rev) => {
-                    if app.shared.is_none() {
-                        app.report_revocation(&rev);
-                    }
-                    if rev.enforced {
-                        app.classes.rejected.inc();
-                        return ProxyError::Revoked(rev.reason).into_response();
-                    }
-                    candidate = true;
-                }
-                Check::Active { deadline_ms } => deadline = Some(deadline_ms),
-                Check::Unknown => candidate = true,
+            match self.check(&live, key, exclusion.is_none(), now_ms).await {
+                Ok(v) => verdict = v,
+                Err(refused) => return self.answer(refused),
             }
         }
-        match (&token, exclusion) {
-            (None, _) => {
-                app.classes.anonymous.inc();
-            }
-            (Some(_), None) => {
-                app.classes.activity.inc();
-            }
-            (Some(_), Some(id)) => {
-                app.classes.excluded.inc();
-                live.exclusion_counters[id].inc();
-            }
-        }
+        self.count_class(&live, token.is_some(), exclusion);
 
         let track_all = cfg.tokens.track == TrackMode::All;
-        if let (Some(key), true, true) = (&key, candidate, track_all) {
-            deadline = self.track(key, token.as_deref(), now_ms);
-            candidate = false;
+        if let (Some(key), true, true) = (&key, verdict.candidate, track_all) {
+            verdict.deadline = self.track(key, token.as_deref(), now_ms);
+            verdict.candidate = false;
         }
 
         // 6. Forward.
         let authority = live.upstream_authority.clone();
         let upstream_timeout = cfg.proxy.upstream_timeout;
         let expose = cfg.timeout.expose_remaining;
-        let raw_for_track = if candidate {
-            token.as_deref().map(|t| t.to_owned())
-        } else {
-            None
-        };
-        let mut req = req;
-        if let Some(h) = &cfg.tokens.no_touch_header {
-            req.headers_mut().remove(h);
-        }
-        let is_upgrade = forward::is_upgrade(req.headers());
-        let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
-        let upstream_req =
-            forward::upstream_request(req, &cfg.proxy.upstream, &conn.peer_ip, is_upgrade);
+        let raw_for_track = verdict
+            .candidate
+            .then(|| token.as_deref().map(str::to_owned))
+            .flatten();
+        let (upstream_req, client_upgrade) = upstream_request(&live, &conn, req);
         // The policy guard is not held across the upstream round trip.
         drop(live);
-        let outcome = match upstream_req {
-            Ok(up) => {
-                let started = Instant::now();
-                let result = self.pool.send(&authority, up, upstream_timeout).await;
-                app.metrics
-                    .upstream_duration
-                    .observe(started.elapsed().as_secs_f64());
-                result
-            }
-            Err(e) => Err(e),
-        };
-        let mut resp = match outcome {
+        let mut resp = match self
+            .exchange(upstream_req, &authority, upstream_timeout, now_ms)
+            .await
+        {
             Ok(resp) => resp,
-            Err(e) => {
-                self.count_upstream_error(&e);
-                if self.upstream_warning.ready(now_ms) {
-                    tracing::warn!(
-                        error = %e,
-                        "upstream request failed (further failures this minute: \
-                         idlegate_upstream_errors_total only)"
-                    );
-                }
-                return e.into_response();
-            }
+            Err(own_answer) => return own_answer,
         };
 
         // 7. Track on accept; an upstream 401 drops the token (track = "accepted").
-        if let Some(key) = &key {
-            if !track_all && resp.status() == http::StatusCode::UNAUTHORIZED {
-                if app.store.untrack(key) {
-                    app.hooks.forget(key);
-                }
-                deadline = None;
-            } else if candidate && !track_all {
-                deadline = self.track(key, raw_for_track.as_deref(), now_ms);
-            }
+        if let (Some(key), false) = (&key, track_all) {
+            let accepted = resp.status() != http::StatusCode::UNAUTHORIZED;
+            self.settle(key, accepted, &mut verdict, raw_for_track, now_ms);
         }
         forward::clean_response(&mut resp);
         if let Some(on) = client_upgrade {
@@ -231,49 +142,130 @@ impl Proxy {
             }
         }
         // 8. Idle-Timeout-Remaining.
-        if expose {
-            if let Some(d) = deadline {
-                let secs = d.saturating_sub(now_ms).div_ceil(1000);
-                resp.headers_mut()
-                    .insert("idle-timeout-remaining", HeaderValue::from(secs));
-            }
+        if let (true, Some(d)) = (expose, verdict.deadline) {
+            let secs = d.saturating_sub(now_ms).div_ceil(1000);
+            resp.headers_mut()
+                .insert("idle-timeout-remaining", HeaderValue::from(secs));
         }
         resp.map(ProxyBody::Left)
     }
 
-    /// Starts tracking; returns the deadline when the token is tracked afterwards.
-    fn track(&self, key: &TokenKey, raw: Option<&str>, now_ms: u64) -> Option<u64> {
-        let live = self.app.live();
-        let exp = raw.and_then(token::jwt_exp);
-        match self.app.store.track(key, now_ms, exp, &live.timing) {
-            Track::New { deadline_ms } => {
-                if let Some(raw) = raw {
-                    self.app.hooks.remember(*key, raw);
-                }
-                if let Some(shared) = &self.app.shared {
-                    shared.touched(key, now_ms);
-                }
-                Some(deadline_ms)
+    /// Steps 3 and 5 for a keyed token: refused when revoked (or expired just now, when
+    /// enforced); otherwise its deadline, or whether it may start being tracked.
+    async fn check(
+        &self,
+        live: &Live,
+        key: &TokenKey,
+        touch: bool,
+        now_ms: u64,
+    ) -> Result<Verdict, ProxyError> {
+        let app = &self.app;
+        let mut check = app.store.check(key, now_ms, &live.timing, touch);
+        if let Some(shared) = &app.shared {
+            // Unknown → lookup; due → claim; touch → queued for the flush. An expiry it
+            // returns is reported already.
+            match shared
+                .resolve(app, key, check, now_ms, &live.timing, touch)
+                .await
+            {
+                Ok(c) => check = c,
+                Err(_) => return Err(ProxyError::Unavailable),
             }
-            Track::Existing { deadline_ms } => Some(deadline_ms),
-            Track::Overflow => {
-                self.app.metrics.tracking_overflow.inc();
-                self.warn_overflow(now_ms, live.config.tokens.max_tracked);
-                None
+        }
+        let candidate = Verdict {
+            deadline: None,
+            candidate: true,
+        };
+        match check {
+            Check::Revoked(reason) => Err(ProxyError::Revoked(reason)),
+            Check::Expired(rev) | Check::Due(rev) => {
+                if app.shared.is_none() {
+                    app.report_revocation(&rev);
+                }
+                if rev.enforced {
+                    return Err(ProxyError::Revoked(rev.reason));
+                }
+                Ok(candidate)
             }
-            Track::Revoked => None,
+            Check::Active { deadline_ms } => Ok(Verdict {
+                deadline: Some(deadline_ms),
+                candidate: false,
+            }),
+            Check::Unknown => Ok(candidate),
         }
     }
 
-    /// One warning a minute at most: overflow happens per request under attack.
-    fn warn_overflow(&self, now_ms: u64, max: usize) {
-        if self.overflow_warning.ready(now_ms) {
-            tracing::warn!(
-                max_tracked = max,
-                "tokens.max_tracked reached: new tokens are not tracked \
-                 (see idlegate_tracking_overflow_total)"
-            );
+    /// `idlegate_requests_total` for a request that goes on to the upstream.
+    fn count_class(&self, live: &Live, has_token: bool, exclusion: Option<ExclusionId>) {
+        let classes = &self.app.classes;
+        match (has_token, exclusion) {
+            (false, _) => {
+                classes.anonymous.inc();
+            }
+            (true, None) => {
+                classes.activity.inc();
+            }
+            (true, Some(id)) => {
+                classes.excluded.inc();
+                live.exclusion_counters[id].inc();
+            }
         }
+    }
+
+    /// idlegate's own answer instead of the upstream's. A request refused for what it
+    /// carries (a revoked token, more than one credential, a head that cannot be forwarded
+    /// faithfully) is counted as class `rejected`.
+    fn answer(&self, why: ProxyError) -> Response<ProxyBody> {
+        let refusal = matches!(
+            why,
+            ProxyError::Revoked(_)
+                | ProxyError::Credentials(_)
+                | ProxyError::BadRequest(_)
+                | ProxyError::MethodNotAllowed
+        );
+        if refusal {
+            self.app.classes.rejected.inc();
+            tracing::debug!(reason = %why, "request refused");
+        }
+        why.into_response()
+    }
+
+    /// Sends the upstream request; a failure becomes idlegate's own answer. Failures of the
+    /// client's body are the client's: they are not counted as upstream errors.
+    async fn exchange(
+        &self,
+        upstream_req: Result<Request<forward::RequestBody>, ProxyError>,
+        authority: &Arc<str>,
+        upstream_timeout: std::time::Duration,
+        now_ms: u64,
+    ) -> Result<Response<super::pool::PooledBody>, Response<ProxyBody>> {
+        let outcome = match upstream_req {
+            Ok(up) => {
+                let started = Instant::now();
+                let result = self.pool.send(authority, up, upstream_timeout).await;
+                self.app
+                    .metrics
+                    .upstream_duration
+                    .observe(started.elapsed().as_secs_f64());
+                result
+            }
+            Err(e) => Err(e),
+        };
+        outcome.map_err(|e| {
+            if matches!(e, ProxyError::MalformedBody | ProxyError::BodyTimeout(_)) {
+                tracing::debug!(error = %e, "client request body failed");
+                return e.into_response();
+            }
+            self.count_upstream_error(&e);
+            if self.upstream_warning.ready(now_ms) {
+                tracing::warn!(
+                    error = %e,
+                    "upstream request failed (further failures this minute: \
+                     idlegate_upstream_errors_total only)"
+                );
+            }
+            e.into_response()
+        })
     }
 
     fn count_upstream_error(&self, e: &ProxyError) {
@@ -287,39 +279,54 @@ impl Proxy {
     }
 }
 
-/// Bytes of the request head as it came on the wire: request line, header lines, blank line.
-fn head_size<B>(req: &Request<B>) -> usize {
-    let line = req.method().as_str().len()
-        + 1
-        + req.uri().path_and_query().map_or(1, |p| p.as_str().len())
-        + 1
-        + 8
-        + 2;
-    let headers: usize = req
-        .headers()
-        .iter()
-        .map(|(n, v)| n.as_str().len() + 2 + v.len() + 2)
-        .sum();
-    line + headers + 2
+/// The request's one token, or why idlegate answers itself: a head over
+/// `proxy.max_header_bytes` (431), one that cannot be forwarded faithfully, or more than one
+/// credential.
+fn admit<'r>(live: &Live, req: &'r Request<Incoming>) -> Result<Option<Cow<'r, str>>, ProxyError> {
+    checks::check_head(req, live.config.proxy.max_header_bytes)?;
+    let sources = &live.config.tokens.sources;
+    match token::extract_checked(sources, req.headers(), req.uri().query()) {
+        Extracted::One(token) => Ok(Some(token)),
+        Extracted::None => Ok(None),
+        Extracted::Conflict(conflict) => Err(ProxyError::Credentials(conflict)),
+    }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// Step 4: `Some` names the exclusion that matched, `None` is activity.
+fn classify(live: &Live, req: &Request<Incoming>) -> Option<ExclusionId> {
+    let no_touch = live
+        .config
+        .tokens
+        .no_touch_header
+        .as_ref()
+        .is_some_and(|h| req.headers().contains_key(h));
+    let (path, query) = (req.uri().path(), req.uri().query());
+    live.classifier
+        .classify(req.method(), path, query, no_touch)
+}
 
-    #[test]
-    fn throttle_lets_one_event_through_per_minute() {
-        let t = Throttle::new();
-        assert!(t.ready(1_000));
-        assert!(!t.ready(30_000));
-        assert!(!t.ready(60_999));
-        assert!(t.ready(61_000));
+/// Step 6's request: the no-touch header removed, a protocol switch taken over, the request
+/// rewritten for the upstream.
+fn upstream_request(
+    live: &Live,
+    conn: &Conn,
+    mut req: Request<Incoming>,
+) -> (
+    Result<Request<forward::RequestBody>, ProxyError>,
+    Option<OnUpgrade>,
+) {
+    let cfg = &live.config;
+    if let Some(h) = &cfg.tokens.no_touch_header {
+        req.headers_mut().remove(h);
     }
-
-    #[test]
-    fn head_size_counts_request_line_headers_and_blank_line() {
-        let req = Request::get("/ab?c").header("x", "yz").body(()).unwrap();
-        // "GET /ab?c HTTP/1.1\r\n" + "x: yz\r\n" + "\r\n"
-        assert_eq!(head_size(&req), 20 + 7 + 2);
-    }
+    let is_upgrade = forward::is_upgrade(req.headers());
+    let client_upgrade = is_upgrade.then(|| hyper::upgrade::on(&mut req));
+    let upstream_req = forward::upstream_request(
+        req,
+        &cfg.proxy.upstream,
+        &conn.peer_ip,
+        is_upgrade,
+        cfg.proxy.body_timeout,
+    );
+    (upstream_req, client_upgrade)
 }

@@ -21,6 +21,7 @@ use parking_lot::Mutex;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpStream;
 
+use super::forward::{RequestBody, RequestBodyError};
 use super::respond::ProxyError;
 
 /// Idle connections kept per proxy thread; beyond it a finished connection is closed.
@@ -31,7 +32,7 @@ pub struct Pool {
     /// `idlegate_upstream_connections`: up on connect, down when a connection ends.
     open: Gauge,
     /// Idle connections and the upstream address they lead to (a reload may change it).
-    idle: Mutex<(Arc<str>, Vec<SendRequest<Incoming>>)>,
+    idle: Mutex<(Arc<str>, Vec<SendRequest<RequestBody>>)>,
 }
 
 impl Pool {
@@ -49,7 +50,7 @@ impl Pool {
     pub async fn send(
         self: &Arc<Self>,
         authority: &Arc<str>,
-        mut req: Request<Incoming>,
+        mut req: Request<RequestBody>,
         timeout: Duration,
     ) -> Result<Response<PooledBody>, ProxyError> {
         loop {
@@ -68,7 +69,7 @@ impl Pool {
                 }
                 Ok(Err(mut e)) => match e.take_message() {
                     Some(unsent) if reused => req = unsent,
-                    _ => return Err(ProxyError::Other(error_chain(e.error()))),
+                    _ => return Err(exchange_error(e.error())),
                 },
             }
         }
@@ -77,7 +78,7 @@ impl Pool {
     /// An idle connection to `authority` that is ready for a request, if any. Never waits
     /// for a busy one: a connection whose upstream answered early may still be sending a slow
     /// client's upload, and an unrelated request must not queue behind it.
-    async fn checkout(&self, authority: &Arc<str>) -> Option<SendRequest<Incoming>> {
+    async fn checkout(&self, authority: &Arc<str>) -> Option<SendRequest<RequestBody>> {
         let mut busy = Vec::new();
         let found = loop {
             let Some(mut sender) = self.pop(authority) else {
@@ -108,7 +109,7 @@ impl Pool {
         found
     }
 
-    fn pop(&self, authority: &Arc<str>) -> Option<SendRequest<Incoming>> {
+    fn pop(&self, authority: &Arc<str>) -> Option<SendRequest<RequestBody>> {
         let mut idle = self.idle.lock();
         if *idle.0 != **authority {
             return None;
@@ -116,7 +117,7 @@ impl Pool {
         idle.1.pop()
     }
 
-    fn give_back(&self, sender: SendRequest<Incoming>, authority: Arc<str>) {
+    fn give_back(&self, sender: SendRequest<RequestBody>, authority: Arc<str>) {
         let mut idle = self.idle.lock();
         if idle.0 != authority {
             // The upstream changed: connections to the old one are dropped.
@@ -127,7 +128,7 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, authority: &Arc<str>) -> Result<SendRequest<Incoming>, ProxyError> {
+    async fn connect(&self, authority: &Arc<str>) -> Result<SendRequest<RequestBody>, ProxyError> {
         let connect = TcpStream::connect(&**authority);
         let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(stream)) => stream,
@@ -155,8 +156,22 @@ impl Pool {
     }
 }
 
+/// What a failed exchange means for the client. A failure of the client's own body is the
+/// client's fault: the upstream did nothing wrong, and the text of the cause (internals of
+/// the HTTP stack) is not for the client.
+fn exchange_error(e: &hyper::Error) -> ProxyError {
+    match RequestBodyError::behind(e) {
+        Some(RequestBodyError::Stalled(idle)) => ProxyError::BodyTimeout(*idle),
+        Some(RequestBodyError::Client(cause)) => {
+            tracing::debug!(error = %error_chain(&**cause), "client request body failed");
+            ProxyError::MalformedBody
+        }
+        None => ProxyError::Other(error_chain(e)),
+    }
+}
+
 /// `Some(true)` ready, `Some(false)` closed, `None` still busy: one poll, no waiting.
-async fn poll_ready_now(sender: &mut SendRequest<Incoming>) -> Option<bool> {
+async fn poll_ready_now(sender: &mut SendRequest<RequestBody>) -> Option<bool> {
     std::future::poll_fn(|cx| {
         Poll::Ready(match sender.poll_ready(cx) {
             Poll::Ready(Ok(())) => Some(true),
@@ -178,7 +193,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     text
 }
 
-type GiveBack = (SendRequest<Incoming>, Arc<Pool>, Arc<str>);
+type GiveBack = (SendRequest<RequestBody>, Arc<Pool>, Arc<str>);
 
 /// The upstream's response body; returns its connection to the pool when it ends.
 pub struct PooledBody {

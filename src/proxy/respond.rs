@@ -1,8 +1,10 @@
-//! The one place where idlegate's own answers are made: refused tokens (401), upstream
-//! failures (502/504) and oversized heads (431). Each carries a short JSON body.
+//! The one place where idlegate's own answers are made: refused tokens (401), requests that
+//! cannot be checked or forwarded faithfully (400/405/408), upstream failures (502/504) and
+//! oversized heads (431). Each carries a short JSON body.
 
 use super::pool::PooledBody;
 use crate::store::RevokeReason;
+use crate::token::Conflict;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
@@ -27,7 +29,26 @@ pub enum ProxyError {
     /// unknown token is revoked.
     #[error("token state is temporarily unavailable")]
     Unavailable,
+    /// The request carries more than one credential.
+    #[error("{0}")]
+    Credentials(Conflict),
+    /// A request head that cannot be forwarded faithfully (its `Host`, for one).
+    #[error("{0}")]
+    BadRequest(&'static str),
+    /// `CONNECT`: idlegate is a reverse proxy, not a tunnel to any address.
+    #[error("the CONNECT method is not supported")]
+    MethodNotAllowed,
+    /// The client's request body failed (bad chunked framing, early end). The cause stays in
+    /// the logs: its text describes idlegate's internals, not the client's mistake.
+    #[error("malformed request body")]
+    MalformedBody,
+    /// The client's request body sent nothing for `proxy.body_timeout`.
+    #[error("the request body sent nothing for {0:?}")]
+    BodyTimeout(std::time::Duration),
 }
+
+/// Methods idlegate forwards (any but `CONNECT`): the common ones, for the 405's `Allow`.
+const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE";
 
 impl ProxyError {
     pub fn into_response(self) -> Response<ProxyBody> {
@@ -51,19 +72,60 @@ impl ProxyError {
                 "gateway_timeout",
                 &self.to_string(),
             ),
-            ProxyError::HeadTooLarge { .. } => {
+            ProxyError::Credentials(_) => {
                 let mut resp = json(
-                    StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
-                    "request_header_fields_too_large",
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
                     &self.to_string(),
                 );
-                // SPEC §10: after a 431 the connection is closed.
-                resp.headers_mut()
-                    .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                resp.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_request\""),
+                );
                 resp
             }
+            ProxyError::BadRequest(_) => json(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &self.to_string(),
+            ),
+            ProxyError::MethodNotAllowed => {
+                let mut resp = json(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    &self.to_string(),
+                );
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(ALLOW));
+                resp
+            }
+            // The request body was not read to its end: what follows on the connection
+            // cannot be trusted to be the next request.
+            ProxyError::MalformedBody => closing(json(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                &self.to_string(),
+            )),
+            ProxyError::BodyTimeout(_) => closing(json(
+                StatusCode::REQUEST_TIMEOUT,
+                "request_timeout",
+                &self.to_string(),
+            )),
+            // After a 431 the connection is closed.
+            ProxyError::HeadTooLarge { .. } => closing(json(
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "request_header_fields_too_large",
+                &self.to_string(),
+            )),
         }
     }
+}
+
+/// Asks the server to close the client connection after this answer.
+fn closing(mut resp: Response<ProxyBody>) -> Response<ProxyBody> {
+    resp.headers_mut()
+        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    resp
 }
 
 fn revoked(reason: RevokeReason) -> Response<ProxyBody> {
@@ -114,6 +176,37 @@ mod tests {
         let resp = ProxyError::Unavailable.into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn credential_conflict_is_rfc6750_invalid_request() {
+        let resp = ProxyError::Credentials(Conflict::AuthorizationRepeated).into_response();
+        assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            resp.headers()[header::WWW_AUTHENTICATE],
+            "Bearer error=\"invalid_request\""
+        );
+        assert!(!resp.headers().contains_key(header::CONNECTION));
+    }
+
+    #[test]
+    fn connect_is_405_with_allow() {
+        let resp = ProxyError::MethodNotAllowed.into_response();
+        assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
+        assert!(!resp.headers()[header::ALLOW]
+            .to_str()
+            .unwrap()
+            .contains("CONNECT"));
+    }
+
+    #[test]
+    fn body_failures_close_the_connection() {
+        let bad = ProxyError::MalformedBody.into_response();
+        assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+        assert_eq!(bad.headers()[header::CONNECTION], "close");
+        let stalled = ProxyError::BodyTimeout(std::time::Duration::from_secs(1)).into_response();
+        assert_eq!(stalled.status(), StatusCode::REQUEST_TIMEOUT);
+        assert_eq!(stalled.headers()[header::CONNECTION], "close");
     }
 
     #[test]

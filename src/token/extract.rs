@@ -81,19 +81,107 @@ impl std::fmt::Display for TokenSource {
     }
 }
 
-/// The first non-empty valid token from `sources`, tried in order. A value with bytes outside
-/// RFC 6750's b64token set counts as no token. `query` is the raw query string without `?`.
+/// What the configured sources found in one request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Extracted<'a> {
+    /// No source carries a valid token: the request is anonymous.
+    None,
+    /// One token (repeated copies with the same value included).
+    One(Cow<'a, str>),
+    /// More than one credential: the gateway cannot know which one the upstream will read,
+    /// so the request is refused rather than forwarded.
+    Conflict(Conflict),
+}
+
+impl<'a> Extracted<'a> {
+    /// The token, when there is exactly one.
+    pub fn token(self) -> Option<Cow<'a, str>> {
+        match self {
+            Extracted::One(token) => Some(token),
+            Extracted::None | Extracted::Conflict(_) => None,
+        }
+    }
+}
+
+/// Why a request carries more than one credential. The text never includes a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Conflict {
+    #[error("more than one Authorization header")]
+    AuthorizationRepeated,
+    #[error("more than one credential in the Authorization header")]
+    AuthorizationList,
+    #[error("the token header is repeated with different values")]
+    HeaderRepeated,
+    #[error("the token cookie is repeated with different values")]
+    CookieRepeated,
+    #[error("the token query parameter is repeated with different values")]
+    QueryRepeated,
+    #[error("a token value holds a comma-separated list")]
+    ValueList,
+    #[error("two token sources carry different tokens")]
+    SourcesDisagree,
+}
+
+/// Every configured source is read, and the request must carry at most one credential: a
+/// single source repeated with different values, a comma-joined list, or two sources with
+/// different tokens is a [`Conflict`] (an upstream that reads another copy than ours would
+/// accept a token the gateway never checked). Otherwise the token as in [`extract`].
+///
+/// `Authorization` is checked whatever the sources say: HTTP allows that field once, and an
+/// upstream may take any credential in it. On the common path (one source, one header) this
+/// does not allocate.
+pub fn extract_checked<'a>(
+    sources: &[TokenSource],
+    headers: &'a http::HeaderMap,
+    query: Option<&'a str>,
+) -> Extracted<'a> {
+    match checked(sources, headers, query) {
+        Ok(Some(token)) => Extracted::One(token),
+        Ok(None) => Extracted::None,
+        Err(conflict) => Extracted::Conflict(conflict),
+    }
+}
+
+/// The request's one token from `sources`, tried in order; `None` when it has none, or more
+/// than one credential (the proxy refuses such a request, so it belongs to no token). A value
+/// with bytes outside RFC 6750's b64token set counts as no token. `query` is the raw query
+/// string without `?`.
 pub fn extract<'a>(
     sources: &[TokenSource],
     headers: &'a http::HeaderMap,
     query: Option<&'a str>,
 ) -> Option<Cow<'a, str>> {
-    sources.iter().find_map(|source| match source {
-        TokenSource::Authorization => from_authorization(headers).map(Cow::Borrowed),
-        TokenSource::Header(name) => from_header(headers, name).map(Cow::Borrowed),
-        TokenSource::Cookie(name) => from_cookie(headers, name).map(Cow::Borrowed),
-        TokenSource::Query(name) => query.and_then(|q| from_query(q, name)),
-    })
+    extract_checked(sources, headers, query).token()
+}
+
+fn checked<'a>(
+    sources: &[TokenSource],
+    headers: &'a http::HeaderMap,
+    query: Option<&'a str>,
+) -> Result<Option<Cow<'a, str>>, Conflict> {
+    let authorization = from_authorization(headers)?;
+    let mut found: Option<Cow<'a, str>> = None;
+    for source in sources {
+        let token = match source {
+            TokenSource::Authorization => authorization.map(Cow::Borrowed),
+            TokenSource::Header(name) => from_header(headers, name)?.map(Cow::Borrowed),
+            TokenSource::Cookie(name) => from_cookie(headers, name)?.map(Cow::Borrowed),
+            TokenSource::Query(name) => match query {
+                Some(q) => from_query(q, name)?,
+                None => None,
+            },
+        };
+        match (&found, token) {
+            (_, None) => {}
+            (None, Some(token)) => found = Some(token),
+            (Some(first), Some(token)) => {
+                if !same(first.as_bytes(), token.as_bytes()) {
+                    return Err(Conflict::SourcesDisagree);
+                }
+            }
+        }
+    }
+    Ok(found)
 }
 
 /// Longer values are refused: no legitimate access token is this large, and it bounds the
@@ -116,13 +204,45 @@ fn as_token(value: &[u8]) -> Option<&str> {
     valid.then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
-/// The first `Authorization` header with scheme `Bearer` (any case), then its trimmed rest.
-fn from_authorization(headers: &http::HeaderMap) -> Option<&str> {
-    let credentials = headers
-        .get_all(http::header::AUTHORIZATION)
-        .iter()
-        .find_map(|v| bearer_credentials(v.as_bytes()))?;
-    as_token(credentials.trim_ascii())
+/// A valid token, no token, or `list` when the value is a comma-joined list (a b64token has
+/// no comma, so a comma means more than one credential, or an attempt to look like one).
+fn token_or_list(value: &[u8], list: Conflict) -> Result<Option<&str>, Conflict> {
+    match as_token(value) {
+        Some(token) => Ok(Some(token)),
+        None if value.contains(&b',') => Err(list),
+        None => Ok(None),
+    }
+}
+
+/// Values that are credentials are compared without an early exit on the first difference.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    subtle::ConstantTimeEq::ct_eq(a, b).into()
+}
+
+/// The `Bearer` token of the one `Authorization` header. A second header (whatever its
+/// scheme or value, an empty one included) or a list of credentials in the value is a
+/// conflict; another scheme alone is no token.
+fn from_authorization(headers: &http::HeaderMap) -> Result<Option<&str>, Conflict> {
+    let mut values = headers.get_all(http::header::AUTHORIZATION).iter();
+    let Some(value) = values.next() else {
+        return Ok(None);
+    };
+    if values.next().is_some() {
+        return Err(Conflict::AuthorizationRepeated);
+    }
+    let value = value.as_bytes();
+    match bearer_credentials(value) {
+        Some(credentials) => token_or_list(credentials.trim_ascii(), Conflict::AuthorizationList),
+        // `Basic x, Bearer y`: an upstream that reads the value as a list finds a token.
+        None if value
+            .split(|&b| b == b',')
+            .skip(1)
+            .any(|part| bearer_credentials(part).is_some()) =>
+        {
+            Err(Conflict::AuthorizationList)
+        }
+        None => Ok(None),
+    }
 }
 
 /// The bytes after `Bearer` when the value uses that scheme (`Bearer` alone gives empty).
@@ -140,19 +260,53 @@ fn bearer_credentials(value: &[u8]) -> Option<&[u8]> {
     }
 }
 
-fn from_header<'a>(headers: &'a http::HeaderMap, name: &http::HeaderName) -> Option<&'a str> {
-    as_token(headers.get(name)?.as_bytes().trim_ascii())
+/// The trimmed value of the header; repeated with another value is a conflict. A name
+/// spelled with `_` for `-` counts as the same header: CGI-style upstreams (WSGI, Rack, PHP)
+/// read `x_token` and `x-token` both as `HTTP_X_TOKEN`.
+fn from_header<'a>(
+    headers: &'a http::HeaderMap,
+    name: &http::HeaderName,
+) -> Result<Option<&'a str>, Conflict> {
+    let mut values = headers
+        .iter()
+        .filter(|(n, _)| same_header_name(n.as_str(), name.as_str()))
+        .map(|(_, v)| v.as_bytes().trim_ascii());
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.any(|v| !same(v, first)) {
+        return Err(Conflict::HeaderRepeated);
+    }
+    token_or_list(first, Conflict::ValueList)
 }
 
-/// The first cookie called `name` across all `Cookie` headers. Works on bytes: cookie
-/// headers may carry non-UTF-8 bytes, which simply never form a valid token.
-fn from_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<&'a str> {
-    let value = headers
+/// Equal lowercase names, `-` and `_` being the same character.
+fn same_header_name(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .all(|(x, y)| x == y || (matches!(x, b'-' | b'_') && matches!(y, b'-' | b'_')))
+}
+
+/// The cookie called `name` across all `Cookie` headers; present again with another value is
+/// a conflict. Pairs are split on `,` as well as `;`: old (RFC 2965) parsers still found in
+/// servers split on both, and would see a second cookie where a `;`-only reader sees none.
+/// Works on bytes: cookie headers may carry non-UTF-8 bytes, which never form a valid token.
+fn from_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Result<Option<&'a str>, Conflict> {
+    let mut found: Option<&[u8]> = None;
+    let values = headers
         .get_all(http::header::COOKIE)
         .iter()
-        .flat_map(|v| v.as_bytes().split(|&b| b == b';'))
-        .find_map(|pair| cookie_value(pair, name.as_bytes()))?;
-    as_token(value)
+        .flat_map(|v| v.as_bytes().split(|&b| b == b';' || b == b','))
+        .filter_map(|pair| cookie_value(pair, name.as_bytes()));
+    for value in values {
+        match found {
+            None => found = Some(value),
+            Some(first) if !same(first, value) => return Err(Conflict::CookieRepeated),
+            Some(_) => {}
+        }
+    }
+    Ok(found.and_then(as_token))
 }
 
 /// The value of `pair` (`name=value`, optionally quoted) when its name is `name`.
@@ -170,242 +324,52 @@ fn cookie_value<'a>(pair: &'a [u8], name: &[u8]) -> Option<&'a [u8]> {
     Some(unquoted)
 }
 
-/// The first `name=value` parameter of the raw query, percent-decoded (allocates only when
-/// the value holds a `%`). `+` stays `+`: it is a b64token character, and form-decoding it to
-/// a space would make every such token invalid.
-fn from_query<'a>(query: &'a str, name: &str) -> Option<Cow<'a, str>> {
-    let raw = query
-        .split('&')
-        .find_map(|pair| match pair.split_once('=') {
-            Some((n, v)) if n == name => Some(v),
-            None if pair == name => Some(""),
-            _ => None,
-        })?;
-    if raw.len() > MAX_TOKEN_LEN * 3 {
-        return None;
+/// The `name=value` parameter of the raw query, percent-decoded (allocates only when the
+/// value holds a `%`); present again with another decoded value is a conflict. `+` stays
+/// `+`: it is a b64token character, and form-decoding it to a space would make every such
+/// token invalid.
+fn from_query<'a>(query: &'a str, name: &str) -> Result<Option<Cow<'a, str>>, Conflict> {
+    let mut values = query.split('&').filter_map(|pair| query_value(pair, name));
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
+    if values.any(|v| !same_decoded(first, v)) {
+        return Err(Conflict::QueryRepeated);
     }
-    match percent_encoding::percent_decode_str(raw).into() {
-        Cow::Borrowed(bytes) => as_token(bytes).map(Cow::Borrowed),
-        Cow::Owned(bytes) => as_token(&bytes).map(|t| Cow::Owned(t.to_string())),
+    if first.len() > MAX_TOKEN_LEN * 3 {
+        return Ok(None);
+    }
+    Ok(match percent_encoding::percent_decode_str(first).into() {
+        Cow::Borrowed(bytes) => token_or_list(bytes, Conflict::ValueList)?.map(Cow::Borrowed),
+        Cow::Owned(bytes) => {
+            token_or_list(&bytes, Conflict::ValueList)?.map(|t| Cow::Owned(t.to_owned()))
+        }
+    })
+}
+
+/// The raw value of `pair` when its name, percent-decoded, is `name`: an upstream decodes
+/// names, so `access%5Ftoken` is the same parameter as `access_token`.
+fn query_value<'a>(pair: &'a str, name: &str) -> Option<&'a str> {
+    let (n, v) = pair.split_once('=').unwrap_or((pair, ""));
+    let named =
+        n == name || (n.contains('%') && percent_encoding::percent_decode_str(n).eq(name.bytes()));
+    named.then_some(v)
+}
+
+/// Whether two raw query values decode to the same bytes (`a` and `%61` do), without an
+/// early exit on the first differing byte.
+fn same_decoded(a: &str, b: &str) -> bool {
+    let mut a = percent_encoding::percent_decode_str(a);
+    let mut b = percent_encoding::percent_decode_str(b);
+    let mut diff = 0u8;
+    loop {
+        match (a.next(), b.next()) {
+            (Some(x), Some(y)) => diff |= x ^ y,
+            (None, None) => return diff == 0,
+            _ => return false,
+        }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn src(s: &str) -> TokenSource {
-        s.parse().unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    #[test]
-    fn parses_every_source_kind() {
-        assert_eq!(src("authorization"), TokenSource::Authorization);
-        assert_eq!(
-            src("header:X-Access-Token"),
-            TokenSource::Header(http::HeaderName::from_static("x-access-token"))
-        );
-        assert_eq!(src("cookie:session"), TokenSource::Cookie("session".into()));
-        assert_eq!(
-            src("query:access_token"),
-            TokenSource::Query("access_token".into())
-        );
-        assert_eq!(src("header:X-Token").to_string(), "header:x-token");
-        assert_eq!(src("cookie:sid").to_string(), "cookie:sid");
-    }
-
-    #[test]
-    fn rejects_unknown_or_empty_sources() {
-        for bad in [
-            "",
-            "Authorization",
-            "bearer",
-            "header:",
-            "cookie:",
-            "query:",
-            "body:token",
-            "header:bad name",
-            "cookie:a=b",
-            "cookie:a;b",
-            "query:a&b",
-            "query:a b",
-        ] {
-            let err = bad.parse::<TokenSource>().expect_err(bad);
-            assert_eq!(err.source_text, bad);
-            assert!(!err.reason.is_empty());
-        }
-    }
-
-    fn headers(pairs: &[(&str, &[u8])]) -> http::HeaderMap {
-        let mut map = http::HeaderMap::new();
-        for (name, value) in pairs {
-            map.append(
-                http::HeaderName::from_bytes(name.as_bytes()).unwrap(),
-                http::HeaderValue::from_bytes(value).unwrap(),
-            );
-        }
-        map
-    }
-
-    fn get(sources: &[&str], pairs: &[(&str, &[u8])], query: Option<&str>) -> Option<String> {
-        let sources: Vec<TokenSource> = sources.iter().map(|s| src(s)).collect();
-        extract(&sources, &headers(pairs), query).map(|t| t.into_owned())
-    }
-
-    fn bearer(value: &str) -> Option<String> {
-        get(
-            &["authorization"],
-            &[("authorization", value.as_bytes())],
-            None,
-        )
-    }
-
-    #[test]
-    fn bearer_scheme_is_case_insensitive_and_rest_trimmed() {
-        assert_eq!(
-            bearer("Bearer abc.def-_~+/=="),
-            Some("abc.def-_~+/==".into())
-        );
-        assert_eq!(bearer("bearer abc"), Some("abc".into()));
-        assert_eq!(bearer("BEARER   abc  "), Some("abc".into()));
-        assert_eq!(bearer("Bearer\tabc"), Some("abc".into()));
-    }
-
-    #[test]
-    fn malformed_authorization_gives_no_token() {
-        for bad in [
-            "Basic dXNlcjpwYXNz",
-            "Bearer",
-            "Bearer   ",
-            "Bearer a b",
-            "Bearerabc",
-            "abc",
-            "",
-            "Bearer =abc",
-            "Bearer ==",
-            "Bearer a=b",
-        ] {
-            assert_eq!(bearer(bad), None, "{bad:?}");
-        }
-    }
-
-    #[test]
-    fn first_bearer_authorization_header_wins() {
-        let pairs: &[(&str, &[u8])] = &[
-            ("authorization", b"Basic eA=="),
-            ("authorization", b"Bearer second"),
-            ("authorization", b"Bearer third"),
-        ];
-        assert_eq!(get(&["authorization"], pairs, None), Some("second".into()));
-    }
-
-    #[test]
-    fn invalid_characters_mean_no_token() {
-        for bad in [
-            "Bearer a,b",
-            "Bearer a\"b",
-            "Bearer a%20b",
-            "Bearer é",
-            "Bearer a;b",
-        ] {
-            assert_eq!(bearer(bad), None, "{bad:?}");
-        }
-        let non_utf8: &[(&str, &[u8])] = &[("authorization", b"Bearer ab\xffcd")];
-        assert_eq!(get(&["authorization"], non_utf8, None), None);
-    }
-
-    #[test]
-    fn token_longer_than_16_kib_is_invalid() {
-        let ok = "a".repeat(MAX_TOKEN_LEN);
-        let huge = "a".repeat(MAX_TOKEN_LEN + 1);
-        assert_eq!(
-            bearer(&format!("Bearer {ok}")).map(|t| t.len()),
-            Some(MAX_TOKEN_LEN)
-        );
-        assert_eq!(bearer(&format!("Bearer {huge}")), None);
-        assert_eq!(get(&["query:t"], &[], Some(&format!("t={huge}"))), None);
-    }
-
-    #[test]
-    fn header_source_takes_trimmed_value() {
-        let pairs: &[(&str, &[u8])] = &[("x-token", b"  tok123  ")];
-        assert_eq!(get(&["header:X-Token"], pairs, None), Some("tok123".into()));
-        assert_eq!(get(&["header:x-other"], pairs, None), None);
-        let empty: &[(&str, &[u8])] = &[("x-token", b"   ")];
-        assert_eq!(get(&["header:x-token"], empty, None), None);
-    }
-
-    #[test]
-    fn first_cookie_of_that_name_across_cookie_headers() {
-        let pairs: &[(&str, &[u8])] = &[
-            ("cookie", b"a=1; other=x"),
-            ("cookie", b"theme=dark;sid=first ; sid=second"),
-            ("cookie", b"sid=third"),
-        ];
-        assert_eq!(get(&["cookie:sid"], pairs, None), Some("first".into()));
-        assert_eq!(get(&["cookie:other"], pairs, None), Some("x".into()));
-        assert_eq!(get(&["cookie:si"], pairs, None), None);
-        let quoted: &[(&str, &[u8])] = &[("cookie", b"sid=\"q.v\"")];
-        assert_eq!(get(&["cookie:sid"], quoted, None), Some("q.v".into()));
-    }
-
-    #[test]
-    fn non_utf8_cookie_bytes_are_skipped_safely() {
-        let pairs: &[(&str, &[u8])] = &[("cookie", b"junk=\xff\xfe; sid=good; x=\x80")];
-        assert_eq!(get(&["cookie:sid"], pairs, None), Some("good".into()));
-        let bad: &[(&str, &[u8])] = &[("cookie", b"sid=ab\xffcd")];
-        assert_eq!(get(&["cookie:sid"], bad, None), None);
-    }
-
-    #[test]
-    fn query_parameter_is_percent_decoded() {
-        let q = |query: &str| {
-            let sources = [src("query:access_token")];
-            extract(&sources, &http::HeaderMap::new(), Some(query))
-                .map(|t| (matches!(t, Cow::Owned(_)), t.into_owned()))
-        };
-        assert_eq!(
-            q("x=1&access_token=abc&access_token=def"),
-            Some((false, "abc".into()))
-        );
-        assert_eq!(
-            q("access_token=ab%2Bc%2F%3D"),
-            Some((true, "ab+c/=".into()))
-        );
-        assert_eq!(q("access_token=a%20b"), None);
-        assert_eq!(q("access_token=%ff"), None);
-        assert_eq!(q("access_token="), None);
-        assert_eq!(q("access_token"), None);
-        assert_eq!(q("xaccess_token=abc"), None);
-    }
-
-    #[test]
-    fn sources_tried_in_order_and_invalid_values_skipped() {
-        let pairs: &[(&str, &[u8])] = &[
-            ("authorization", b"Bearer from-auth"),
-            ("cookie", b"sid=from-cookie"),
-        ];
-        assert_eq!(
-            get(&["cookie:sid", "authorization"], pairs, None),
-            Some("from-cookie".into())
-        );
-        assert_eq!(
-            get(&["authorization", "cookie:sid"], pairs, None),
-            Some("from-auth".into())
-        );
-        let bad_auth: &[(&str, &[u8])] = &[
-            ("authorization", b"Bearer a b"),
-            ("cookie", b"sid=from-cookie"),
-        ];
-        assert_eq!(
-            get(&["authorization", "cookie:sid"], bad_auth, None),
-            Some("from-cookie".into())
-        );
-        assert_eq!(
-            get(&["authorization", "query:t"], &[], Some("t=q")),
-            Some("q".into())
-        );
-        assert_eq!(get(&["authorization", "query:t"], &[], None), None);
-        assert_eq!(get(&[], pairs, None), None);
-    }
-}
+mod tests;

@@ -6,5 +6,7 @@ mod jwt;
 mod key;
 mod keyfile;
 
-pub use extract::{extract, SourceError, TokenSource, MAX_TOKEN_LEN};
+pub use extract::{
+    extract, extract_checked, Conflict, Extracted, SourceError, TokenSource, MAX_TOKEN_LEN,
+};
 pub use key::{jwt_exp, load_or_create_keyer, signing_input, KeyError, Keyer, TokenKey};

@@ -447,5 +447,9 @@ fn skipped_entries_listed_are_bounded() {
         "entry 1000: entries: 500 more skipped entries from here on are not listed \
          (only the first 1000 are)"
     );
-    assert!(r.to_text().contains("1500 entries skipped"), "{}", r.to_text());
+    assert!(
+        r.to_text().contains("1500 entries skipped"),
+        "{}",
+        r.to_text()
+    );
 }

@@ -209,3 +209,41 @@ async fn two_sources_with_different_tokens_are_refused() {
     assert_eq!(r.status, 200);
     assert_eq!(gw.metric("idlegate_tokens_tracked").await, 1.0);
 }
+
+// Before: a value that was not one valid token counted as no token and was forwarded as
+// anonymous, so an upstream that reads `Bearer REVOKED junk` leniently (first word, decoded
+// `%2E`, a token past the length bound) accepted a token the gateway never checked.
+#[tokio::test]
+async fn a_malformed_credential_is_refused_not_forwarded_as_anonymous() {
+    let (gw, recorder) = setup(&["authorization", "cookie:sid", "query:access_token"]).await;
+    let huge = format!("Bearer {}", "a".repeat(16 * 1024 + 1));
+    let header_cases = [
+        ("authorization", "Bearer revoked junk"),
+        ("authorization", "Bearer revoked\tjunk"),
+        ("authorization", huge.as_str()),
+        ("cookie", "sid=rev%6Fked"),
+    ];
+    for (name, value) in header_cases {
+        let r = send(&gw, "/malformed", &[(name, value)]).await;
+        assert_refused(&r, &value[..value.len().min(40)]);
+        assert_eq!(
+            r.json()["error_description"],
+            "a token value is not one bearer token (RFC 6750 b64token, at most 16 KiB)"
+        );
+    }
+    let r = send(&gw, "/q?access_token=revoked%20junk", &[]).await;
+    assert_refused(&r, "query");
+    assert!(recorder.seen().is_empty(), "nothing was forwarded");
+    // An empty value and another scheme are still no token: forwarded as anonymous.
+    for (name, value) in [
+        ("authorization", "Bearer "),
+        ("authorization", "Basic eDp5"),
+    ] {
+        assert_eq!(send(&gw, "/anon", &[(name, value)]).await.status, 200);
+    }
+    assert_eq!(
+        gw.metric("idlegate_requests_total{class=\"anonymous\"}")
+            .await,
+        2.0
+    );
+}

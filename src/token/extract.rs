@@ -120,6 +120,8 @@ pub enum Conflict {
     ValueList,
     #[error("two token sources carry different tokens")]
     SourcesDisagree,
+    #[error("a token value is not one bearer token (RFC 6750 b64token, at most 16 KiB)")]
+    Malformed,
 }
 
 /// Every configured source is read, and the request must carry at most one credential: a
@@ -142,10 +144,9 @@ pub fn extract_checked<'a>(
     }
 }
 
-/// The request's one token from `sources`, tried in order; `None` when it has none, or more
-/// than one credential (the proxy refuses such a request, so it belongs to no token). A value
-/// with bytes outside RFC 6750's b64token set counts as no token. `query` is the raw query
-/// string without `?`.
+/// The request's one token from `sources`, tried in order; `None` when it has none, more
+/// than one credential, or a value that is not one valid token (the proxy refuses such a
+/// request, so it belongs to no token). `query` is the raw query string without `?`.
 pub fn extract<'a>(
     sources: &[TokenSource],
     headers: &'a http::HeaderMap,
@@ -204,13 +205,18 @@ fn as_token(value: &[u8]) -> Option<&str> {
     valid.then(|| std::str::from_utf8(value).ok()).flatten()
 }
 
-/// A valid token, no token, or `list` when the value is a comma-joined list (a b64token has
-/// no comma, so a comma means more than one credential, or an attempt to look like one).
+/// A valid token; no token when the value is empty; `list` when the value is a comma-joined
+/// list (a b64token has no comma, so a comma means more than one credential, or an attempt to
+/// look like one); otherwise [`Conflict::Malformed`]. A malformed value is refused rather than
+/// forwarded as anonymous: an upstream that reads `Bearer REVOKED junk` leniently (splits on
+/// the space, decodes `%2E`, ignores what follows) would accept a token the gateway never
+/// checked, and a token over the length bound would never be tracked at all.
 fn token_or_list(value: &[u8], list: Conflict) -> Result<Option<&str>, Conflict> {
     match as_token(value) {
         Some(token) => Ok(Some(token)),
+        None if value.is_empty() => Ok(None),
         None if value.contains(&b',') => Err(list),
-        None => Ok(None),
+        None => Err(Conflict::Malformed),
     }
 }
 
@@ -306,7 +312,10 @@ fn from_cookie<'a>(headers: &'a http::HeaderMap, name: &str) -> Result<Option<&'
             Some(_) => {}
         }
     }
-    Ok(found.and_then(as_token))
+    match found {
+        Some(value) => token_or_list(value, Conflict::ValueList),
+        None => Ok(None),
+    }
 }
 
 /// The value of `pair` (`name=value`, optionally quoted) when its name is `name`.
@@ -337,7 +346,7 @@ fn from_query<'a>(query: &'a str, name: &str) -> Result<Option<Cow<'a, str>>, Co
         return Err(Conflict::QueryRepeated);
     }
     if first.len() > MAX_TOKEN_LEN * 3 {
-        return Ok(None);
+        return Err(Conflict::Malformed);
     }
     Ok(match percent_encoding::percent_decode_str(first).into() {
         Cow::Borrowed(bytes) => token_or_list(bytes, Conflict::ValueList)?.map(Cow::Borrowed),

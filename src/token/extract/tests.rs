@@ -91,32 +91,75 @@ fn bearer_scheme_is_case_insensitive_and_rest_trimmed() {
 }
 
 #[test]
-fn malformed_authorization_gives_no_token() {
-    for bad in [
+fn other_schemes_and_empty_bearer_give_no_token() {
+    for none in [
         "Basic dXNlcjpwYXNz",
         "Bearer",
         "Bearer   ",
-        "Bearer a b",
         "Bearerabc",
         "abc",
         "",
-        "Bearer =abc",
-        "Bearer ==",
-        "Bearer a=b",
         // Another scheme's parameters may hold commas; only a hidden Bearer is a conflict.
         "Digest username=\"u\", realm=\"r\"",
     ] {
-        assert_eq!(bearer(bad), None, "{bad:?}");
+        assert_eq!(bearer(none), None, "{none:?}");
     }
 }
 
 #[test]
-fn invalid_characters_mean_no_token() {
-    for bad in ["Bearer a\"b", "Bearer a%20b", "Bearer é", "Bearer a;b"] {
-        assert_eq!(bearer(bad), None, "{bad:?}");
+fn bearer_credentials_outside_b64token_are_malformed() {
+    for bad in ["Bearer a b", "Bearer =abc", "Bearer ==", "Bearer a=b"] {
+        let pairs: &[(&str, &[u8])] = &[("authorization", bad.as_bytes())];
+        assert_eq!(
+            check(&["authorization"], pairs, None),
+            Err(Conflict::Malformed),
+            "{bad:?}"
+        );
+    }
+}
+
+// Before: such a value counted as no token, and the request was forwarded as anonymous, so
+// an upstream that reads `Bearer REVOKED junk` leniently accepted an unchecked token.
+#[test]
+fn invalid_characters_are_a_malformed_credential() {
+    for bad in [
+        "Bearer a\"b",
+        "Bearer a%20b",
+        "Bearer é",
+        "Bearer a;b",
+        "Bearer a b",
+    ] {
+        let pairs: &[(&str, &[u8])] = &[("authorization", bad.as_bytes())];
+        assert_eq!(
+            check(&["authorization"], pairs, None),
+            Err(Conflict::Malformed),
+            "{bad:?}"
+        );
     }
     let non_utf8: &[(&str, &[u8])] = &[("authorization", b"Bearer ab\xffcd")];
-    assert_eq!(get(&["authorization"], non_utf8, None), None);
+    assert_eq!(
+        check(&["authorization"], non_utf8, None),
+        Err(Conflict::Malformed)
+    );
+    let cookie: &[(&str, &[u8])] = &[("cookie", b"sid=a%2Eb")];
+    assert_eq!(
+        check(&["cookie:sid"], cookie, None),
+        Err(Conflict::Malformed)
+    );
+    assert_eq!(
+        check(&["query:t"], &[], Some("t=a%20b")),
+        Err(Conflict::Malformed)
+    );
+}
+
+#[test]
+fn empty_values_are_no_token() {
+    let pairs: &[(&str, &[u8])] = &[("authorization", b"Bearer  "), ("cookie", b"sid=")];
+    assert_eq!(
+        check(&["authorization", "cookie:sid"], pairs, None),
+        Ok(None)
+    );
+    assert_eq!(check(&["query:t"], &[], Some("t=&u=1")), Ok(None));
 }
 
 // Before: the first Bearer header won and the others were ignored (and forwarded).
@@ -170,8 +213,18 @@ fn token_longer_than_16_kib_is_invalid() {
         bearer(&format!("Bearer {ok}")).map(|t| t.len()),
         Some(MAX_TOKEN_LEN)
     );
-    assert_eq!(bearer(&format!("Bearer {huge}")), None);
-    assert_eq!(get(&["query:t"], &[], Some(&format!("t={huge}"))), None);
+    let pairs: &[(&str, &[u8])] = &[(
+        "authorization",
+        format!("Bearer {huge}").into_bytes().leak(),
+    )];
+    assert_eq!(
+        check(&["authorization"], pairs, None),
+        Err(Conflict::Malformed)
+    );
+    assert_eq!(
+        check(&["query:t"], &[], Some(&format!("t={huge}"))),
+        Err(Conflict::Malformed)
+    );
     // Length does not hide a second copy: the repeat is found before the length check.
     assert_eq!(
         check(&["query:t"], &[], Some(&format!("t={huge}&t=b"))),
@@ -255,7 +308,7 @@ fn non_utf8_cookie_bytes_are_skipped_safely() {
     let pairs: &[(&str, &[u8])] = &[("cookie", b"junk=\xff\xfe; sid=good; x=\x80")];
     assert_eq!(get(&["cookie:sid"], pairs, None), Some("good".into()));
     let bad: &[(&str, &[u8])] = &[("cookie", b"sid=ab\xffcd")];
-    assert_eq!(get(&["cookie:sid"], bad, None), None);
+    assert_eq!(check(&["cookie:sid"], bad, None), Err(Conflict::Malformed));
 }
 
 fn query(q: &str) -> Result<Option<(bool, String)>, Conflict> {
@@ -277,8 +330,8 @@ fn query_parameter_is_percent_decoded() {
         query("access_token=ab%2Bc%2F%3D"),
         Ok(Some((true, "ab+c/=".into())))
     );
-    assert_eq!(query("access_token=a%20b"), Ok(None));
-    assert_eq!(query("access_token=%ff"), Ok(None));
+    assert_eq!(query("access_token=a%20b"), Err(Conflict::Malformed));
+    assert_eq!(query("access_token=%ff"), Err(Conflict::Malformed));
     assert_eq!(query("access_token="), Ok(None));
     assert_eq!(query("access_token"), Ok(None));
     assert_eq!(query("xaccess_token=abc"), Ok(None));
@@ -313,7 +366,7 @@ fn query_parameter_repeated_with_another_decoded_value_is_a_conflict() {
 }
 
 #[test]
-fn sources_tried_in_order_and_invalid_values_skipped() {
+fn sources_tried_in_order_and_a_malformed_value_refused() {
     let pairs: &[(&str, &[u8])] = &[("authorization", b"Bearer same"), ("cookie", b"sid=same")];
     assert_eq!(
         get(&["cookie:sid", "authorization"], pairs, None),
@@ -323,9 +376,11 @@ fn sources_tried_in_order_and_invalid_values_skipped() {
         ("authorization", b"Bearer a b"),
         ("cookie", b"sid=from-cookie"),
     ];
+    // Before: the malformed Authorization value was skipped and the cookie's token used,
+    // while the upstream also saw `Bearer a b`.
     assert_eq!(
-        get(&["authorization", "cookie:sid"], bad_auth, None),
-        Some("from-cookie".into())
+        check(&["authorization", "cookie:sid"], bad_auth, None),
+        Err(Conflict::Malformed)
     );
     assert_eq!(
         get(&["authorization", "query:t"], &[], Some("t=q")),

@@ -258,6 +258,8 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     }
     if old.state.backend != new.state.backend
         || old.state.snapshot != new.state.snapshot
+        || old.state.snapshot_interval != new.state.snapshot_interval
+        || old.state.sync_interval != new.state.sync_interval
         || old.state.redis_url != new.state.redis_url
         || old.state.prefix != new.state.prefix
     {

@@ -268,6 +268,27 @@ mod tests {
         assert_eq!(app.config().timeout.idle, Duration::from_secs(600));
     }
 
+    // Before: these two were read only at start, yet a reload changing them warned of nothing.
+    #[test]
+    fn state_intervals_read_at_start_are_named_as_needing_a_restart() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, GOOD).unwrap();
+        let app = app_from(&path);
+        for extra in ["snapshot_interval = \"9s\"\n", "sync_interval = \"3s\"\n"] {
+            std::fs::write(&path, format!("{GOOD}[state]\n{extra}")).unwrap();
+            assert_eq!(
+                reload(&app, &path, Trigger::Signal),
+                Outcome::Applied {
+                    restart: vec!["state"]
+                },
+                "{extra}"
+            );
+            std::fs::write(&path, GOOD).unwrap();
+            reload(&app, &path, Trigger::Signal);
+        }
+    }
+
     #[test]
     fn file_event_for_known_text_is_skipped_but_sighup_reloads() {
         let dir = tempfile::tempdir().unwrap();

@@ -26,15 +26,20 @@ pub enum ServeError {
     Snapshot(#[from] crate::store::snapshot::SnapshotError),
 }
 
+/// Listen backlog of the proxy listener. Past `proxy.max_connections` new connections wait
+/// there (the kernel caps it at `net.core.somaxconn`); the usual 128 would turn away a burst
+/// at once.
+const PROXY_BACKLOG: u32 = 1024;
+
 /// Binds the configured listen addresses.
 pub async fn bind(config: &Config) -> Result<(TcpListener, TcpListener), ServeError> {
-    let proxy = TcpListener::bind(config.proxy.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
+    let proxy = bind_with_backlog(config.proxy.listen, PROXY_BACKLOG).map_err(|source| {
+        ServeError::Bind {
             what: "proxy.listen",
             addr: config.proxy.listen,
             source,
-        })?;
+        }
+    })?;
     let admin = TcpListener::bind(config.admin.listen)
         .await
         .map_err(|source| ServeError::Bind {
@@ -43,6 +48,17 @@ pub async fn bind(config: &Config) -> Result<(TcpListener, TcpListener), ServeEr
             source,
         })?;
     Ok((proxy, admin))
+}
+
+fn bind_with_backlog(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std and tokio do: a restart can bind while old connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// Runs the gateway on the given listeners until `shutdown` resolves (mini-redis style: tests

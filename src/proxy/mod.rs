@@ -1,8 +1,12 @@
 //! The proxy listener: accepts HTTP/1.1 and HTTP/2 (prior knowledge) connections and runs
 //! each request through [`handler::Proxy::handle`].
 
+mod accept;
+mod connection;
+pub mod fdlimit;
 mod forward;
 mod handler;
+mod idle;
 mod pool;
 mod respond;
 mod upgrade;
@@ -18,13 +22,14 @@ use std::time::Duration;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::app::App;
+use accept::{Acceptor, Slot};
+use idle::{Activity, InFlight, Timeouts, Tracked, WatchedIo};
 
 /// How long in-flight requests may take to finish after shutdown begins (SPEC §10).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,10 +37,12 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     // hyper refuses heads beyond its read buffer with 431 and closes; the handler's exact
-    // count covers heads between that and the configured limit.
+    // count covers heads between that and the configured limit. hyper's own header timeout
+    // is off: it starts when the connection goes idle, so it would cut idle keep-alive
+    // connections at the header timeout; `idle` times idle and half-sent heads apart.
     b.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(None)
         .max_buf_size(max_header_bytes.max(8192))
         .max_headers((max_header_bytes / 4).max(100));
     b.http2()
@@ -44,8 +51,8 @@ fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     b
 }
 
-/// A connection handed from the acceptor to a proxy thread.
-type Accepted = (std::net::TcpStream, SocketAddr);
+/// A connection handed from the acceptor to a proxy thread, with its place under the cap.
+type Accepted = (std::net::TcpStream, SocketAddr, Slot);
 
 /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests for
 /// at most [`DRAIN_TIMEOUT`].
@@ -75,24 +82,24 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         tracing::error!("no proxy thread could start");
         return;
     }
+    let config = app.config();
+    let cap = fdlimit::proxy_connection_cap(config.proxy.max_connections);
+    let metrics = &app.metrics;
+    let mut acceptor = Acceptor::new(
+        listener,
+        cap,
+        metrics.connections_open.clone(),
+        metrics.connections_rejected.clone(),
+    );
     tokio::pin!(shutdown);
     let mut next = 0usize;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // EMFILE and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
+            (stream, peer, slot) = acceptor.accept() => {
                 let _ = stream.set_nodelay(true);
                 match stream.into_std() {
                     Ok(std) => {
-                        let _ = workers[next % workers.len()].send((std, peer));
+                        let _ = workers[next % workers.len()].send((std, peer, slot));
                         next = next.wrapping_add(1);
                     }
                     Err(e) => tracing::warn!(error = %e, %peer, "cannot hand over a connection"),
@@ -101,7 +108,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             _ = &mut shutdown => break,
         }
     }
-    drop(listener);
+    drop(acceptor);
     // Closing the queues tells each thread to drain; tunnels are closed at once.
     drop(workers);
     app.tunnels.close_all();
@@ -134,8 +141,8 @@ fn spawn_worker(
 async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App>) {
     let proxy = Arc::new(Proxy::new(app.clone()));
     let builder = builder(app.config().proxy.max_header_bytes);
-    let graceful = GracefulShutdown::new();
-    while let Some((std, peer)) = connections.recv().await {
+    let (drain, draining) = watch::channel(false);
+    while let Some((std, peer, slot)) = connections.recv().await {
         let stream = match tokio::net::TcpStream::from_std(std) {
             Ok(s) => s,
             Err(e) => {
@@ -143,24 +150,45 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
                 continue;
             }
         };
+        // Timeouts apply from the live config to each new connection.
+        let timeouts = {
+            let live = app.live();
+            let p = &live.config.proxy;
+            Timeouts {
+                keepalive: p.keepalive_timeout,
+                header: p.header_timeout,
+            }
+        };
+        let activity = Activity::new();
+        let io = WatchedIo::new(stream, activity.clone(), slot);
         let proxy = proxy.clone();
         let conn = Conn::new(peer);
+        let requests = activity.clone();
         let service = service_fn(move |req| {
             let (proxy, conn) = (proxy.clone(), conn.clone());
-            async move { Ok::<_, Infallible>(proxy.handle(conn, req).await) }
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, %peer, "client connection ended with an error");
+            let in_flight = InFlight::start(&requests);
+            async move {
+                let resp = proxy.handle(conn, req).await;
+                Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, in_flight)))
             }
         });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned();
+        tokio::spawn(connection::drive(
+            connection,
+            |c| c.graceful_shutdown(),
+            activity,
+            timeouts,
+            draining.clone(),
+            peer,
+        ));
     }
+    // Every connection holds a receiver: the channel closes when the last one has ended.
+    drop(draining);
+    let _ = drain.send(true);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::debug!("proxy thread drained"),
+        _ = drain.closed() => tracing::debug!("proxy thread drained"),
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timeout: closing remaining connections"),
     }
 }

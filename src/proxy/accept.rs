@@ -1,0 +1,152 @@
+//! The proxy's acceptor: at most `cap` client connections at once, and accept errors back off.
+//!
+//! Past the cap the acceptor stops accepting and new connections wait in the kernel's listen
+//! backlog rather than being accepted and closed: a waiting connection holds no descriptor of
+//! ours, the backlog is bounded by the kernel (`somaxconn`), and a client in a burst is served
+//! as soon as a slot frees (idle connections free theirs after `proxy.keepalive_timeout`)
+//! instead of getting an error. A connection found waiting when a slot frees is counted in
+//! `idlegate_connections_rejected_total`.
+
+use std::future::poll_fn;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::task::Poll;
+use std::time::Duration;
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::time::Instant;
+
+/// First pause after an accept error; doubled on each error in a row.
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+/// Longest pause after an accept error.
+const BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// At most one warning per this long about accept errors or the connection cap.
+const LOG_EVERY: Duration = Duration::from_secs(10);
+
+/// One open client connection's place under the cap; given back when dropped.
+#[derive(Debug)]
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+    open: Gauge,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        self.open.dec();
+    }
+}
+
+pub struct Acceptor {
+    listener: TcpListener,
+    slots: Arc<Semaphore>,
+    cap: usize,
+    open: Gauge,
+    rejected: Counter,
+    backoff: Duration,
+    errors_unlogged: u64,
+    cap_hits_unlogged: u64,
+    last_log: Option<Instant>,
+}
+
+impl Acceptor {
+    pub fn new(listener: TcpListener, cap: usize, open: Gauge, rejected: Counter) -> Acceptor {
+        Acceptor {
+            listener,
+            slots: Arc::new(Semaphore::new(cap)),
+            cap,
+            open,
+            rejected,
+            backoff: BACKOFF_MIN,
+            errors_unlogged: 0,
+            cap_hits_unlogged: 0,
+            last_log: None,
+        }
+    }
+
+    /// The next client connection, once a slot is free. Cancel-safe.
+    pub async fn accept(&mut self) -> (TcpStream, SocketAddr, Slot) {
+        loop {
+            let (permit, waited) = match self.slots.clone().try_acquire_owned() {
+                Ok(permit) => (permit, false),
+                Err(_) => {
+                    self.cap_hits_unlogged += 1;
+                    self.log_throttled(None);
+                    match self.slots.clone().acquire_owned().await {
+                        Ok(permit) => (permit, true),
+                        // The semaphore is never closed.
+                        Err(_) => continue,
+                    }
+                }
+            };
+            let accepted = if waited {
+                // A connection that is ready at once waited in the backlog for this slot.
+                match poll_fn(|cx| Poll::Ready(self.listener.poll_accept(cx))).await {
+                    Poll::Ready(Ok(a)) => {
+                        self.rejected.inc();
+                        Ok(a)
+                    }
+                    Poll::Ready(Err(e)) => Err(e),
+                    Poll::Pending => self.listener.accept().await,
+                }
+            } else {
+                self.listener.accept().await
+            };
+            match accepted {
+                Ok((stream, peer)) => {
+                    self.backoff = BACKOFF_MIN;
+                    self.open.inc();
+                    let slot = Slot {
+                        _permit: permit,
+                        open: self.open.clone(),
+                    };
+                    return (stream, peer, slot);
+                }
+                // The peer gave up before we accepted: nothing is wrong with the listener.
+                Err(e) if is_connection_error(&e) => continue,
+                Err(e) => {
+                    drop(permit);
+                    self.errors_unlogged += 1;
+                    self.log_throttled(Some(&e));
+                    tokio::time::sleep(self.backoff).await;
+                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    fn log_throttled(&mut self, error: Option<&io::Error>) {
+        let now = Instant::now();
+        if self.last_log.is_some_and(|at| now < at + LOG_EVERY) {
+            return;
+        }
+        self.last_log = Some(now);
+        match error {
+            Some(e) => tracing::warn!(
+                error = %e,
+                errors = self.errors_unlogged,
+                retry_in_ms = self.backoff.as_millis() as u64,
+                "proxy accept failed (e.g. out of file descriptors): backing off"
+            ),
+            None => tracing::warn!(
+                max_connections = self.cap,
+                times = self.cap_hits_unlogged,
+                "proxy at its connection cap: new connections wait in the backlog"
+            ),
+        }
+        self.errors_unlogged = 0;
+        self.cap_hits_unlogged = 0;
+    }
+}
+
+fn is_connection_error(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::ConnectionRefused
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::ConnectionReset
+    )
+}

@@ -6,7 +6,7 @@
 //! front of it (`auto`) waits for the first bytes without any timeout at all. So each
 //! connection records its phase here — idle, half-sent head, busy — from three places that
 //! already run: its socket reads ([`WatchedIo`]), the start of a request, and the end of its
-//! response body ([`Tracked`]). The connection's one timer ([`super::connection`]) reads the
+//! response body ([`Tracked`]). The connection's one timer ([`super::drive`]) reads the
 //! phase when it fires and either closes the connection or re-arms itself for the next
 //! possible deadline. Recording costs a relaxed atomic or two per read or request and a clock
 //! read per phase change; no timer is touched per request.

@@ -2,8 +2,6 @@
 //! each request through [`handler::Proxy::handle`].
 
 mod accept;
-mod connection;
-pub mod fdlimit;
 mod forward;
 mod handler;
 mod idle;
@@ -15,7 +13,9 @@ pub use handler::{Conn, Proxy};
 pub use respond::{ProxyBody, ProxyError};
 
 use std::convert::Infallible;
+use std::fmt::Display;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,10 +26,11 @@ use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use crate::app::App;
 use accept::{Acceptor, Slot};
-use idle::{Activity, InFlight, Timeouts, Tracked, WatchedIo};
+use idle::{Activity, Expired, InFlight, Timeouts, Tracked, Verdict, WatchedIo};
 
 /// How long in-flight requests may take to finish after shutdown begins (SPEC §10).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -83,7 +84,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         return;
     }
     let config = app.config();
-    let cap = fdlimit::proxy_connection_cap(config.proxy.max_connections);
+    let cap = accept::proxy_connection_cap(config.proxy.max_connections);
     let metrics = &app.metrics;
     let mut acceptor = Acceptor::new(
         listener,
@@ -175,7 +176,7 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
         let connection = builder
             .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();
-        tokio::spawn(connection::drive(
+        tokio::spawn(drive(
             connection,
             |c| c.graceful_shutdown(),
             activity,
@@ -190,5 +191,66 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
     tokio::select! {
         _ = drain.closed() => tracing::debug!("proxy thread drained"),
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timeout: closing remaining connections"),
+    }
+}
+
+/// Drives one client connection with its one timer: the keep-alive and header timeouts of
+/// [`idle`], and the graceful close when the proxy thread drains.
+///
+/// The timer is armed once and only re-armed when it fires, so a
+/// busy connection costs no timer work per request. An idle connection is closed gracefully
+/// (`shutdown`: an HTTP/2 client gets a GOAWAY) and dropped if that has not finished within
+/// the header timeout; a half-sent head or a stalled response is dropped at once.
+async fn drive<C, E>(
+    conn: C,
+    shutdown: fn(Pin<&mut C>),
+    activity: Arc<Activity>,
+    timeouts: Timeouts,
+    mut drain: watch::Receiver<bool>,
+    peer: SocketAddr,
+) where
+    C: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    tokio::pin!(conn);
+    let timer = tokio::time::sleep(timeouts.keepalive.min(timeouts.header));
+    tokio::pin!(timer);
+    let mut draining = false;
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            biased;
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, %peer, "client connection ended with an error");
+                }
+                return;
+            }
+            // A closed channel means the thread is going away: drain as well.
+            _ = drain.changed(), if !draining => {
+                draining = true;
+                shutdown(conn.as_mut());
+            }
+            _ = timer.as_mut() => {
+                if closing {
+                    tracing::debug!(%peer, "idle connection did not close gracefully: dropped");
+                    return;
+                }
+                let now = Instant::now();
+                match activity.check(now, timeouts) {
+                    Verdict::CheckAt(at) => timer.as_mut().reset(at),
+                    Verdict::Close(Expired::Idle) => {
+                        tracing::debug!(%peer, "closing an idle client connection");
+                        closing = true;
+                        shutdown(conn.as_mut());
+                        timer.as_mut().reset(now + timeouts.header);
+                    }
+                    Verdict::Close(why) => {
+                        tracing::debug!(%peer, ?why, "closing a client connection");
+                        return;
+                    }
+                }
+            }
+        }
     }
 }

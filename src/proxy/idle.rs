@@ -37,13 +37,31 @@ const HTTP2: u8 = 2;
 /// No write is blocked (the `write_blocked_ms` sentinel).
 const NOT_BLOCKED: u64 = u64::MAX;
 
+/// Longest timeout honoured: the config accepts any duration, and an instant that far out
+/// would overflow.
+const LONGEST: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
+
 /// The per-connection timeouts, read from the live config when the connection is accepted.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     /// Idle between requests, and a response the client takes no byte of.
-    pub keepalive: Duration,
+    keepalive: Duration,
     /// From the first byte of a request head to its end.
-    pub header: Duration,
+    header: Duration,
+}
+
+impl Timeouts {
+    pub fn new(keepalive: Duration, header: Duration) -> Timeouts {
+        Timeouts {
+            keepalive: keepalive.min(LONGEST),
+            header: header.min(LONGEST),
+        }
+    }
+
+    /// The first look of a new connection's timer, and how long a graceful close may take.
+    pub fn shorter(&self) -> Duration {
+        self.keepalive.min(self.header)
+    }
 }
 
 /// Why a connection's timer closes it.
@@ -161,7 +179,7 @@ impl Activity {
                 ms => Some((self.at(ms) + t.keepalive, Expired::Stalled)),
             },
         };
-        let next = now + t.keepalive.min(t.header);
+        let next = now + t.shorter();
         match deadline {
             Some((at, why)) if at <= now => Verdict::Close(why),
             Some((at, _)) => Verdict::CheckAt(at.min(next)),
@@ -307,6 +325,21 @@ mod tests {
         keepalive: Duration::from_secs(60),
         header: Duration::from_secs(30),
     };
+
+    #[tokio::test(start_paused = true)]
+    async fn timeouts_of_any_length_never_overflow_the_clock() {
+        let a = Activity::new();
+        let forever = Timeouts::new(Duration::MAX, Duration::MAX);
+        assert!(matches!(
+            a.check(Instant::now(), forever),
+            Verdict::CheckAt(_)
+        ));
+        a.on_read(b"GET / HTTP/1.1\r\n");
+        assert!(matches!(
+            a.check(Instant::now(), forever),
+            Verdict::CheckAt(_)
+        ));
+    }
 
     #[tokio::test(start_paused = true)]
     async fn an_idle_connection_expires_after_keepalive_and_the_timer_never_runs_late() {

@@ -155,10 +155,7 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
         let timeouts = {
             let live = app.live();
             let p = &live.config.proxy;
-            Timeouts {
-                keepalive: p.keepalive_timeout,
-                header: p.header_timeout,
-            }
+            Timeouts::new(p.keepalive_timeout, p.header_timeout)
         };
         let activity = Activity::new();
         let io = WatchedIo::new(stream, activity.clone(), slot);
@@ -200,7 +197,7 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
 /// The timer is armed once and only re-armed when it fires, so a
 /// busy connection costs no timer work per request. An idle connection is closed gracefully
 /// (`shutdown`: an HTTP/2 client gets a GOAWAY) and dropped if that has not finished within
-/// the header timeout; a half-sent head or a stalled response is dropped at once.
+/// the shorter timeout; a half-sent head or a stalled response is dropped at once.
 async fn drive<C, E>(
     conn: C,
     shutdown: fn(Pin<&mut C>),
@@ -213,7 +210,7 @@ async fn drive<C, E>(
     E: Display,
 {
     tokio::pin!(conn);
-    let timer = tokio::time::sleep(timeouts.keepalive.min(timeouts.header));
+    let timer = tokio::time::sleep(timeouts.shorter());
     tokio::pin!(timer);
     let mut draining = false;
     let mut closing = false;
@@ -243,7 +240,7 @@ async fn drive<C, E>(
                         tracing::debug!(%peer, "closing an idle client connection");
                         closing = true;
                         shutdown(conn.as_mut());
-                        timer.as_mut().reset(now + timeouts.header);
+                        timer.as_mut().reset(now + timeouts.shorter());
                     }
                     Verdict::Close(why) => {
                         tracing::debug!(%peer, ?why, "closing a client connection");

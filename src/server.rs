@@ -26,23 +26,20 @@ pub enum ServeError {
     Snapshot(#[from] crate::store::snapshot::SnapshotError),
 }
 
-/// Listen backlog of the proxy listener. Past `proxy.max_connections` new connections wait
-/// there (the kernel caps it at `net.core.somaxconn`); the usual 128 would turn away a burst
-/// at once.
-const PROXY_BACKLOG: u32 = 1024;
+/// Listen backlog of both listeners. Past their connection caps new connections wait there
+/// (the kernel caps it at `net.core.somaxconn`); the usual 128 would turn away a burst at once.
+const BACKLOG: u32 = 1024;
 
 /// Binds the configured listen addresses.
 pub async fn bind(config: &Config) -> Result<(TcpListener, TcpListener), ServeError> {
-    let proxy = bind_with_backlog(config.proxy.listen, PROXY_BACKLOG).map_err(|source| {
-        ServeError::Bind {
+    let proxy =
+        bind_with_backlog(config.proxy.listen, BACKLOG).map_err(|source| ServeError::Bind {
             what: "proxy.listen",
             addr: config.proxy.listen,
             source,
-        }
-    })?;
-    let admin = TcpListener::bind(config.admin.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
+        })?;
+    let admin =
+        bind_with_backlog(config.admin.listen, BACKLOG).map_err(|source| ServeError::Bind {
             what: "admin.listen",
             addr: config.admin.listen,
             source,

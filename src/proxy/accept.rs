@@ -42,6 +42,8 @@ impl Drop for Slot {
 }
 
 pub struct Acceptor {
+    /// `proxy` or `admin`, for the logs.
+    name: &'static str,
     listener: TcpListener,
     slots: Arc<Semaphore>,
     cap: usize,
@@ -54,8 +56,15 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    pub fn new(listener: TcpListener, cap: usize, open: Gauge, rejected: Counter) -> Acceptor {
+    pub fn new(
+        name: &'static str,
+        listener: TcpListener,
+        cap: usize,
+        open: Gauge,
+        rejected: Counter,
+    ) -> Acceptor {
         Acceptor {
+            name,
             listener,
             slots: Arc::new(Semaphore::new(cap)),
             cap,
@@ -127,15 +136,17 @@ impl Acceptor {
         self.last_log = Some(now);
         match error {
             Some(e) => tracing::warn!(
+                listener = self.name,
                 error = %e,
                 errors = self.errors_unlogged,
                 retry_in_ms = self.backoff.as_millis() as u64,
-                "proxy accept failed (e.g. out of file descriptors): backing off"
+                "accept failed (e.g. out of file descriptors): backing off"
             ),
             None => tracing::warn!(
+                listener = self.name,
                 max_connections = self.cap,
                 times = self.cap_hits_unlogged,
-                "proxy at its connection cap: new connections wait in the backlog"
+                "connection cap reached: new connections wait in the backlog"
             ),
         }
         self.errors_unlogged = 0;

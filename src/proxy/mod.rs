@@ -1,10 +1,10 @@
 //! The proxy listener: accepts HTTP/1.1 and HTTP/2 (prior knowledge) connections and runs
 //! each request through [`handler::Proxy::handle`].
 
-mod accept;
+pub(crate) mod accept;
 mod forward;
 mod handler;
-mod idle;
+pub(crate) mod idle;
 mod pool;
 mod respond;
 mod upgrade;
@@ -87,6 +87,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
     let cap = accept::proxy_connection_cap(config.proxy.max_connections);
     let metrics = &app.metrics;
     let mut acceptor = Acceptor::new(
+        "proxy",
         listener,
         cap,
         metrics.connections_open.clone(),
@@ -198,7 +199,7 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
 /// busy connection costs no timer work per request. An idle connection is closed gracefully
 /// (`shutdown`: an HTTP/2 client gets a GOAWAY) and dropped if that has not finished within
 /// the shorter timeout; a half-sent head or a stalled response is dropped at once.
-async fn drive<C, E>(
+pub(crate) async fn drive<C, E>(
     conn: C,
     shutdown: fn(Pin<&mut C>),
     activity: Arc<Activity>,

@@ -194,3 +194,28 @@ async fn past_max_connections_a_connection_waits_is_counted_and_healthz_still_an
     );
     gw.running.stop().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_idle_http2_connection_is_ended_after_keepalive_timeout() {
+    use http_body_util::{BodyExt, Full};
+    use hyper_util::rt::{TokioExecutor, TokioIo};
+
+    let up = upstream().await;
+    let gw = gateway(with_timeouts(up, 300, 30_000)).await;
+    let io = TokioIo::new(connect(&gw).await);
+    let (mut sender, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
+        .await
+        .unwrap();
+    let conn = tokio::spawn(conn);
+    let req = http::Request::get(gw.url("/a"))
+        .body(Full::new(bytes::Bytes::new()))
+        .unwrap();
+    let resp = sender.send_request(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    resp.into_body().collect().await.unwrap();
+    // The client keeps its side open (the sender is alive): only the gateway can end it.
+    let ended = tokio::time::timeout(WITHIN, conn).await;
+    assert!(ended.is_ok(), "the gateway ends an idle HTTP/2 connection");
+    drop(sender);
+    gw.running.stop().await.unwrap();
+}

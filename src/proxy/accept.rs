@@ -49,10 +49,9 @@ pub struct Acceptor {
     cap: usize,
     open: Gauge,
     rejected: Counter,
-    backoff: Duration,
-    errors_unlogged: u64,
-    cap_hits_unlogged: u64,
-    last_log: Option<Instant>,
+    backoff: Backoff,
+    error_log: Throttle,
+    cap_log: Throttle,
 }
 
 impl Acceptor {
@@ -70,10 +69,9 @@ impl Acceptor {
             cap,
             open,
             rejected,
-            backoff: BACKOFF_MIN,
-            errors_unlogged: 0,
-            cap_hits_unlogged: 0,
-            last_log: None,
+            backoff: Backoff::default(),
+            error_log: Throttle::default(),
+            cap_log: Throttle::default(),
         }
     }
 
@@ -83,8 +81,14 @@ impl Acceptor {
             let (permit, waited) = match self.slots.clone().try_acquire_owned() {
                 Ok(permit) => (permit, false),
                 Err(_) => {
-                    self.cap_hits_unlogged += 1;
-                    self.log_throttled(None);
+                    if let Some(times) = self.cap_log.hit(Instant::now()) {
+                        tracing::warn!(
+                            listener = self.name,
+                            max_connections = self.cap,
+                            times,
+                            "connection cap reached: new connections wait in the backlog"
+                        );
+                    }
                     match self.slots.clone().acquire_owned().await {
                         Ok(permit) => (permit, true),
                         // The semaphore is never closed.
@@ -107,7 +111,7 @@ impl Acceptor {
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    self.backoff = BACKOFF_MIN;
+                    self.backoff = Backoff::default();
                     self.open.inc();
                     let slot = Slot {
                         _permit: permit,
@@ -119,38 +123,57 @@ impl Acceptor {
                 Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
                     drop(permit);
-                    self.errors_unlogged += 1;
-                    self.log_throttled(Some(&e));
-                    tokio::time::sleep(self.backoff).await;
-                    self.backoff = (self.backoff * 2).min(BACKOFF_MAX);
+                    let pause = self.backoff.next();
+                    if let Some(errors) = self.error_log.hit(Instant::now()) {
+                        tracing::warn!(
+                            listener = self.name,
+                            error = %e,
+                            errors,
+                            retry_in_ms = pause.as_millis() as u64,
+                            "accept failed (e.g. out of file descriptors): backing off"
+                        );
+                    }
+                    tokio::time::sleep(pause).await;
                 }
             }
         }
     }
+}
 
-    fn log_throttled(&mut self, error: Option<&io::Error>) {
-        let now = Instant::now();
-        if self.last_log.is_some_and(|at| now < at + LOG_EVERY) {
-            return;
+/// Pause after accept errors in a row: doubles from [`BACKOFF_MIN`] up to [`BACKOFF_MAX`].
+#[derive(Debug)]
+struct Backoff(Duration);
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff(BACKOFF_MIN)
+    }
+}
+
+impl Backoff {
+    fn next(&mut self) -> Duration {
+        let pause = self.0;
+        self.0 = (self.0 * 2).min(BACKOFF_MAX);
+        pause
+    }
+}
+
+/// At most one log line per [`LOG_EVERY`] for a repeated event.
+#[derive(Debug, Default)]
+struct Throttle {
+    last: Option<Instant>,
+    unlogged: u64,
+}
+
+impl Throttle {
+    /// Records one event; when a line is due, how many events it stands for.
+    fn hit(&mut self, now: Instant) -> Option<u64> {
+        self.unlogged += 1;
+        if self.last.is_some_and(|at| now < at + LOG_EVERY) {
+            return None;
         }
-        self.last_log = Some(now);
-        match error {
-            Some(e) => tracing::warn!(
-                listener = self.name,
-                error = %e,
-                errors = self.errors_unlogged,
-                retry_in_ms = self.backoff.as_millis() as u64,
-                "accept failed (e.g. out of file descriptors): backing off"
-            ),
-            None => tracing::warn!(
-                listener = self.name,
-                max_connections = self.cap,
-                times = self.cap_hits_unlogged,
-                "connection cap reached: new connections wait in the backlog"
-            ),
-        }
-        self.errors_unlogged = 0;
-        self.cap_hits_unlogged = 0;
+        self.last = Some(now);
+        Some(std::mem::take(&mut self.unlogged))
     }
 }
 
@@ -214,6 +237,23 @@ pub fn proxy_connection_cap(max_connections: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn accept_errors_back_off_exponentially_up_to_a_second() {
+        let mut b = Backoff::default();
+        let pauses: Vec<u64> = (0..7).map(|_| b.next().as_millis() as u64).collect();
+        assert_eq!(pauses, [50, 100, 200, 400, 800, 1000, 1000]);
+    }
+
+    #[test]
+    fn repeated_events_are_logged_once_per_interval_with_their_count() {
+        let mut t = Throttle::default();
+        let start = Instant::now();
+        assert_eq!(t.hit(start), Some(1));
+        assert_eq!(t.hit(start + Duration::from_secs(1)), None);
+        assert_eq!(t.hit(start + Duration::from_secs(2)), None);
+        assert_eq!(t.hit(start + LOG_EVERY), Some(3));
+    }
 
     #[test]
     fn the_cap_leaves_the_reserve_and_room_for_an_upstream_connection_each() {

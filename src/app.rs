@@ -247,6 +247,11 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.proxy.workers != new.proxy.workers {
         keys.push("proxy.workers");
     }
+    // The cap is sized at start; the keep-alive and header timeouts apply to each new
+    // connection from the live config.
+    if old.proxy.max_connections != new.proxy.max_connections {
+        keys.push("proxy.max_connections");
+    }
     if old.proxy.connect_timeout != new.proxy.connect_timeout {
         keys.push("proxy.connect_timeout");
     }
@@ -266,4 +271,21 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         keys.push("state");
     }
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn max_connections_needs_a_restart_and_the_connection_timeouts_do_not() {
+        let old = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
+        let mut new = old.clone();
+        new.proxy.keepalive_timeout = Duration::from_secs(5);
+        new.proxy.header_timeout = Duration::from_secs(2);
+        assert!(keys_needing_restart(&old, &new).is_empty());
+        new.proxy.max_connections = 10;
+        assert_eq!(keys_needing_restart(&old, &new), ["proxy.max_connections"]);
+    }
 }

@@ -27,23 +27,36 @@ pub enum ServeError {
     State(#[from] crate::store::persist::StateError),
 }
 
+/// Listen backlog of both listeners. Past their connection caps new connections wait there
+/// (the kernel caps it at `net.core.somaxconn`); the usual 128 would turn away a burst at once.
+const BACKLOG: u32 = 1024;
+
 /// Binds the configured listen addresses.
 pub async fn bind(config: &Config) -> Result<(TcpListener, TcpListener), ServeError> {
-    let proxy = TcpListener::bind(config.proxy.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
+    let proxy =
+        bind_with_backlog(config.proxy.listen, BACKLOG).map_err(|source| ServeError::Bind {
             what: "proxy.listen",
             addr: config.proxy.listen,
             source,
         })?;
-    let admin = TcpListener::bind(config.admin.listen)
-        .await
-        .map_err(|source| ServeError::Bind {
+    let admin =
+        bind_with_backlog(config.admin.listen, BACKLOG).map_err(|source| ServeError::Bind {
             what: "admin.listen",
             addr: config.admin.listen,
             source,
         })?;
     Ok((proxy, admin))
+}
+
+fn bind_with_backlog(addr: SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std and tokio do: a restart can bind while old connections sit in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// Runs the gateway on the given listeners until `shutdown` resolves (mini-redis style: tests

@@ -82,6 +82,8 @@ pub struct Metrics {
     hooks: Family<HookLabel, Counter>,
     pub state_sync_lag: Gauge<f64, AtomicU64>,
     pub upstream_connections: Gauge,
+    pub connections_open: Gauge,
+    pub connections_rejected: Counter,
     state_errors: Family<OpLabel, Counter>,
 }
 
@@ -115,6 +117,8 @@ impl Metrics {
             hooks: Family::default(),
             state_sync_lag: Gauge::default(),
             upstream_connections: Gauge::default(),
+            connections_open: Gauge::default(),
+            connections_rejected: Counter::default(),
             state_errors: Family::default(),
             registry: Registry::default(),
         };
@@ -178,6 +182,16 @@ impl Metrics {
             "idlegate_upstream_connections",
             "Open connections to the upstream (idle in the pools or busy)",
             m.upstream_connections.clone(),
+        );
+        registry.register(
+            "idlegate_connections_open",
+            "Open client connections to the proxy listener",
+            m.connections_open.clone(),
+        );
+        registry.register(
+            "idlegate_connections_rejected",
+            "Client connections that waited for a slot under proxy.max_connections",
+            m.connections_rejected.clone(),
         );
         registry.register(
             "idlegate_state_sync_lag_seconds",
@@ -362,6 +376,8 @@ mod tests {
             "idlegate_revocation_hook_total{hook=\"rfc7009\",result=\"error\"} 0",
             "idlegate_state_sync_lag_seconds 0",
             "idlegate_upstream_connections 0",
+            "idlegate_connections_open 0",
+            "idlegate_connections_rejected_total 0",
             "idlegate_state_errors_total{op=\"read\"} 0",
         ] {
             assert!(text.contains(sample), "missing {sample} in\n{text}");

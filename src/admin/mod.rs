@@ -4,6 +4,7 @@ pub mod api;
 pub mod apis;
 pub mod auth;
 pub mod host;
+pub mod listen;
 pub mod metrics;
 pub mod settings;
 pub mod stats;
@@ -59,16 +60,13 @@ async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {
     )
 }
 
+/// Serves the admin router with its own connection cap and the proxy's connection timeouts
+/// (see [`listen`]).
 pub async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) {
-    let router = router(app);
-    if let Err(e) = axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-    {
-        tracing::error!(error = %e, "admin listener failed");
-    }
+    let router = router(app.clone());
+    listen::serve(listener, router, app, shutdown).await;
 }

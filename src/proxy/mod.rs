@@ -1,8 +1,10 @@
 //! The proxy listener: accepts HTTP/1.1 and HTTP/2 (prior knowledge) connections and runs
 //! each request through [`handler::Proxy::handle`].
 
+pub(crate) mod accept;
 mod forward;
 mod handler;
+pub(crate) mod idle;
 mod pool;
 mod respond;
 mod upgrade;
@@ -11,20 +13,24 @@ pub use handler::{Conn, Proxy};
 pub use respond::{ProxyBody, ProxyError};
 
 use std::convert::Infallible;
+use std::fmt::Display;
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
-use hyper_util::server::graceful::GracefulShutdown;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use crate::app::App;
+use accept::{Acceptor, Slot};
+use idle::{Activity, Expired, InFlight, Timeouts, Tracked, Verdict, WatchedIo};
 
 /// How long in-flight requests may take to finish after shutdown begins (SPEC §10).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -32,10 +38,12 @@ pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     // hyper refuses heads beyond its read buffer with 431 and closes; the handler's exact
-    // count covers heads between that and the configured limit.
+    // count covers heads between that and the configured limit. hyper's own header timeout
+    // is off: it starts when the connection goes idle, so it would cut idle keep-alive
+    // connections at the header timeout; `idle` times idle and half-sent heads apart.
     b.http1()
         .timer(TokioTimer::new())
-        .header_read_timeout(Duration::from_secs(30))
+        .header_read_timeout(None)
         .max_buf_size(max_header_bytes.max(8192))
         .max_headers((max_header_bytes / 4).max(100));
     b.http2()
@@ -44,8 +52,8 @@ fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     b
 }
 
-/// A connection handed from the acceptor to a proxy thread.
-type Accepted = (std::net::TcpStream, SocketAddr);
+/// A connection handed from the acceptor to a proxy thread, with its place under the cap.
+type Accepted = (std::net::TcpStream, SocketAddr, Slot);
 
 /// Serves until `shutdown` resolves, then stops accepting and drains in-flight requests for
 /// at most [`DRAIN_TIMEOUT`].
@@ -75,24 +83,25 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         tracing::error!("no proxy thread could start");
         return;
     }
+    let config = app.config();
+    let cap = accept::proxy_connection_cap(config.proxy.max_connections);
+    let metrics = &app.metrics;
+    let mut acceptor = Acceptor::new(
+        "proxy",
+        listener,
+        cap,
+        metrics.connections_open.clone(),
+        metrics.connections_rejected.clone(),
+    );
     tokio::pin!(shutdown);
     let mut next = 0usize;
     loop {
         tokio::select! {
-            accepted = listener.accept() => {
-                let (stream, peer) = match accepted {
-                    Ok(a) => a,
-                    Err(e) => {
-                        // EMFILE and the like: back off instead of spinning.
-                        tracing::warn!(error = %e, "accept failed");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
+            (stream, peer, slot) = acceptor.accept() => {
                 let _ = stream.set_nodelay(true);
                 match stream.into_std() {
                     Ok(std) => {
-                        let _ = workers[next % workers.len()].send((std, peer));
+                        let _ = workers[next % workers.len()].send((std, peer, slot));
                         next = next.wrapping_add(1);
                     }
                     Err(e) => tracing::warn!(error = %e, %peer, "cannot hand over a connection"),
@@ -101,7 +110,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             _ = &mut shutdown => break,
         }
     }
-    drop(listener);
+    drop(acceptor);
     // Closing the queues tells each thread to drain; tunnels are closed at once.
     drop(workers);
     app.tunnels.close_all();
@@ -134,8 +143,8 @@ fn spawn_worker(
 async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App>) {
     let proxy = Arc::new(Proxy::new(app.clone()));
     let builder = builder(app.config().proxy.max_header_bytes);
-    let graceful = GracefulShutdown::new();
-    while let Some((std, peer)) = connections.recv().await {
+    let (drain, draining) = watch::channel(false);
+    while let Some((std, peer, slot)) = connections.recv().await {
         let stream = match tokio::net::TcpStream::from_std(std) {
             Ok(s) => s,
             Err(e) => {
@@ -143,24 +152,103 @@ async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App
                 continue;
             }
         };
+        // Timeouts apply from the live config to each new connection.
+        let timeouts = {
+            let live = app.live();
+            let p = &live.config.proxy;
+            Timeouts::new(p.keepalive_timeout, p.header_timeout)
+        };
+        let activity = Activity::new();
+        let io = WatchedIo::new(stream, activity.clone(), slot);
         let proxy = proxy.clone();
         let conn = Conn::new(peer);
+        let requests = activity.clone();
         let service = service_fn(move |req| {
             let (proxy, conn) = (proxy.clone(), conn.clone());
-            async move { Ok::<_, Infallible>(proxy.handle(conn, req).await) }
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
-            .into_owned();
-        let connection = graceful.watch(connection);
-        tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(error = %e, %peer, "client connection ended with an error");
+            let in_flight = InFlight::start(&requests);
+            async move {
+                let resp = proxy.handle(conn, req).await;
+                Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, in_flight)))
             }
         });
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
+            .into_owned();
+        tokio::spawn(drive(
+            connection,
+            |c| c.graceful_shutdown(),
+            activity,
+            timeouts,
+            draining.clone(),
+            peer,
+        ));
     }
+    // Every connection holds a receiver: the channel closes when the last one has ended.
+    drop(draining);
+    let _ = drain.send(true);
     tokio::select! {
-        _ = graceful.shutdown() => tracing::debug!("proxy thread drained"),
+        _ = drain.closed() => tracing::debug!("proxy thread drained"),
         _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timeout: closing remaining connections"),
+    }
+}
+
+/// Drives one client connection with its one timer: the keep-alive and header timeouts of
+/// [`idle`], and the graceful close when the proxy thread drains.
+///
+/// The timer is armed once and only re-armed when it fires, so a
+/// busy connection costs no timer work per request. An idle connection is closed gracefully
+/// (`shutdown`: an HTTP/2 client gets a GOAWAY) and dropped if that has not finished within
+/// the shorter timeout; a half-sent head or a stalled response is dropped at once.
+pub(crate) async fn drive<C, E>(
+    conn: C,
+    shutdown: fn(Pin<&mut C>),
+    activity: Arc<Activity>,
+    timeouts: Timeouts,
+    mut drain: watch::Receiver<bool>,
+    peer: SocketAddr,
+) where
+    C: Future<Output = Result<(), E>>,
+    E: Display,
+{
+    tokio::pin!(conn);
+    let timer = tokio::time::sleep(timeouts.shorter());
+    tokio::pin!(timer);
+    let mut draining = false;
+    let mut closing = false;
+    loop {
+        tokio::select! {
+            biased;
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, %peer, "client connection ended with an error");
+                }
+                return;
+            }
+            // A closed channel means the thread is going away: drain as well.
+            _ = drain.changed(), if !draining => {
+                draining = true;
+                shutdown(conn.as_mut());
+            }
+            _ = timer.as_mut() => {
+                if closing {
+                    tracing::debug!(%peer, "idle connection did not close gracefully: dropped");
+                    return;
+                }
+                let now = Instant::now();
+                match activity.check(now, timeouts) {
+                    Verdict::CheckAt(at) => timer.as_mut().reset(at),
+                    Verdict::Close(Expired::Idle) => {
+                        tracing::debug!(%peer, "closing an idle client connection");
+                        closing = true;
+                        shutdown(conn.as_mut());
+                        timer.as_mut().reset(now + timeouts.shorter());
+                    }
+                    Verdict::Close(why) => {
+                        tracing::debug!(%peer, ?why, "closing a client connection");
+                        return;
+                    }
+                }
+            }
+        }
     }
 }

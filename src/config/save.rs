@@ -126,7 +126,13 @@ pub fn edit_settings(text: &str, s: &Settings) -> Result<String, EditError> {
             doc.remove(key);
         }
     }
-    Ok(doc.to_string())
+    // toml_edit ends the last line with a newline; a file that had none keeps it that way,
+    // so a save of unchanged settings really changes nothing (and writes nothing).
+    let out = doc.to_string();
+    match out.strip_suffix('\n') {
+        Some(trimmed) if !text.is_empty() && !text.ends_with('\n') => Ok(trimmed.to_string()),
+        _ => Ok(out),
+    }
 }
 
 /// `15m`, `1h 30m`, `90s`: humantime's own format, which the config reader parses back.

@@ -45,6 +45,19 @@ fn unchanged_settings_leave_the_text_byte_for_byte() {
 }
 
 #[test]
+fn a_file_without_a_final_newline_does_not_gain_one() {
+    let text = "[proxy]\nupstream = \"http://127.0.0.1:9000\"";
+    assert_eq!(edit_settings(text, &settings()).unwrap(), text);
+    let shadow = Settings {
+        mode: Mode::Shadow,
+        ..settings()
+    };
+    let edited = edit_settings(text, &shadow).unwrap();
+    assert!(edited.ends_with("mode = \"shadow\""), "{edited:?}");
+    assert!(edit_settings(COMMENTED, &shadow).unwrap().ends_with('\n'));
+}
+
+#[test]
 fn changes_keep_comments_key_order_and_other_keys() {
     let s = Settings {
         enabled: false,

@@ -25,6 +25,9 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod demo;
+/// Invariant checks of the fuzz targets and their corpus test; not product API.
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod har;
 pub mod proxy;
 pub mod reload;

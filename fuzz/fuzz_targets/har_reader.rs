@@ -1,25 +1,4 @@
-//! Any bytes fed to the HAR reader give entries, skips or an error — never a panic, and every
-//! accepted entry is a well-formed HTTP request.
+//! HAR bytes through the streaming reader and the analysis: see idlegate::fuzzing::har.
 #![no_main]
 
-use libfuzzer_sys::fuzz_target;
-
-fuzz_target!(|data: &[u8]| {
-    let mut accepted = 0usize;
-    let mut skipped = 0usize;
-    let result = idlegate::har::read_har(data, |entry| match entry {
-        Ok(e) => {
-            assert!(!e.path.is_empty());
-            // Times must format back as RFC 3339.
-            let _ = idlegate::clock::rfc3339(e.started_ms);
-            accepted += 1;
-        }
-        Err(s) => {
-            assert!(!s.field.is_empty());
-            skipped += 1;
-        }
-    });
-    if let Ok(seen) = result {
-        assert_eq!(seen, accepted + skipped);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| idlegate::fuzzing::har(data));

@@ -4,6 +4,7 @@
 mod pattern;
 mod trie;
 
+pub(crate) use pattern::Segment;
 pub use pattern::{Pattern, PatternError, PatternMethod};
 
 use std::sync::Arc;

@@ -162,11 +162,22 @@ impl fmt::Display for Pattern {
     }
 }
 
+/// Path segments a pattern may have. Real API paths have about ten; the bound keeps the
+/// classifier's trie shallow, because it is walked and dropped recursively (a pattern of
+/// thousands of segments overflowed the stack).
+pub const MAX_SEGMENTS: usize = 64;
+
 fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
     let Some(body) = path.strip_prefix('/') else {
         return Err(format!("the path {path:?} must start with `/`"));
     };
     let raw: Vec<&str> = body.split('/').collect();
+    if raw.len() > MAX_SEGMENTS {
+        return Err(format!(
+            "the path has {} segments; at most {MAX_SEGMENTS} are allowed",
+            raw.len()
+        ));
+    }
     let mut segments = Vec::with_capacity(raw.len());
     for (i, seg) in raw.iter().enumerate() {
         let is_last = i + 1 == raw.len();
@@ -325,6 +336,9 @@ mod tests {
         assert!(reason("GET /a?").contains("empty query"));
         assert!(reason("GET /a?x=1&&y=2").contains("empty query condition"));
         assert!(reason("GET /a?=1").contains("no name"));
+        let deepest = "/a".repeat(MAX_SEGMENTS);
+        assert_eq!(p(&format!("GET {deepest}")).segments().len(), MAX_SEGMENTS);
+        assert!(reason(&format!("GET {deepest}/a")).contains("at most 64 are allowed"));
         let err = Pattern::parse("FETCH /a").unwrap_err();
         assert!(err.to_string().contains("FETCH /a"));
     }

@@ -100,6 +100,8 @@ pub fn edit_settings(text: &str, s: &Settings) -> Result<String, EditError> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| EditError::Syntax(e.message().to_string()))?;
+    // toml_edit prints line ends as `\n`: compare against its own print of the untouched file.
+    let untouched = doc.to_string();
     let created = ["timeout", "exclusions"].map(|k| !doc.contains_key(k));
     let timeout = table(&mut doc, "timeout")?;
     // Each closure reads the current value, `None` (absent) standing for the default.
@@ -126,7 +128,25 @@ pub fn edit_settings(text: &str, s: &Settings) -> Result<String, EditError> {
             doc.remove(key);
         }
     }
-    Ok(doc.to_string())
+    Ok(keep_line_ends(text, &untouched, doc.to_string()))
+}
+
+/// Unchanged settings give back `text` itself, so a save writes nothing. Otherwise the edited
+/// text keeps the file's style: CRLF line ends when it used them, and no final newline when it
+/// had none (toml_edit writes `\n` and always ends the last line).
+fn keep_line_ends(text: &str, untouched: &str, edited: String) -> String {
+    if edited == untouched {
+        return text.to_string();
+    }
+    let edited = match edited.strip_suffix('\n') {
+        Some(trimmed) if !text.is_empty() && !text.ends_with('\n') => trimmed.to_string(),
+        _ => edited,
+    };
+    if text.contains("\r\n") {
+        edited.replace("\r\n", "\n").replace('\n', "\r\n")
+    } else {
+        edited
+    }
 }
 
 /// `15m`, `1h 30m`, `90s`: humantime's own format, which the config reader parses back.

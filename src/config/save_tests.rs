@@ -45,6 +45,35 @@ fn unchanged_settings_leave_the_text_byte_for_byte() {
 }
 
 #[test]
+fn a_file_without_a_final_newline_does_not_gain_one() {
+    let text = "[proxy]\nupstream = \"http://127.0.0.1:9000\"";
+    assert_eq!(edit_settings(text, &settings()).unwrap(), text);
+    let shadow = Settings {
+        mode: Mode::Shadow,
+        ..settings()
+    };
+    let edited = edit_settings(text, &shadow).unwrap();
+    assert!(edited.ends_with("mode = \"shadow\""), "{edited:?}");
+    assert!(edit_settings(COMMENTED, &shadow).unwrap().ends_with('\n'));
+}
+
+#[test]
+fn crlf_line_ends_are_kept() {
+    let text =
+        "[proxy]\r\nupstream = \"http://127.0.0.1:9000\"\r\n\r\n[timeout]\r\nidle = \"30m\"\r\n";
+    assert_eq!(edit_settings(text, &settings()).unwrap(), text);
+    let mixed = "[proxy]\n\r\nupstream = \"http://127.0.0.1:9000\"\n";
+    assert_eq!(edit_settings(mixed, &settings()).unwrap(), mixed);
+    let shadow = Settings {
+        mode: Mode::Shadow,
+        ..settings()
+    };
+    let edited = edit_settings(text, &shadow).unwrap();
+    assert!(edited.contains("mode = \"shadow\"\r\n"), "{edited:?}");
+    assert!(!edited.replace("\r\n", "").contains('\n'), "{edited:?}");
+}
+
+#[test]
 fn changes_keep_comments_key_order_and_other_keys() {
     let s = Settings {
         enabled: false,

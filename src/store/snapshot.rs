@@ -308,3 +308,12 @@ pub(super) fn reason_of(code: u8) -> Option<RevokeReason> {
 #[cfg(test)]
 #[path = "snapshot_tests.rs"]
 mod tests;
+
+/// The file format's decoder and encoder, for the fuzz targets and their corpus test.
+pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<State, String> {
+    decode(bytes)
+}
+
+pub(crate) fn encode_records(tracked: &[TrackedRecord], revoked: &[RevokedRecord]) -> Vec<u8> {
+    encode(tracked, revoked)
+}

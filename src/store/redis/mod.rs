@@ -23,6 +23,15 @@ pub use keys::Keys;
 pub use scripts::{ClaimReply, FlushReply};
 pub use sync::FlushStats;
 
+/// Every parse of what Redis sends back (pub/sub messages, stored values, script and lookup
+/// replies), for the fuzz targets and their corpus test.
+pub(crate) mod decode {
+    pub(crate) use super::keys::{parse_message, parse_revoked_value};
+    pub(crate) use super::path::{decode_lookup, Known};
+    pub(crate) use super::pubsub::decode_push;
+    pub(crate) use super::scripts::{decode_claim, decode_flush};
+}
+
 use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

@@ -16,7 +16,7 @@ const CLAIM_CHUNK: usize = 512;
 
 /// What Redis knows of a token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Known {
+pub(crate) enum Known {
     Revoked(RevokeReason, UnixMs),
     Tracked(TrackedRecord),
     Nothing,
@@ -94,9 +94,8 @@ impl Shared {
             .arg(&["l", "f", "e"])
             .cmd("GET")
             .arg(self.keys.revoked(key));
-        let reply: ::redis::RedisResult<(Vec<Option<u64>>, Option<String>)> =
-            p.query_async(&mut conn).await;
-        Some(reply.map(|(t, r)| known_of(key, &t, r.as_deref())))
+        let reply: ::redis::RedisResult<Value> = p.query_async(&mut conn).await;
+        Some(reply.and_then(|v| decode_lookup(key, &v)))
     }
 
     /// The request path met a due token: claim it now (the request waits one round trip).
@@ -289,6 +288,12 @@ fn unreachable(app: &App) -> Result<Check, Unavailable> {
         OnError::Open => Ok(Check::Unknown),
         OnError::Closed => Err(Unavailable),
     }
+}
+
+/// The lookup pipeline's reply (`HMGET` of the tracked hash, `GET` of the revoked key).
+pub(crate) fn decode_lookup(key: &TokenKey, reply: &Value) -> ::redis::RedisResult<Known> {
+    let (tracked, revoked): (Vec<Option<u64>>, Option<String>) = ::redis::from_redis_value(reply)?;
+    Ok(known_of(key, &tracked, revoked.as_deref()))
 }
 
 fn known_of(key: &TokenKey, tracked: &[Option<u64>], revoked: Option<&str>) -> Known {

@@ -17,17 +17,12 @@ const CHUNK: usize = 512;
 impl Shared {
     /// A push message: a revocation published by some replica (this one included).
     pub(super) fn apply_push(&self, app: &App, push: &PushInfo) {
-        if push.kind != PushKind::Message {
-            return;
-        }
-        let Some(payload) = push.data.get(1).and_then(as_text) else {
-            return;
-        };
-        match parse_message(&payload) {
-            Some((key, reason, until_ms)) => {
+        match decode_push(push) {
+            Some(Some((key, reason, until_ms))) => {
                 self.learn_revoked(app, &key, reason, until_ms, app.clock.now_ms())
             }
-            None => tracing::debug!("ignored a malformed revocation message"),
+            Some(None) => tracing::debug!("ignored a malformed revocation message"),
+            None => {}
         }
     }
 
@@ -118,6 +113,16 @@ impl Shared {
         }
         recovered
     }
+}
+
+/// A pub/sub message's revocation: None for a push that is not a message with a text
+/// payload, `Some(None)` for a malformed payload.
+pub(crate) fn decode_push(push: &PushInfo) -> Option<Option<(TokenKey, RevokeReason, UnixMs)>> {
+    if push.kind != PushKind::Message {
+        return None;
+    }
+    let payload = push.data.get(1).and_then(as_text)?;
+    Some(parse_message(&payload))
 }
 
 fn as_text(v: &Value) -> Option<String> {

@@ -203,7 +203,7 @@ fn check_config_file(path: &Path) {
         "comments lost:\n{text}"
     );
     assert!(
-        text.contains("# idlegate configuration (SPEC §5)"),
+        text.contains("# idlegate configuration (docs/reference.md, \"Configuration\")"),
         "comments lost:\n{text}"
     );
     let config = idlegate::config::load(path)

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::reader::Skipped;
+use super::entry::Skipped;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {

@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::entry::{skip, HarEntry, RawEntry, Skipped};
 use super::lenient::{Obj, Val};
-use super::reader::{skip, HarEntry, RawEntry, Skipped};
 
 /// Where parsed entries go, and what the walk found.
 pub struct Sink<'a> {

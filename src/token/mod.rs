@@ -9,4 +9,6 @@ mod keyfile;
 pub use extract::{
     extract, extract_checked, Conflict, Extracted, SourceError, TokenSource, MAX_TOKEN_LEN,
 };
-pub use key::{jwt_exp, load_or_create_keyer, signing_input, KeyError, Keyer, TokenKey};
+pub use jwt::{jwt_exp, signing_input};
+pub use key::{KeyError, Keyer, TokenKey};
+pub use keyfile::load_or_create_keyer;

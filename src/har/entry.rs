@@ -4,9 +4,7 @@
 
 use std::fmt;
 
-use serde::de::{IgnoredAny, MapAccess};
-
-use super::lenient::{MapFields, Obj, Scalar, Text, Val};
+use super::lenient::{map_fields, Obj, Scalar, Text, Val};
 use super::pairs::Pairs;
 use super::template::split_url;
 use super::time::parse_rfc3339_ms;
@@ -69,46 +67,20 @@ struct RawResponse {
     status: Option<Scalar>,
 }
 
-impl MapFields for RawEntry {
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "startedDateTime" => self.started = Some(map.next_value()?),
-            "request" => self.request = Some(map.next_value()?),
-            "response" => self.response = Some(map.next_value()?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
+map_fields!(RawEntry {
+    "startedDateTime" => started,
+    "request" => request,
+    "response" => response,
+});
 
-impl MapFields for RawRequest {
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "method" => self.method = Some(map.next_value()?),
-            "url" => self.url = Some(map.next_value()?),
-            "headers" => self.headers = Some(map.next_value()?),
-            "cookies" => self.cookies = Some(map.next_value()?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
+map_fields!(RawRequest {
+    "method" => method,
+    "url" => url,
+    "headers" => headers,
+    "cookies" => cookies,
+});
 
-impl MapFields for RawResponse {
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "status" => self.status = Some(map.next_value()?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
+map_fields!(RawResponse { "status" => status });
 
 pub(super) fn skip(entry: usize, field: &str, reason: impl Into<String>) -> Skipped {
     Skipped {

@@ -14,7 +14,7 @@ use serde::de::DeserializeSeed;
 use super::entry::{HarEntry, Skipped};
 use super::error::HarError;
 use super::input::without_bom;
-use super::walk::{RootSeed, Sink};
+use super::walk::{KeyedVisitor, Sink};
 
 /// Reads a HAR document from `input`, calling `on_entry` once per element of `log.entries`,
 /// in file order. Returns the number of entries seen. A UTF-8 byte-order mark in front is
@@ -33,7 +33,7 @@ where
     };
     let input = without_bom(input)?;
     let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(64 * 1024, input));
-    let parsed = RootSeed(&mut sink)
+    let parsed = KeyedVisitor::root(&mut sink)
         .deserialize(&mut de)
         .and_then(|()| de.end());
     if let Err(e) = parsed {

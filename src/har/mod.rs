@@ -3,6 +3,21 @@
 //! The recording is read as a stream ([`read_har`]); each entry is reduced to a compact record
 //! (token, API template, classification under the current config and under each what-if),
 //! then the records are sorted by time and analysed.
+//!
+//! # Layout
+//!
+//! Arrows point down only; this file is the top and only holds the entry points.
+//!
+//! - `error`: [`HarError`], why a recording cannot be analysed.
+//! - `lenient`, `pairs`, `time`, `template`: reading odd JSON without failing, name/value
+//!   pairs, RFC 3339 times, and URL → path/query/template.
+//! - `entry`: [`HarEntry`] and [`Skipped`], and the raw entry they are read from.
+//! - `input`: the byte-order mark in front of a recording.
+//! - `walk`: the serde walk down to `log.entries`, handing each entry on.
+//! - `reader`: [`read_har`], the streaming reader.
+//! - `collect`: [`HarOptions`] and the collector (entry → compact record, per policy).
+//! - `report`: the [`Report`] and its text form.
+//! - `analyze`: timelines, intervals, candidates and what-ifs → the report.
 
 mod analyze;
 mod collect;

@@ -74,6 +74,12 @@ pub fn duration_ms(d: Duration) -> u64 {
     d.as_millis().min(u64::MAX as u128) as u64
 }
 
+/// Whole seconds from `now_ms` to `deadline_ms`, rounded up (0 once the deadline has passed):
+/// what `Idle-Timeout-Remaining` and the admin token status report.
+pub fn remaining_seconds(deadline_ms: UnixMs, now_ms: UnixMs) -> u64 {
+    deadline_ms.saturating_sub(now_ms).div_ceil(1000)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -92,6 +98,14 @@ mod tests {
         let clone = clock.clone();
         clock.advance(Duration::from_secs(5));
         assert!(clone.now_ms() >= 5_000);
+    }
+
+    #[test]
+    fn remaining_seconds_round_up_and_stop_at_zero() {
+        assert_eq!(remaining_seconds(10_001, 9_000), 2);
+        assert_eq!(remaining_seconds(10_000, 9_000), 1);
+        assert_eq!(remaining_seconds(10_000, 10_000), 0);
+        assert_eq!(remaining_seconds(5_000, 10_000), 0);
     }
 
     #[test]

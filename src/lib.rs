@@ -16,9 +16,11 @@
 //! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
 //! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
+//! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks).
 
 pub mod admin;
 pub mod app;
+pub mod backoff;
 pub mod catalog;
 pub mod classify;
 pub mod cli;

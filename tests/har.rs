@@ -5,9 +5,12 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use idlegate::catalog::Catalog;
-use idlegate::config::{self, Config};
+use idlegate::config::Config;
 use idlegate::har::{analyze_file, analyze_reader, HarError, HarOptions, Report};
 use idlegate::token::Keyer;
+
+mod har_support;
+use har_support::{api, config, root};
 
 const BACKGROUND: [&str; 5] = [
     "client-diagnostics",
@@ -17,22 +20,8 @@ const BACKGROUND: [&str; 5] = [
     "stats-polling",
 ];
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/har").join(name)
-}
-
-/// A config as an operator would write it; `extra` goes into `[exclusions]`/`[timeout]`.
-fn config(extra: &str) -> Config {
-    let text = format!("[proxy]\nupstream = \"http://127.0.0.1:9000\"\n{extra}");
-    let path = root().join("tests/fixtures/har/idlegate.toml");
-    match config::parse(&text, &path) {
-        Ok(loaded) => loaded.config,
-        Err(errors) => panic!("test config invalid: {errors:?}"),
-    }
 }
 
 fn catalog() -> Catalog {
@@ -85,11 +74,7 @@ fn idle_agent_background_apis_are_periodic_candidates() {
         "GET",
         "/api/v2/users/{userId}/routingstatus"
     ));
-    let trace = r
-        .apis
-        .iter()
-        .find(|a| a.template == "/api/v2/diagnostics/trace")
-        .unwrap();
+    let trace = api(&r, "/api/v2/diagnostics/trace").unwrap();
     assert_eq!(trace.class, "activity");
     assert!(trace.periodic);
     let median = trace.median_interval_seconds.unwrap();
@@ -195,11 +180,7 @@ fn custom_pattern_on_the_command_line_is_tried_like_a_config_change() {
         ..HarOptions::default()
     };
     let r = analyze("idle-agent.har", &config(""), &opts);
-    let trace = r
-        .apis
-        .iter()
-        .find(|a| a.template == "/api/v2/diagnostics/trace")
-        .unwrap();
+    let trace = api(&r, "/api/v2/diagnostics/trace").unwrap();
     assert_eq!(trace.class, "excluded");
     assert_eq!(
         trace.exclusion.as_deref(),

@@ -6,26 +6,15 @@
 use std::path::PathBuf;
 use std::process::Command;
 
-use idlegate::config::{self, Config};
+use idlegate::config::Config;
 use idlegate::har::{analyze_file, analyze_reader, HarError, HarOptions, Report};
 use idlegate::token::Keyer;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+mod har_support;
+use har_support::{api, config, root};
 
 fn export(name: &str) -> PathBuf {
     root().join("tests/fixtures/har/exports").join(name)
-}
-
-/// A config as an operator would write it; `extra` is appended after `[proxy]`.
-fn config(extra: &str) -> Config {
-    let text = format!("[proxy]\nupstream = \"http://127.0.0.1:9000\"\n{extra}");
-    let path = root().join("tests/fixtures/har/idlegate.toml");
-    match config::parse(&text, &path) {
-        Ok(loaded) => loaded.config,
-        Err(errors) => panic!("test config invalid: {errors:?}"),
-    }
 }
 
 const FROM_COOKIE: &str = "[tokens]\nsources = [\"cookie:sid\"]\n";
@@ -80,10 +69,7 @@ fn every_export_is_analysed_with_no_entry_skipped() {
             format!("2024-06-03T{}", first.replacen("08:00:01", "08:10:00", 1)),
             "{name}"
         );
-        let trace = r
-            .apis
-            .iter()
-            .find(|a| a.template == "/api/v2/diagnostics/trace");
+        let trace = api(&r, "/api/v2/diagnostics/trace");
         assert_eq!(trace.map(|a| a.count), Some(uploads), "{name}");
     }
 }

@@ -1,33 +1,23 @@
 //! The upstream's API catalog: loaded from OpenAPI 3 / Swagger 2 JSON or a plain
 //! `[{method, path, summary}]` list. Serves the admin type-ahead (`search`) and maps concrete
 //! request paths to templates (`match_path`, used by `idlegate har`).
+//!
+//! # Layout
+//!
+//! - `operation`: [`Operation`] and [`CatalogError`] (the bottom; the others use it).
+//! - `load`: JSON (OpenAPI 3, Swagger 2, plain list) → operations.
+//! - `search`: the type-ahead index.
+//! - `matcher`: concrete path → template.
+//! - this file: [`Catalog`], which owns the operations and both indexes.
 
 use std::path::Path;
 
 mod load;
 mod matcher;
+mod operation;
 mod search;
 
-/// One operation of the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Operation {
-    /// Uppercase method.
-    pub method: String,
-    /// Path template with `{param}` placeholders, as in the source.
-    pub path: String,
-    pub summary: String,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum CatalogError {
-    #[error("catalog {path}: {message}")]
-    Invalid { path: String, message: String },
-    #[error("catalog {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-}
+pub use operation::{CatalogError, Operation};
 
 /// A loaded, indexed catalog. Cheap to share behind an Arc.
 #[derive(Debug, Default)]
@@ -98,3 +88,10 @@ impl Catalog {
             .and_then(|index| self.ops.get(index))
     }
 }
+
+#[cfg(test)]
+mod load_tests;
+#[cfg(test)]
+mod matcher_tests;
+#[cfg(test)]
+mod search_tests;

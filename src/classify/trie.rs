@@ -1,8 +1,10 @@
 //! A segment trie over all exclusion patterns, so one walk of the request path finds every
 //! candidate at once instead of trying ~200 patterns one by one.
 
-use super::pattern::{next_segment, Segment};
-use super::{ExclusionId, Pattern};
+use super::pattern::{next_segment, Pattern, Segment};
+
+/// Index into [`Classifier::labels`](super::Classifier::labels): which exclusion matched.
+pub type ExclusionId = usize;
 
 /// A pattern that ends at a trie node.
 #[derive(Debug)]

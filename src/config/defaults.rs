@@ -3,8 +3,10 @@
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
+use crate::classify::Group;
 use crate::token::TokenSource;
 
+use super::groups;
 use super::model::*;
 
 pub(crate) const MIN: Duration = Duration::from_secs(60);
@@ -102,7 +104,7 @@ pub(crate) fn config(upstream: http::Uri) -> Config {
         admin: admin(),
         timeout: timeout(),
         tokens: tokens(),
-        exclusions: exclusions(super::builtin_groups()),
+        exclusions: exclusions(groups::builtin()),
         catalog: CatalogConfig::default(),
         state: state(),
         revocation: RevocationConfig::default(),

@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use crate::classify::Pattern;
+use crate::classify::{Group, Pattern};
 
+use super::diagnostic::{Diagnostic, Severity};
 use super::model::*;
-use super::validate::set;
-use super::walk::{Field, Report, Section};
-use super::{defaults, groups, values, Diagnostic, Severity};
+use super::walk::{set, Field, Report, Section};
+use super::{defaults, groups, values};
 
 pub(crate) fn read_exclusions(
     s: Option<&Section>,

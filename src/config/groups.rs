@@ -4,12 +4,11 @@ use std::collections::HashSet;
 use std::path::Path;
 use std::sync::OnceLock;
 
-use crate::classify::Pattern;
+use crate::classify::{Group, Pattern};
 
-use super::model::Group;
+use super::diagnostic::{Diagnostic, Severity};
 use super::values;
-use super::walk::{parse_document, Report, Section, Source};
-use super::Diagnostic;
+use super::walk::{parse_document, Field, Report, Section, Source};
 
 /// The shipped file, compiled in.
 const BUILTIN_TEXT: &str = include_str!("../../config/default-exclusions.toml");
@@ -34,7 +33,7 @@ pub(crate) fn builtin() -> Vec<Group> {
     GROUPS
         .get_or_init(|| {
             let (groups, diags) = parse_groups(BUILTIN_TEXT, Path::new(BUILTIN_NAME));
-            let ok = diags.iter().all(|d| d.severity != super::Severity::Error);
+            let ok = diags.iter().all(|d| d.severity != Severity::Error);
             if ok {
                 groups
             } else {
@@ -69,7 +68,7 @@ fn read_groups(root: &Section, r: &mut Report) -> Vec<Group> {
 
 fn read_group(t: &Section, r: &mut Report) -> Option<Group> {
     t.reject_unknown(&["id", "title", "description", "routes", "caution"], r);
-    let id = required(t, "id", r).and_then(|f| {
+    let id = t.required("id", r).and_then(|f| {
         let id = values::name(&f, r)?;
         if !id
             .chars()
@@ -80,9 +79,11 @@ fn read_group(t: &Section, r: &mut Report) -> Option<Group> {
         }
         Some(id)
     });
-    let title = required(t, "title", r).and_then(|f| values::name(&f, r));
-    let description = required(t, "description", r).and_then(|f| values::name(&f, r));
-    let routes = required(t, "routes", r).and_then(|f| read_routes(&f, r));
+    let title = t.required("title", r).and_then(|f| values::name(&f, r));
+    let description = t
+        .required("description", r)
+        .and_then(|f| values::name(&f, r));
+    let routes = t.required("routes", r).and_then(|f| read_routes(&f, r));
     let caution = match t.get("caution") {
         Some(f) => Some(values::name(&f, r)?),
         None => None,
@@ -96,15 +97,7 @@ fn read_group(t: &Section, r: &mut Report) -> Option<Group> {
     })
 }
 
-fn required<'a>(t: &Section<'a>, name: &str, r: &mut Report) -> Option<super::walk::Field<'a>> {
-    let field = t.get(name);
-    if field.is_none() {
-        t.missing(name, r);
-    }
-    field
-}
-
-fn read_routes(f: &super::walk::Field, r: &mut Report) -> Option<Vec<Pattern>> {
+fn read_routes(f: &Field, r: &mut Report) -> Option<Vec<Pattern>> {
     let strings = f.strings(r)?;
     if strings.is_empty() {
         f.error(r, "a group needs at least one route");
@@ -119,7 +112,7 @@ fn read_routes(f: &super::walk::Field, r: &mut Report) -> Option<Vec<Pattern>> {
 }
 
 /// Parses one exclusion pattern, reporting an invalid one under its own key.
-pub(crate) fn pattern(f: &super::walk::Field, text: &str, r: &mut Report) -> Option<Pattern> {
+pub(crate) fn pattern(f: &Field, text: &str, r: &mut Report) -> Option<Pattern> {
     match Pattern::parse(text) {
         Ok(p) => Some(p),
         Err(e) => {

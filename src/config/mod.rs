@@ -2,71 +2,39 @@
 //!
 //! `parse` walks the document itself (not serde) so that it can report *every* error with
 //! file, line and column, reject unknown keys, and fill in the defaults of SPEC §10.
+//!
+//! # Layout
+//!
+//! Arrows point down only; this file is the top and only holds the entry points.
+//!
+//! - `diagnostic`: [`Diagnostic`] and [`Severity`], what every reader reports.
+//! - `model`: the validated types ([`Config`] and its sections).
+//! - `walk`: the TOML walker (spans → line/column, typed access, `set` and `required`).
+//! - `values`: one validated value each (durations, addresses, URLs, names …).
+//! - `groups`: the default groups file and its built-in copy.
+//! - `defaults`: every default, in one place.
+//! - `exclusions`: the `[exclusions]` section.
+//! - `validate`: the whole document, section by section.
+//! - `summary`: the effective-policy text `idlegate check` prints.
+//! - `save`: writing settings back into the file, keeping its comments.
 
 mod defaults;
+mod diagnostic;
 mod exclusions;
 mod groups;
 mod model;
-mod policy;
 pub mod save;
+mod summary;
 mod validate;
 mod values;
 mod walk;
 
+pub use diagnostic::{Diagnostic, Severity};
 pub use model::*;
 
-use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Severity {
-    Error,
-    Warning,
-}
-
-/// One error or warning, printed as `FILE:LINE:COLUMN: error: table.key: message`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Diagnostic {
-    pub file: PathBuf,
-    /// 1-based.
-    pub line: usize,
-    /// 1-based.
-    pub column: usize,
-    /// Dotted key, e.g. `timeout.idle` or `exclusions.custom[2]`.
-    pub key: String,
-    pub message: String,
-    pub severity: Severity,
-}
-
-impl Diagnostic {
-    /// The one error of a config file that cannot be read at all.
-    pub fn unreadable(path: &Path, error: &std::io::Error) -> Diagnostic {
-        Diagnostic {
-            file: path.to_path_buf(),
-            line: 1,
-            column: 1,
-            key: String::new(),
-            message: format!("cannot read config file: {error}"),
-            severity: Severity::Error,
-        }
-    }
-}
-
-impl fmt::Display for Diagnostic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let sev = match self.severity {
-            Severity::Error => "error",
-            Severity::Warning => "warning",
-        };
-        let (file, line, column) = (self.file.display(), self.line, self.column);
-        write!(f, "{file}:{line}:{column}: {sev}: ")?;
-        // A syntax error belongs to no key.
-        if !self.key.is_empty() {
-            write!(f, "{}: ", self.key)?;
-        }
-        f.write_str(&self.message)
-    }
-}
+use crate::classify::Group;
 
 /// A valid config and the warnings found while reading it.
 #[derive(Clone, Debug)]
@@ -105,8 +73,14 @@ impl Config {
 
     /// The human-readable effective policy that `idlegate check` prints.
     pub fn effective_policy(&self) -> String {
-        policy::render(self)
+        summary::render(self)
     }
+}
+
+/// The BLAKE3 digest of a config file's text: how a reload recognises a text it has already
+/// read or written.
+pub fn text_digest(text: &str) -> [u8; 32] {
+    *blake3::hash(text.as_bytes()).as_bytes()
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::classify::Pattern;
+use crate::classify::{Group, Pattern};
 use crate::token::TokenSource;
 
 #[derive(Clone, Debug)]
@@ -91,16 +91,6 @@ pub struct TokensConfig {
     pub hash_key_env: String,
     /// Lowercase header name.
     pub no_touch_header: Option<http::HeaderName>,
-}
-
-/// One default group of background APIs (from the defaults file or the built-in list).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Group {
-    pub id: String,
-    pub title: String,
-    pub description: String,
-    pub routes: Vec<Pattern>,
-    pub caution: Option<String>,
 }
 
 #[derive(Clone, Debug)]

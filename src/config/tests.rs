@@ -436,3 +436,10 @@ fn effective_policy_lists_groups_with_their_switch_and_routes() {
     assert!(policy.contains("GET /x/{id}"));
     assert!(policy.contains("1 of 6 on"));
 }
+
+#[test]
+fn text_digest_is_the_blake3_of_the_text() {
+    let text = "[proxy]\nupstream = \"http://127.0.0.1:9000\"\n";
+    assert_eq!(text_digest(text), *blake3::hash(text.as_bytes()).as_bytes());
+    assert_ne!(text_digest(text), text_digest(&format!("{text}\n")));
+}

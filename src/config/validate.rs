@@ -6,10 +6,11 @@ use std::str::FromStr;
 
 use crate::token::TokenSource;
 
+use super::diagnostic::{Diagnostic, Severity};
 use super::exclusions::read_exclusions;
 use super::model::*;
-use super::walk::{parse_document, Field, Report, Section, Source};
-use super::{defaults, values, Diagnostic, Severity};
+use super::walk::{parse_document, set, Field, Report, Section, Source};
+use super::{defaults, values};
 
 const SECTIONS: &[&str] = &[
     "proxy",
@@ -76,21 +77,6 @@ fn read_root(
         state,
         revocation,
     })
-}
-
-/// Overwrites `slot` with the value of `name` when it is present and valid.
-pub(crate) fn set<'a, T>(
-    s: Option<&Section<'a>>,
-    name: &str,
-    r: &mut Report,
-    slot: &mut T,
-    read: impl FnOnce(&Field<'a>, &mut Report) -> Option<T>,
-) {
-    if let Some(field) = s.and_then(|s| s.get(name)) {
-        if let Some(v) = read(&field, r) {
-            *slot = v;
-        }
-    }
 }
 
 fn read_upstream(s: Option<&Section>, r: &mut Report) -> Option<http::Uri> {
@@ -359,16 +345,11 @@ fn read_revocation(s: Option<&Section>, r: &mut Report) -> RevocationConfig {
 fn read_rfc7009(f: &Field, r: &mut Report) -> Option<Rfc7009Config> {
     let t = f.table(r)?;
     t.reject_unknown(&["url", "client_id", "client_secret_env"], r);
-    let required = |name: &str, r: &mut Report| {
-        let field = t.get(name);
-        if field.is_none() {
-            t.missing(name, r);
-        }
-        field
-    };
-    let url = required("url", r).and_then(|f| values::http_url(&f, r));
-    let client_id = required("client_id", r).and_then(|f| values::name(&f, r));
-    let secret_env = required("client_secret_env", r).and_then(|f| values::env_name(&f, r));
+    let url = t.required("url", r).and_then(|f| values::http_url(&f, r));
+    let client_id = t.required("client_id", r).and_then(|f| values::name(&f, r));
+    let secret_env = t
+        .required("client_secret_env", r)
+        .and_then(|f| values::env_name(&f, r));
     Some(Rfc7009Config {
         url: url?,
         client_id: client_id?,

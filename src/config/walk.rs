@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use toml_edit::{ImDocument, Item, TableLike, Value};
 
-use super::{Diagnostic, Severity};
+use super::diagnostic::{Diagnostic, Severity};
 
 type Span = Option<Range<usize>>;
 
@@ -307,6 +307,30 @@ impl<'a> Section<'a> {
             self.span.clone(),
             "missing required key",
         );
+    }
+
+    /// The field `name`; when absent, reported as a missing required key.
+    pub(crate) fn required(&self, name: &str, report: &mut Report) -> Option<Field<'a>> {
+        let field = self.get(name);
+        if field.is_none() {
+            self.missing(name, report);
+        }
+        field
+    }
+}
+
+/// Overwrites `slot` with the value of `name` when it is present and valid.
+pub(crate) fn set<'a, T>(
+    s: Option<&Section<'a>>,
+    name: &str,
+    r: &mut Report,
+    slot: &mut T,
+    read: impl FnOnce(&Field<'a>, &mut Report) -> Option<T>,
+) {
+    if let Some(field) = s.and_then(|s| s.get(name)) {
+        if let Some(v) = read(&field, r) {
+            *slot = v;
+        }
     }
 }
 

@@ -9,8 +9,7 @@ mod stored;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
-use crate::classify::{Classifier, Pattern, Segment};
-use crate::config::Group;
+use crate::classify::{Classifier, Group, Pattern, Segment};
 use crate::token::{self, Keyer, TokenKey, TokenSource, MAX_TOKEN_LEN};
 
 pub use files::{config, har};

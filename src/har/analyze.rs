@@ -6,7 +6,7 @@ use hashbrown::HashMap;
 use crate::clock::rfc3339;
 
 use super::collect::{Collector, Policies, Record, ACTIVITY, MAX_LISTED_SKIPS};
-use super::reader::Skipped;
+use super::entry::Skipped;
 use super::report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
 
 /// Periodic = at least this many intervals …

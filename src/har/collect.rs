@@ -2,6 +2,8 @@
 //! is classified under the current policy and under each what-if policy. Strings are interned
 //! so memory grows with the number of distinct tokens and APIs, not with the file.
 
+use std::time::Duration;
+
 use hashbrown::HashMap;
 
 use crate::catalog::Catalog;
@@ -9,9 +11,9 @@ use crate::classify::{Classifier, Pattern};
 use crate::config::Config;
 use crate::token::{extract, Keyer, TokenKey, TokenSource};
 
-use super::reader::{HarEntry, Skipped};
+use super::entry::{HarEntry, Skipped};
+use super::error::HarError;
 use super::template::normalise_path;
-use super::{HarError, HarOptions};
 
 /// At most this many what-if groups: a record keeps one "excluded" bit per policy in a u64,
 /// bit 0 being the current policy.
@@ -24,6 +26,17 @@ pub const MAX_LISTED_SKIPS: usize = 1000;
 
 /// No exclusion matched (class `activity`).
 pub const ACTIVITY: u32 = u32::MAX;
+
+/// Changes tried on the recording without editing the config (`idlegate har` flags).
+#[derive(Clone, Debug, Default)]
+pub struct HarOptions {
+    /// `--idle`: replaces `timeout.idle` for predictions.
+    pub idle: Option<Duration>,
+    /// `--enable GROUP`: default groups switched on in addition to `enabled_defaults`.
+    pub enable: Vec<String>,
+    /// `--custom "METHOD /path"`: patterns excluded in addition to `exclusions.custom`.
+    pub custom: Vec<String>,
+}
 
 /// One request of a token, as analysed.
 #[derive(Clone, Copy, Debug)]

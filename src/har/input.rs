@@ -5,7 +5,7 @@
 
 use std::io::{self, Chain, Cursor, Read};
 
-use super::HarError;
+use super::error::HarError;
 
 const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 

@@ -27,6 +27,29 @@ pub trait MapFields: Default {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
 }
 
+/// Implements [`MapFields`] for a struct of `Option` fields: each listed JSON key fills its
+/// field, every other key is drained unread.
+macro_rules! map_fields {
+    ($type:ty { $($key:literal => $field:ident),+ $(,)? }) => {
+        impl $crate::har::lenient::MapFields for $type {
+            fn field<'de, A: serde::de::MapAccess<'de>>(
+                &mut self,
+                key: &str,
+                map: &mut A,
+            ) -> Result<(), A::Error> {
+                match key {
+                    $($key => self.$field = Some(map.next_value()?),)+
+                    _ => {
+                        map.next_value::<serde::de::IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+    };
+}
+pub(super) use map_fields;
+
 fn drain_seq<'de, A: SeqAccess<'de>>(mut seq: A) -> Result<(), A::Error> {
     while seq.next_element::<IgnoredAny>()?.is_some() {}
     Ok(())

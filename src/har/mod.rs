@@ -3,9 +3,26 @@
 //! The recording is read as a stream ([`read_har`]); each entry is reduced to a compact record
 //! (token, API template, classification under the current config and under each what-if),
 //! then the records are sorted by time and analysed.
+//!
+//! # Layout
+//!
+//! Arrows point down only; this file is the top and only holds the entry points.
+//!
+//! - `error`: [`HarError`], why a recording cannot be analysed.
+//! - `lenient`, `pairs`, `time`, `template`: reading odd JSON without failing, name/value
+//!   pairs, RFC 3339 times, and URL → path/query/template.
+//! - `entry`: [`HarEntry`] and [`Skipped`], and the raw entry they are read from.
+//! - `input`: the byte-order mark in front of a recording.
+//! - `walk`: the serde walk down to `log.entries`, handing each entry on.
+//! - `reader`: [`read_har`], the streaming reader.
+//! - `collect`: [`HarOptions`] and the collector (entry → compact record, per policy).
+//! - `report`: the [`Report`] and its text form.
+//! - `analyze`: timelines, intervals, candidates and what-ifs → the report.
 
 mod analyze;
 mod collect;
+mod entry;
+mod error;
 mod input;
 mod lenient;
 mod pairs;
@@ -17,10 +34,12 @@ mod walk;
 
 use std::io::Read;
 use std::path::Path;
-use std::time::Duration;
 
 pub use analyze::{interval_stats, timeline, IntervalStats, Timeline};
-pub use reader::{read_har, HarEntry, Skipped};
+pub use collect::HarOptions;
+pub use entry::{HarEntry, Skipped};
+pub use error::HarError;
+pub use reader::read_har;
 pub use report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
 pub use template::{normalise_path, split_url, UrlParts};
 pub use time::parse_rfc3339_ms;
@@ -29,17 +48,6 @@ use crate::catalog::Catalog;
 use crate::clock::duration_ms;
 use crate::config::Config;
 use crate::token::Keyer;
-
-/// Changes tried on the recording without editing the config (`idlegate har` flags).
-#[derive(Clone, Debug, Default)]
-pub struct HarOptions {
-    /// `--idle`: replaces `timeout.idle` for predictions.
-    pub idle: Option<Duration>,
-    /// `--enable GROUP`: default groups switched on in addition to `enabled_defaults`.
-    pub enable: Vec<String>,
-    /// `--custom "METHOD /path"`: patterns excluded in addition to `exclusions.custom`.
-    pub custom: Vec<String>,
-}
 
 /// Analyses the HAR file at `path` (streamed; see [`analyze_reader`]).
 pub fn analyze_file(
@@ -75,35 +83,4 @@ pub fn analyze_reader<R: Read>(
         absolute_ms: cfg.timeout.absolute.map(duration_ms),
     };
     Ok(analyze::build_report(collector, &policies, timeouts))
-}
-
-/// Why a recording could not be analysed.
-#[derive(Debug, thiserror::Error)]
-pub enum HarError {
-    #[error("cannot read {path}: {source}")]
-    Io {
-        path: String,
-        source: std::io::Error,
-    },
-    #[error("read error: {message}")]
-    Read { message: String },
-    #[error("not JSON (line {line}, column {column}): {message}")]
-    NotJson {
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("not a HAR file: {reason}")]
-    NotHar { reason: String },
-    #[error("malformed HAR at entry {entry} (line {line}, column {column}): {message}")]
-    Malformed {
-        entry: usize,
-        line: usize,
-        column: usize,
-        message: String,
-    },
-    #[error("unknown default group {0:?} (see `idlegate check` for the list)")]
-    UnknownGroup(String),
-    #[error(transparent)]
-    BadPattern(#[from] crate::classify::PatternError),
 }

@@ -6,7 +6,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use super::lenient::{MapFields, Obj, Scalar, Text, Val};
+use super::lenient::{map_fields, Obj, Scalar, Text, Val};
 
 /// At most this many pairs are kept per field; the rest are read and dropped. HTTP servers
 /// accept about a hundred request headers, so a real request never comes near it, and it
@@ -25,18 +25,10 @@ struct Pair {
     value: Option<Scalar>,
 }
 
-impl MapFields for Pair {
-    fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error> {
-        match key {
-            "name" => self.name = Some(map.next_value()?),
-            "value" => self.value = Some(map.next_value()?),
-            _ => {
-                map.next_value::<IgnoredAny>()?;
-            }
-        }
-        Ok(())
-    }
-}
+map_fields!(Pair {
+    "name" => name,
+    "value" => value,
+});
 
 impl Pair {
     fn into_pair(self) -> Option<(String, String)> {

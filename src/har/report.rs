@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::reader::Skipped;
+use super::entry::Skipped;
 
 #[derive(Clone, Debug, Serialize)]
 pub struct Report {
@@ -142,10 +142,7 @@ impl Report {
                 a.exclusion.as_deref().unwrap_or("-")
             );
         }
-        if self.apis.is_empty() {
-            let _ = writeln!(out, "  (no request carried a token)");
-        }
-        out.push('\n');
+        end_list(out, self.apis.is_empty(), "(no request carried a token)");
     }
 
     fn write_candidates(&self, out: &mut String) {
@@ -153,10 +150,7 @@ impl Report {
         for c in &self.candidates {
             let _ = writeln!(out, "  {} {}\n      {}", c.method, c.template, c.reason);
         }
-        if self.candidates.is_empty() {
-            let _ = writeln!(out, "  none");
-        }
-        out.push('\n');
+        end_list(out, self.candidates.is_empty(), "none");
     }
 
     fn write_tokens(&self, out: &mut String) {
@@ -179,10 +173,7 @@ impl Report {
                 t.would_revoke_at.as_deref().unwrap_or("never")
             );
         }
-        if self.tokens.is_empty() {
-            let _ = writeln!(out, "  none");
-        }
-        out.push('\n');
+        end_list(out, self.tokens.is_empty(), "none");
     }
 
     fn write_what_if(&self, out: &mut String) {
@@ -206,10 +197,8 @@ impl Report {
                 let _ = writeln!(out, "      {} at {}", r.token_id, r.at);
             }
         }
-        if self.what_if.is_empty() {
-            let _ = writeln!(out, "  every default group is already enabled");
-        }
-        out.push('\n');
+        let empty = "every default group is already enabled";
+        end_list(out, self.what_if.is_empty(), empty);
     }
 
     fn write_footer(&self, out: &mut String) {
@@ -243,6 +232,15 @@ impl Report {
             "  then run with timeout.mode = \"shadow\" on live traffic before enforcing it."
         );
     }
+}
+
+/// Ends a listed section of the text report: `empty` in place of the rows when there were
+/// none, then a blank line.
+fn end_list(out: &mut String, empty_list: bool, empty: &str) {
+    if empty_list {
+        let _ = writeln!(out, "  {empty}");
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

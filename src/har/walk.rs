@@ -6,8 +6,8 @@ use std::fmt;
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use super::entry::{skip, HarEntry, RawEntry, Skipped};
 use super::lenient::{Obj, Val};
-use super::reader::{skip, HarEntry, RawEntry, Skipped};
 
 /// Where parsed entries go, and what the walk found.
 pub struct Sink<'a> {
@@ -17,20 +17,6 @@ pub struct Sink<'a> {
     pub in_entries: bool,
 }
 
-/// The document root: an object with `log`.
-pub struct RootSeed<'s, 'a>(pub &'s mut Sink<'a>);
-
-impl<'de> DeserializeSeed<'de> for RootSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(KeyedVisitor {
-            sink: self.0,
-            key: "log",
-            level: Level::Root,
-        })
-    }
-}
-
 #[derive(Clone, Copy)]
 enum Level {
     Root,
@@ -38,11 +24,30 @@ enum Level {
 }
 
 /// Visits an object, descending into the value of `key`; any other shape is drained and
-/// leaves `found_entries` false (reported as "not HAR" by the caller).
-struct KeyedVisitor<'s, 'a> {
+/// leaves `found_entries` false (reported as "not HAR" by the caller). It is its own seed:
+/// the root walks into `log`, `log` into `entries`.
+pub struct KeyedVisitor<'s, 'a> {
     sink: &'s mut Sink<'a>,
     key: &'static str,
     level: Level,
+}
+
+impl<'s, 'a> KeyedVisitor<'s, 'a> {
+    /// The document root: an object with `log`.
+    pub fn root(sink: &'s mut Sink<'a>) -> Self {
+        KeyedVisitor {
+            sink,
+            key: "log",
+            level: Level::Root,
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for KeyedVisitor<'_, '_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
 }
 
 /// A scalar where a map or a list was expected is passed over instead of failing the whole
@@ -84,7 +89,11 @@ impl<'de> Visitor<'de> for KeyedVisitor<'_, '_> {
                 continue;
             }
             match self.level {
-                Level::Root => map.next_value_seed(LogSeed(&mut *self.sink))?,
+                Level::Root => map.next_value_seed(KeyedVisitor {
+                    sink: &mut *self.sink,
+                    key: "entries",
+                    level: Level::Log,
+                })?,
                 Level::Log => map.next_value_seed(EntriesSeed(&mut *self.sink))?,
             }
         }
@@ -97,19 +106,6 @@ impl<'de> Visitor<'de> for KeyedVisitor<'_, '_> {
     }
 
     ignore_scalars!();
-}
-
-struct LogSeed<'s, 'a>(&'s mut Sink<'a>);
-
-impl<'de> DeserializeSeed<'de> for LogSeed<'_, '_> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_any(KeyedVisitor {
-            sink: self.0,
-            key: "entries",
-            level: Level::Log,
-        })
-    }
 }
 
 struct EntriesSeed<'s, 'a>(&'s mut Sink<'a>);

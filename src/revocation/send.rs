@@ -12,11 +12,14 @@ use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
 use super::Job;
+use crate::backoff::Backoff;
 use crate::clock::rfc3339;
 use crate::config::RevocationConfig;
 
 const ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
+/// The longest wait between attempts: 200 ms doubled three times, so the cap never shortens one.
+const MAX_BACKOFF: Duration = Duration::from_millis(1600);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
 #[derive(Clone)]
@@ -122,7 +125,7 @@ async fn post_with_retries(
     body: String,
     authorization: Option<String>,
 ) -> bool {
-    let mut backoff = FIRST_BACKOFF;
+    let mut backoff = Backoff::new(FIRST_BACKOFF, MAX_BACKOFF);
     for attempt in 1..=ATTEMPTS {
         let mut req = http::Request::post(url.clone()).header("content-type", content_type);
         if let Some(auth) = &authorization {
@@ -140,8 +143,7 @@ async fn post_with_retries(
             Err(_) => tracing::warn!(%url, attempt, "revocation hook timed out"),
         }
         if attempt < ATTEMPTS {
-            tokio::time::sleep(backoff).await;
-            backoff *= 2;
+            tokio::time::sleep(backoff.next_delay()).await;
         }
     }
     false

@@ -23,8 +23,9 @@ fn jws_parts(token: &str) -> Option<(&str, &str)> {
     three_non_empty.then_some((header, payload))
 }
 
-/// For a compact JWS the first two segments joined by `.`; otherwise the whole token.
-pub(super) fn signing_input(token: &str) -> &str {
+/// For a compact JWS (exactly three non-empty dot-separated segments) the first two segments
+/// joined by `.`; otherwise the whole token.
+pub fn signing_input(token: &str) -> &str {
     match jws_parts(token) {
         // header + '.' + payload is a prefix of the token: no allocation needed.
         Some((header, payload)) => &token[..header.len() + 1 + payload.len()],
@@ -32,9 +33,10 @@ pub(super) fn signing_input(token: &str) -> &str {
     }
 }
 
-/// The numeric `exp` claim of a compact JWS, unverified. Fractions are truncated; negative,
-/// non-numeric or absent values give None.
-pub(super) fn jwt_exp(token: &str) -> Option<u64> {
+/// The numeric `exp` claim (Unix seconds) of a compact JWS, read without verification.
+/// Fractions are truncated; negative, non-numeric or absent values (or a token that is not a
+/// JWS) give None.
+pub fn jwt_exp(token: &str) -> Option<u64> {
     let (_, payload) = jws_parts(token)?;
     let bytes = B64URL.decode(payload).ok()?;
     let claims: serde_json::Value = serde_json::from_slice(&bytes).ok()?;

@@ -1,7 +1,8 @@
 //! Token keys: a 128-bit keyed BLAKE3 hash of the token's signing input.
 
 use std::fmt;
-use std::path::Path;
+
+use super::jwt::signing_input;
 
 /// The 128-bit key of a token. Its lowercase hex form is the token id.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
@@ -80,25 +81,6 @@ impl Keyer {
         out.copy_from_slice(&hash.as_bytes()[..16]);
         TokenKey(out)
     }
-}
-
-/// For a compact JWS (exactly three non-empty dot-separated segments) the first two segments
-/// joined by `.`; otherwise the whole token.
-pub fn signing_input(token: &str) -> &str {
-    super::jwt::signing_input(token)
-}
-
-/// The `exp` claim (Unix seconds) of a compact JWS, read without verification; None when the
-/// token is not a JWS or has no numeric `exp`.
-pub fn jwt_exp(token: &str) -> Option<u64> {
-    super::jwt::jwt_exp(token)
-}
-
-/// The keyer for `run`, `token-id` and `har`: from env variable `env_name` when it is set and
-/// non-empty; otherwise from `dir/idlegate.key` (created with 32 random bytes, hex, mode 0600,
-/// when missing; `dir` is created mode 0700 when missing).
-pub fn load_or_create_keyer(env_name: &str, dir: &Path) -> Result<Keyer, KeyError> {
-    super::keyfile::load_or_create_keyer(env_name, dir)
 }
 
 /// Lowercase hex of any byte string.

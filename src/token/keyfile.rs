@@ -7,12 +7,14 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::key::decode_hex;
-use super::{KeyError, Keyer};
+use super::key::{decode_hex, hex_lower, KeyError, Keyer};
 
 pub(super) const KEY_FILE: &str = "idlegate.key";
 
-pub(super) fn load_or_create_keyer(env_name: &str, dir: &Path) -> Result<Keyer, KeyError> {
+/// The keyer for `run`, `token-id` and `har`: from env variable `env_name` when it is set and
+/// non-empty; otherwise from `dir/idlegate.key` (created with 32 random bytes, hex, mode 0600,
+/// when missing; `dir` is created mode 0700 when missing).
+pub fn load_or_create_keyer(env_name: &str, dir: &Path) -> Result<Keyer, KeyError> {
     if let Some(secret) = std::env::var_os(env_name) {
         if !secret.is_empty() {
             return Ok(Keyer::from_secret(secret.as_bytes()));
@@ -62,7 +64,7 @@ fn create_key_file(dir: &Path, path: &Path) -> Result<Keyer, KeyError> {
     let mut key = [0u8; 32];
     getrandom::getrandom(&mut key)
         .map_err(|e| io_error(path)(std::io::Error::other(e.to_string())))?;
-    let text = format!("{}\n", super::key::hex_lower(&key));
+    let text = format!("{}\n", hex_lower(&key));
 
     let tmp = temp_path(dir)?;
     let linked = write_new_file(&tmp, &text).and_then(|()| fs::hard_link(&tmp, path));

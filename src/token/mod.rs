@@ -1,5 +1,12 @@
 //! Tokens: where they are found in a request (SPEC §2 step 1, §10 token extraction), how they
 //! are keyed (step 2, §10 compact JWS and hash key), and the unverified JWT `exp` read.
+//!
+//! # Layout
+//!
+//! - `extract`: finding a token in a request ([`TokenSource`], [`extract`]).
+//! - `jwt`: a compact JWS's signing input and its unverified `exp`.
+//! - `key`: [`Keyer`] and [`TokenKey`] (keyed BLAKE3 of the signing input), hex helpers.
+//! - `keyfile`: where the hash key comes from ([`load_or_create_keyer`]); above `key`.
 
 mod extract;
 mod jwt;
@@ -9,4 +16,6 @@ mod keyfile;
 pub use extract::{
     extract, extract_checked, Conflict, Extracted, SourceError, TokenSource, MAX_TOKEN_LEN,
 };
-pub use key::{jwt_exp, load_or_create_keyer, signing_input, KeyError, Keyer, TokenKey};
+pub use jwt::{jwt_exp, signing_input};
+pub use key::{KeyError, Keyer, TokenKey};
+pub use keyfile::load_or_create_keyer;

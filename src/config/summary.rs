@@ -4,6 +4,8 @@ use std::fmt::Write;
 use std::path::Path;
 use std::time::Duration;
 
+use crate::classify::Group;
+
 use super::model::*;
 
 /// Width of the name column.

@@ -10,7 +10,7 @@ mod stored;
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 
 use crate::classify::{Classifier, Group, Pattern, Segment};
-use crate::token::{self, Keyer, TokenKey, TokenSource, MAX_TOKEN_LEN};
+use crate::token::{self, Extracted, Keyer, TokenKey, TokenSource, MAX_TOKEN_LEN};
 
 pub use files::{config, har};
 pub use stored::{redis, snapshot};
@@ -131,8 +131,10 @@ fn reference_classify(
 
 /// Token extraction and keying. Input: lines; the first lists token sources separated by
 /// spaces (the defaults when none is valid), a line `?...` is the query, the others are
-/// `name: value` headers. The sources are tried in order, an extracted token is a b64token of
-/// at most 16 KiB, and its id is stable, the same for its signing input, and hex round-trips.
+/// `name: value` headers. One credential per request: the token found is the one every
+/// source that has a token carries, a conflict is one that a source alone shows or two sources
+/// disagreeing on; an extracted token is a b64token of at most 16 KiB, and its id is stable,
+/// the same for its signing input, and hex round-trips.
 pub fn tokens(data: &[u8]) {
     let mut lines = data.split(|&b| b == b'\n');
     let first = String::from_utf8_lossy(lines.next().unwrap_or_default()).into_owned();
@@ -165,14 +167,37 @@ pub fn tokens(data: &[u8]) {
         }
     }
     let query = query.as_deref();
-    let found = token::extract(&sources, &headers, query);
-    let first_by_source = sources
+    let all = token::extract_checked(&sources, &headers, query);
+    let each: Vec<Extracted> = sources
         .iter()
-        .find_map(|s| token::extract(std::slice::from_ref(s), &headers, query));
-    assert_eq!(found, first_by_source);
-    if let Some(t) = found {
-        check_token(&t);
+        .map(|s| token::extract_checked(std::slice::from_ref(s), &headers, query))
+        .collect();
+    let tokens: Vec<&str> = each
+        .iter()
+        .filter_map(|e| match e {
+            Extracted::One(t) => Some(t.as_ref()),
+            _ => None,
+        })
+        .collect();
+    let conflict_in_one = each.iter().any(|e| matches!(e, Extracted::Conflict(_)));
+    match &all {
+        // One credential: every source that has a token has this one.
+        Extracted::One(t) => {
+            assert!(!conflict_in_one && !tokens.is_empty());
+            assert!(tokens.iter().all(|x| x == t));
+            check_token(t);
+        }
+        Extracted::None => assert!(!conflict_in_one && tokens.is_empty()),
+        // More than one credential, or a malformed one: a source alone says so, or two
+        // sources carry different tokens.
+        Extracted::Conflict(_) => {
+            assert!(conflict_in_one || tokens.windows(2).any(|w| w[0] != w[1]));
+        }
     }
+    assert_eq!(
+        token::extract(&sources, &headers, query),
+        all.clone().token()
+    );
 }
 
 fn check_token(t: &str) {

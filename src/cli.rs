@@ -243,10 +243,10 @@ pub fn token_id(path: &Path, token_arg: &str) -> i32 {
 fn print_token_id(path: &Path, token_arg: &str) -> anyhow::Result<()> {
     let loaded = load(path)?;
     let raw = if token_arg == "-" {
-        let mut buf = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut buf)
+        let max = crate::bounded::STDIN_TOKEN_MAX_BYTES;
+        let bytes = crate::bounded::read_all(std::io::stdin(), max)
             .map_err(|e| anyhow::anyhow!("cannot read the token from standard input: {e}"))?;
-        buf.trim().to_string()
+        String::from_utf8_lossy(&bytes).trim().to_string()
     } else {
         token_arg.trim().to_string()
     };

@@ -21,6 +21,7 @@
 pub mod admin;
 pub mod app;
 pub mod backoff;
+pub mod bounded;
 pub mod catalog;
 pub mod classify;
 pub mod cli;

@@ -74,6 +74,41 @@ fn check_warns_about_short_timeouts_without_failing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(": warning: timeout.idle:"));
 }
 
+// Before: the defaults file was read whole, so a path at /dev/zero never finished.
+#[test]
+fn check_refuses_an_endless_defaults_file_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(
+        dir.path(),
+        "[proxy]\nupstream = \"http://127.0.0.1:9\"\n[exclusions]\ndefaults_file = \"/dev/zero\"\n",
+    );
+    let out = idlegate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("larger than 4194304 bytes"), "{stderr}");
+}
+
+// Before: `token-id -` read standard input to its end, however long.
+#[test]
+fn token_id_from_an_endless_standard_input_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write_config(dir.path(), "[proxy]\nupstream = \"http://127.0.0.1:9\"\n");
+    let out = idlegate()
+        .args(["token-id", "--config"])
+        .arg(&cfg)
+        .arg("-")
+        .stdin(std::fs::File::open("/dev/zero").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("larger than 1048576 bytes"), "{stderr}");
+}
+
 #[test]
 fn token_id_is_32_hex_stable_and_keyed_on_the_jws_signing_input() {
     let dir = tempfile::tempdir().unwrap();

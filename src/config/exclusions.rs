@@ -43,7 +43,7 @@ fn read_defaults_file(
     r: &mut Report,
     other_files: &mut Vec<Diagnostic>,
 ) -> ExclusionsConfig {
-    match std::fs::read_to_string(&path) {
+    match crate::bounded::read_text(&path, crate::bounded::CONFIG_MAX_BYTES) {
         Ok(text) => {
             let (groups, diags) = groups::parse_groups(&text, &path);
             other_files.extend(diags);

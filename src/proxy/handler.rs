@@ -15,9 +15,11 @@ use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use tokio::time::Instant;
 
+use super::body::RequestBody;
+use super::error::{ErrorKind, Fault, ProxyError};
 use super::forward;
 use super::pool::Pool;
-use super::respond::{ProxyBody, ProxyError};
+use super::respond::ProxyBody;
 use super::upgrade;
 use crate::app::{App, Live};
 use crate::classify::ExclusionId;
@@ -169,7 +171,7 @@ impl Proxy {
                 .await
             {
                 Ok(c) => check = c,
-                Err(_) => return Err(ProxyError::Unavailable),
+                Err(_) => return Err(ProxyError::gateway(ErrorKind::Unavailable)),
             }
         }
         let candidate = Verdict {
@@ -177,13 +179,13 @@ impl Proxy {
             candidate: true,
         };
         match check {
-            Check::Revoked(reason) => Err(ProxyError::Revoked(reason)),
+            Check::Revoked(reason) => Err(ProxyError::client(ErrorKind::Revoked(reason))),
             Check::Expired(rev) | Check::Due(rev) => {
                 if app.shared.is_none() {
                     app.report_revocation(&rev);
                 }
                 if rev.enforced {
-                    return Err(ProxyError::Revoked(rev.reason));
+                    return Err(ProxyError::client(ErrorKind::Revoked(rev.reason)));
                 }
                 Ok(candidate)
             }
@@ -216,14 +218,7 @@ impl Proxy {
     /// carries (a revoked token, more than one credential, a head that cannot be forwarded
     /// faithfully) is counted as class `rejected`.
     fn answer(&self, why: ProxyError) -> Response<ProxyBody> {
-        let refusal = matches!(
-            why,
-            ProxyError::Revoked(_)
-                | ProxyError::Credentials(_)
-                | ProxyError::BadRequest(_)
-                | ProxyError::MethodNotAllowed
-        );
-        if refusal {
+        if why.is_refusal() {
             self.app.classes.rejected.inc();
             tracing::debug!(reason = %why, "request refused");
         }
@@ -234,7 +229,7 @@ impl Proxy {
     /// client's body are the client's: they are not counted as upstream errors.
     async fn exchange(
         &self,
-        upstream_req: Result<Request<forward::RequestBody>, ProxyError>,
+        upstream_req: Result<Request<RequestBody>, ProxyError>,
         authority: &Arc<str>,
         upstream_timeout: std::time::Duration,
         now_ms: u64,
@@ -252,7 +247,7 @@ impl Proxy {
             Err(e) => Err(e),
         };
         outcome.map_err(|e| {
-            if matches!(e, ProxyError::MalformedBody | ProxyError::BodyTimeout(_)) {
+            if e.fault == Fault::Client {
                 tracing::debug!(error = %e, "client request body failed");
                 return e.into_response();
             }
@@ -270,9 +265,9 @@ impl Proxy {
 
     fn count_upstream_error(&self, e: &ProxyError) {
         use crate::admin::metrics::UpstreamErrorKind as K;
-        let kind = match e {
-            ProxyError::Connect(_) => K::connect,
-            ProxyError::Timeout(_) => K::timeout,
+        let kind = match e.kind {
+            ErrorKind::Connect(_) => K::connect,
+            ErrorKind::Timeout(_) => K::timeout,
             _ => K::other,
         };
         self.app.metrics.upstream_error(kind).inc();
@@ -288,7 +283,7 @@ fn admit<'r>(live: &Live, req: &'r Request<Incoming>) -> Result<Option<Cow<'r, s
     match token::extract_checked(sources, req.headers(), req.uri().query()) {
         Extracted::One(token) => Ok(Some(token)),
         Extracted::None => Ok(None),
-        Extracted::Conflict(conflict) => Err(ProxyError::Credentials(conflict)),
+        Extracted::Conflict(conflict) => Err(ProxyError::client(ErrorKind::Credentials(conflict))),
     }
 }
 
@@ -311,10 +306,7 @@ fn upstream_request(
     live: &Live,
     conn: &Conn,
     mut req: Request<Incoming>,
-) -> (
-    Result<Request<forward::RequestBody>, ProxyError>,
-    Option<OnUpgrade>,
-) {
+) -> (Result<Request<RequestBody>, ProxyError>, Option<OnUpgrade>) {
     let cfg = &live.config;
     if let Some(h) = &cfg.tokens.no_touch_header {
         req.headers_mut().remove(h);

@@ -2,6 +2,8 @@
 //! each request through [`handler::Proxy::handle`].
 
 pub(crate) mod accept;
+mod body;
+mod error;
 mod forward;
 mod handler;
 pub(crate) mod idle;
@@ -9,8 +11,9 @@ mod pool;
 mod respond;
 mod upgrade;
 
+pub use error::{ErrorKind, Fault, ProxyError};
 pub use handler::{Conn, Proxy};
-pub use respond::{ProxyBody, ProxyError};
+pub use respond::ProxyBody;
 
 use std::convert::Infallible;
 use std::fmt::Display;

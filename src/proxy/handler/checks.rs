@@ -5,7 +5,7 @@ use http::header::HOST;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method, Request, Version};
 
-use crate::proxy::ProxyError;
+use crate::proxy::error::{ErrorKind, ProxyError};
 
 /// A head over `max_header_bytes` is refused first (431). Then:
 /// `CONNECT` would ask the upstream to open a tunnel, which a reverse proxy never forwards.
@@ -16,30 +16,34 @@ use crate::proxy::ProxyError;
 pub fn check_head<B>(req: &Request<B>, max_header_bytes: usize) -> Result<(), ProxyError> {
     let size = head_size(req);
     if size > max_header_bytes {
-        return Err(ProxyError::HeadTooLarge {
+        return Err(ProxyError::client(ErrorKind::HeadTooLarge {
             size,
             max: max_header_bytes,
-        });
+        }));
     }
     if req.method() == Method::CONNECT {
-        return Err(ProxyError::MethodNotAllowed);
+        return Err(ProxyError::client(ErrorKind::MethodNotAllowed));
     }
     let mut hosts = req.headers().get_all(HOST).iter();
     let host = hosts.next();
     if hosts.next().is_some() {
-        return Err(ProxyError::BadRequest("more than one Host header"));
+        return Err(bad_request("more than one Host header"));
     }
     let before_http11 = matches!(req.version(), Version::HTTP_09 | Version::HTTP_10);
     match (host, req.uri().authority()) {
         (Some(host), Some(target)) if !same_authority(host, target, req.uri().scheme()) => Err(
-            ProxyError::BadRequest("the Host header does not match the request target"),
+            bad_request("the Host header does not match the request target"),
         ),
-        (None, None) if !before_http11 => Err(ProxyError::BadRequest("missing Host header")),
+        (None, None) if !before_http11 => Err(bad_request("missing Host header")),
         (None, Some(_)) if req.version() == Version::HTTP_11 => {
-            Err(ProxyError::BadRequest("missing Host header"))
+            Err(bad_request("missing Host header"))
         }
         _ => Ok(()),
     }
+}
+
+fn bad_request(why: &'static str) -> ProxyError {
+    ProxyError::client(ErrorKind::BadRequest(why))
 }
 
 /// Bytes of the request head as it came on the wire: request line, header lines, blank line.

@@ -1,11 +1,43 @@
-//! Request heads idlegate refuses before looking at tokens: those too large, and those it
-//! cannot forward faithfully to an HTTP/1.1 upstream.
+//! The admit phase and the token's identity. Refused before tokens are looked at: heads too
+//! large, and heads idlegate cannot forward faithfully to an HTTP/1.1 upstream; then requests
+//! with more than one credential (docs/reference.md, "Request path", steps 1–3). What is let
+//! in leaves with its one token, if any, and that token's key.
+//!
+//! Layout: imports only `proxy/error.rs` within `proxy`.
+
+use std::borrow::Cow;
 
 use http::header::HOST;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method, Request, Version};
 
+use crate::app::{App, Live};
 use crate::proxy::error::{ErrorKind, ProxyError};
+use crate::token::{self, Extracted, TokenKey};
+
+/// The request's one token, or why idlegate answers itself: a head over
+/// `proxy.max_header_bytes` (431), one that cannot be forwarded faithfully, or more than one
+/// credential.
+pub(super) fn admit<'r, B>(
+    live: &Live,
+    req: &'r Request<B>,
+) -> Result<Option<Cow<'r, str>>, ProxyError> {
+    check_head(req, live.config.proxy.max_header_bytes)?;
+    let sources = &live.config.tokens.sources;
+    match token::extract_checked(sources, req.headers(), req.uri().query()) {
+        Extracted::One(token) => Ok(Some(token)),
+        Extracted::None => Ok(None),
+        Extracted::Conflict(conflict) => Err(ProxyError::client(ErrorKind::Credentials(conflict))),
+    }
+}
+
+/// The token's key, only while idle tracking is on (`timeout.enabled`).
+pub(super) fn identify(app: &App, live: &Live, token: Option<&str>) -> Option<TokenKey> {
+    match (token, live.config.timeout.enabled) {
+        (Some(t), true) => Some(app.keyer.key(t)),
+        _ => None,
+    }
+}
 
 /// A head over `max_header_bytes` is refused first (431). Then:
 /// `CONNECT` would ask the upstream to open a tunnel, which a reverse proxy never forwards.
@@ -13,7 +45,7 @@ use crate::proxy::error::{ErrorKind, ProxyError};
 /// the upstream routes on it; two of them, or a `Host` that names another authority than the
 /// request target (absolute form, or HTTP/2 `:authority`), leave it to the upstream to pick
 /// one, possibly not the one this gateway saw.
-pub fn check_head<B>(req: &Request<B>, max_header_bytes: usize) -> Result<(), ProxyError> {
+fn check_head<B>(req: &Request<B>, max_header_bytes: usize) -> Result<(), ProxyError> {
     let size = head_size(req);
     if size > max_header_bytes {
         return Err(ProxyError::client(ErrorKind::HeadTooLarge {

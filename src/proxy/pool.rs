@@ -257,3 +257,23 @@ impl Body for PooledBody {
         self.body.size_hint()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::error::Fault;
+
+    #[tokio::test]
+    async fn a_failed_connect_is_the_upstreams_and_leaves_the_request_unsent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority: Arc<str> = Arc::from(listener.local_addr().unwrap().to_string());
+        drop(listener);
+        let pool = Pool::new(Duration::from_secs(1), Gauge::default());
+        let Err(e) = pool.connect(&authority).await else {
+            panic!("nothing listens there");
+        };
+        assert!(matches!(e.kind, ErrorKind::Connect(_)), "{e}");
+        assert_eq!(e.fault, Fault::Upstream);
+        assert!(e.retry, "nothing was sent: safe on another connection");
+    }
+}

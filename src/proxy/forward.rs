@@ -1,9 +1,7 @@
-//! Forwarding to the upstream: the pooled keep-alive client, the request rewrite (target URI,
-//! hop-by-hop headers, `X-Forwarded-*`) and the response clean-up.
-
-mod body;
-
-pub use body::{RequestBody, RequestBodyError};
+//! The request rewrite for the upstream (target URI, hop-by-hop headers, `X-Forwarded-*`) and
+//! the response clean-up. Sending is the pool's (`pool.rs`).
+//!
+//! Layout: imports only the low files `body.rs` and `error.rs`.
 
 use std::time::Duration;
 
@@ -11,7 +9,8 @@ use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
 use hyper::body::Incoming;
 
-use super::respond::ProxyError;
+use super::body::RequestBody;
+use super::error::{ErrorKind, ProxyError};
 
 const HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
@@ -137,7 +136,7 @@ fn target_uri(upstream: &Uri, request: &Uri) -> Result<Uri, ProxyError> {
         (true, None) => http::uri::PathAndQuery::from_static("/"),
         (false, pq) => format!("{prefix}{}", pq.map_or("/", |p| p.as_str()))
             .parse()
-            .map_err(|e| ProxyError::Other(format!("bad target path: {e}")))?,
+            .map_err(|e| ProxyError::gateway(ErrorKind::Other(format!("bad target path: {e}"))))?,
     };
     Ok(Uri::from(path_and_query))
 }

@@ -1,7 +1,20 @@
 //! The proxy listener: accepts HTTP/1.1 and HTTP/2 (prior knowledge) connections and runs
 //! each request through [`handler::Proxy::handle`].
+//!
+//! Layout, lowest first; a file imports only from files above it in this list:
+//! - `error.rs`: [`ProxyError`] — what went wrong, who is at fault, whether a retry is safe.
+//! - `body.rs`: the client's request body on its way upstream (idle timer, failure marks).
+//! - `forward.rs`: the request rewrite for the upstream and the response clean-up.
+//! - `pool.rs`: this thread's keep-alive connections to the upstream, and their bodies.
+//! - `respond.rs`: the one place a [`ProxyError`] becomes idlegate's own answer.
+//! - `upgrade.rs`: the byte relay after `101 Switching Protocols`.
+//! - `handler.rs` and `handler/`: the request path as its phases.
+//! - `accept.rs`, `idle.rs` and this file: the listener, connection cap and timeouts, the
+//!   proxy threads and drain.
 
 pub(crate) mod accept;
+mod body;
+mod error;
 mod forward;
 mod handler;
 pub(crate) mod idle;
@@ -9,8 +22,9 @@ mod pool;
 mod respond;
 mod upgrade;
 
+pub use error::{ErrorKind, Fault, ProxyError};
 pub use handler::{Conn, Proxy};
-pub use respond::{ProxyBody, ProxyError};
+pub use respond::ProxyBody;
 
 use std::convert::Infallible;
 use std::fmt::Display;

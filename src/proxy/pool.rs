@@ -5,6 +5,9 @@
 //! back once the response ends, and its checkout machinery costs more than the rest of our
 //! request path together. Here the response body gives its connection back itself, in line,
 //! the moment its last byte is read; a connection whose body is dropped half-read is closed.
+//!
+//! Layout: imports only the low files `body.rs` and `error.rs`; its failures say who is at
+//! fault and whether the request was sent (see [`ProxyError`]).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -21,8 +24,8 @@ use parking_lot::Mutex;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpStream;
 
-use super::forward::{RequestBody, RequestBodyError};
-use super::respond::ProxyError;
+use super::body::{RequestBody, RequestBodyError};
+use super::error::{ErrorKind, ProxyError};
 
 /// Idle connections kept per proxy thread; beyond it a finished connection is closed.
 pub const MAX_IDLE: usize = 1024;
@@ -60,17 +63,23 @@ impl Pool {
             };
             let sent = tokio::time::timeout(timeout, sender.try_send_request(req)).await;
             match sent {
-                Err(_) => return Err(ProxyError::Timeout(timeout)),
+                // The request may have reached the upstream: never sent twice.
+                Err(_) => return Err(ProxyError::upstream(ErrorKind::Timeout(timeout), false)),
                 Ok(Ok(resp)) => {
                     // An upgraded connection leaves HTTP: it never returns to the pool.
                     let keep = resp.status() != StatusCode::SWITCHING_PROTOCOLS;
                     let give_back = keep.then(|| (sender, self.clone(), authority.clone()));
                     return Ok(resp.map(|body| PooledBody::new(body, give_back)));
                 }
-                Ok(Err(mut e)) => match e.take_message() {
-                    Some(unsent) if reused => req = unsent,
-                    _ => return Err(exchange_error(e.error())),
-                },
+                Ok(Err(mut e)) => {
+                    let unsent = e.take_message();
+                    let failed = exchange_error(e.error(), unsent.is_some());
+                    match unsent {
+                        // A stale pooled connection: a fresh one is expected to work.
+                        Some(unsent) if failed.retry && reused => req = unsent,
+                        _ => return Err(failed),
+                    }
+                }
             }
         }
     }
@@ -128,13 +137,15 @@ impl Pool {
         }
     }
 
+    /// A new connection to `authority`. Its failures leave the request unsent.
     async fn connect(&self, authority: &Arc<str>) -> Result<SendRequest<RequestBody>, ProxyError> {
+        let failed = |why: String| ProxyError::upstream(ErrorKind::Connect(why), true);
         let connect = TcpStream::connect(&**authority);
         let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(stream)) => stream,
-            Ok(Err(e)) => return Err(ProxyError::Connect(format!("{authority}: {e}"))),
+            Ok(Err(e)) => return Err(failed(format!("{authority}: {e}"))),
             Err(_) => {
-                return Err(ProxyError::Connect(format!(
+                return Err(failed(format!(
                     "{authority}: no connection within {:?}",
                     self.connect_timeout
                 )))
@@ -143,7 +154,7 @@ impl Pool {
         let _ = stream.set_nodelay(true);
         let (sender, connection) = http1::handshake(TokioIo::new(stream))
             .await
-            .map_err(|e| ProxyError::Connect(format!("{authority}: {}", error_chain(&e))))?;
+            .map_err(|e| failed(format!("{authority}: {}", error_chain(&e))))?;
         let open = self.open.clone();
         open.inc();
         tokio::spawn(async move {
@@ -158,15 +169,16 @@ impl Pool {
 
 /// What a failed exchange means for the client. A failure of the client's own body is the
 /// client's fault: the upstream did nothing wrong, and the text of the cause (internals of
-/// the HTTP stack) is not for the client.
-fn exchange_error(e: &hyper::Error) -> ProxyError {
+/// the HTTP stack) is not for the client. `unsent`: the connection gave the request back
+/// before writing any of it.
+fn exchange_error(e: &hyper::Error, unsent: bool) -> ProxyError {
     match RequestBodyError::behind(e) {
-        Some(RequestBodyError::Stalled(idle)) => ProxyError::BodyTimeout(*idle),
+        Some(RequestBodyError::Stalled(idle)) => ProxyError::client(ErrorKind::BodyTimeout(*idle)),
         Some(RequestBodyError::Client(cause)) => {
             tracing::debug!(error = %error_chain(&**cause), "client request body failed");
-            ProxyError::MalformedBody
+            ProxyError::client(ErrorKind::MalformedBody)
         }
-        None => ProxyError::Other(error_chain(e)),
+        None => ProxyError::upstream(ErrorKind::Other(error_chain(e)), unsent),
     }
 }
 
@@ -243,5 +255,25 @@ impl Body for PooledBody {
 
     fn size_hint(&self) -> SizeHint {
         self.body.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proxy::error::Fault;
+
+    #[tokio::test]
+    async fn a_failed_connect_is_the_upstreams_and_leaves_the_request_unsent() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let authority: Arc<str> = Arc::from(listener.local_addr().unwrap().to_string());
+        drop(listener);
+        let pool = Pool::new(Duration::from_secs(1), Gauge::default());
+        let Err(e) = pool.connect(&authority).await else {
+            panic!("nothing listens there");
+        };
+        assert!(matches!(e.kind, ErrorKind::Connect(_)), "{e}");
+        assert_eq!(e.fault, Fault::Upstream);
+        assert!(e.retry, "nothing was sent: safe on another connection");
     }
 }

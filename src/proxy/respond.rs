@@ -1,10 +1,15 @@
-//! The one place where idlegate's own answers are made: refused tokens (401), requests that
-//! cannot be checked or forwarded faithfully (400/405/408), upstream failures (502/504) and
-//! oversized heads (431). Each carries a short JSON body.
+//! The one place where a [`ProxyError`] becomes idlegate's own answer: refused tokens (401),
+//! requests that cannot be checked or forwarded faithfully (400/405/408), upstream failures
+//! (502/504), unavailable state (503) and oversized heads (431). Each carries a short JSON
+//! body. The status follows the error's kind alone; its fault and retry flag do not change
+//! what the client sees.
+//!
+//! Layout: above `error.rs` and `pool.rs` (for the upstream's body type); the handler is
+//! the only caller.
 
+use super::error::{ErrorKind, ProxyError};
 use super::pool::PooledBody;
 use crate::store::RevokeReason;
-use crate::token::Conflict;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
@@ -12,52 +17,18 @@ use http_body_util::{Either, Full};
 /// Bodies the proxy answers with: the upstream's streamed body, or one of our own.
 pub type ProxyBody = Either<PooledBody, Full<Bytes>>;
 
-/// Why the proxy answers itself instead of relaying the upstream.
-#[derive(Debug, thiserror::Error)]
-pub enum ProxyError {
-    #[error("upstream connection failed: {0}")]
-    Connect(String),
-    #[error("upstream did not answer within {0:?}")]
-    Timeout(std::time::Duration),
-    #[error("upstream failed: {0}")]
-    Other(String),
-    #[error("request header block of {size} bytes exceeds proxy.max_header_bytes ({max})")]
-    HeadTooLarge { size: usize, max: usize },
-    #[error("{}", .0.description())]
-    Revoked(RevokeReason),
-    /// `state.on_error = "closed"` and the shared state (Redis) cannot say whether this
-    /// unknown token is revoked.
-    #[error("token state is temporarily unavailable")]
-    Unavailable,
-    /// The request carries more than one credential.
-    #[error("{0}")]
-    Credentials(Conflict),
-    /// A request head that cannot be forwarded faithfully (its `Host`, for one).
-    #[error("{0}")]
-    BadRequest(&'static str),
-    /// `CONNECT`: idlegate is a reverse proxy, not a tunnel to any address.
-    #[error("the CONNECT method is not supported")]
-    MethodNotAllowed,
-    /// The client's request body failed (bad chunked framing, early end). The cause stays in
-    /// the logs: its text describes idlegate's internals, not the client's mistake.
-    #[error("malformed request body")]
-    MalformedBody,
-    /// The client's request body sent nothing for `proxy.body_timeout`.
-    #[error("the request body sent nothing for {0:?}")]
-    BodyTimeout(std::time::Duration),
-}
-
 /// Methods idlegate forwards (any but `CONNECT`): the common ones, for the 405's `Allow`.
 const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE";
 
 impl ProxyError {
+    /// idlegate's own answer for this error.
     pub fn into_response(self) -> Response<ProxyBody> {
-        match self {
-            ProxyError::Revoked(reason) => revoked(reason),
-            ProxyError::Connect(_) | ProxyError::Other(_) => {
+        match &self.kind {
+            ErrorKind::Revoked(reason) => revoked(*reason),
+            ErrorKind::Connect(_) | ErrorKind::Other(_) => {
                 json(StatusCode::BAD_GATEWAY, "bad_gateway", &self.to_string())
             }
-            ProxyError::Unavailable => {
+            ErrorKind::Unavailable => {
                 let mut resp = json(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "temporarily_unavailable",
@@ -67,12 +38,12 @@ impl ProxyError {
                     .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
                 resp
             }
-            ProxyError::Timeout(_) => json(
+            ErrorKind::Timeout(_) => json(
                 StatusCode::GATEWAY_TIMEOUT,
                 "gateway_timeout",
                 &self.to_string(),
             ),
-            ProxyError::Credentials(_) => {
+            ErrorKind::Credentials(_) => {
                 let mut resp = json(
                     StatusCode::BAD_REQUEST,
                     "invalid_request",
@@ -84,12 +55,12 @@ impl ProxyError {
                 );
                 resp
             }
-            ProxyError::BadRequest(_) => json(
+            ErrorKind::BadRequest(_) => json(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 &self.to_string(),
             ),
-            ProxyError::MethodNotAllowed => {
+            ErrorKind::MethodNotAllowed => {
                 let mut resp = json(
                     StatusCode::METHOD_NOT_ALLOWED,
                     "method_not_allowed",
@@ -101,18 +72,18 @@ impl ProxyError {
             }
             // The request body was not read to its end: what follows on the connection
             // cannot be trusted to be the next request.
-            ProxyError::MalformedBody => closing(json(
+            ErrorKind::MalformedBody => closing(json(
                 StatusCode::BAD_REQUEST,
                 "invalid_request",
                 &self.to_string(),
             )),
-            ProxyError::BodyTimeout(_) => closing(json(
+            ErrorKind::BodyTimeout(_) => closing(json(
                 StatusCode::REQUEST_TIMEOUT,
                 "request_timeout",
                 &self.to_string(),
             )),
             // After a 431 the connection is closed.
-            ProxyError::HeadTooLarge { .. } => closing(json(
+            ErrorKind::HeadTooLarge { .. } => closing(json(
                 StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
                 "request_header_fields_too_large",
                 &self.to_string(),
@@ -160,10 +131,15 @@ fn json(status: StatusCode, error: &str, description: &str) -> Response<ProxyBod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::token::Conflict;
+
+    fn client(kind: ErrorKind) -> Response<ProxyBody> {
+        ProxyError::client(kind).into_response()
+    }
 
     #[test]
     fn revoked_answer_is_rfc6750_with_json_body() {
-        let resp = ProxyError::Revoked(RevokeReason::Inactivity).into_response();
+        let resp = client(ErrorKind::Revoked(RevokeReason::Inactivity));
         assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
         assert_eq!(
             resp.headers()[header::WWW_AUTHENTICATE],
@@ -173,14 +149,14 @@ mod tests {
 
     #[test]
     fn unavailable_state_is_503_temporarily_unavailable() {
-        let resp = ProxyError::Unavailable.into_response();
+        let resp = ProxyError::gateway(ErrorKind::Unavailable).into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(resp.headers()[header::RETRY_AFTER], "1");
     }
 
     #[test]
     fn credential_conflict_is_rfc6750_invalid_request() {
-        let resp = ProxyError::Credentials(Conflict::AuthorizationRepeated).into_response();
+        let resp = client(ErrorKind::Credentials(Conflict::AuthorizationRepeated));
         assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
         assert_eq!(
             resp.headers()[header::WWW_AUTHENTICATE],
@@ -191,7 +167,7 @@ mod tests {
 
     #[test]
     fn connect_is_405_with_allow() {
-        let resp = ProxyError::MethodNotAllowed.into_response();
+        let resp = client(ErrorKind::MethodNotAllowed);
         assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert!(!resp.headers()[header::ALLOW]
             .to_str()
@@ -201,17 +177,17 @@ mod tests {
 
     #[test]
     fn body_failures_close_the_connection() {
-        let bad = ProxyError::MalformedBody.into_response();
+        let bad = client(ErrorKind::MalformedBody);
         assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
         assert_eq!(bad.headers()[header::CONNECTION], "close");
-        let stalled = ProxyError::BodyTimeout(std::time::Duration::from_secs(1)).into_response();
+        let stalled = client(ErrorKind::BodyTimeout(std::time::Duration::from_secs(1)));
         assert_eq!(stalled.status(), StatusCode::REQUEST_TIMEOUT);
         assert_eq!(stalled.headers()[header::CONNECTION], "close");
     }
 
     #[test]
     fn oversized_head_closes_the_connection() {
-        let resp = ProxyError::HeadTooLarge { size: 10, max: 5 }.into_response();
+        let resp = client(ErrorKind::HeadTooLarge { size: 10, max: 5 });
         assert_eq!(resp.status(), StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE);
         assert_eq!(resp.headers()[header::CONNECTION], "close");
     }

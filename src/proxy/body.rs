@@ -4,6 +4,9 @@
 //! the upstream connection, so the failed exchange can be told apart from an upstream fault,
 //! and ends a body that sends nothing for `proxy.body_timeout` (which also aborts the upstream
 //! request: its connection is closed).
+//!
+//! Layout: a low file of `proxy` beside `error.rs`; the rewrite (`forward.rs`) wraps the body,
+//! the pool sends it and reads the marks back.
 
 use std::future::Future;
 use std::pin::Pin;

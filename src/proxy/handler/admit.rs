@@ -1,11 +1,43 @@
-//! Request heads idlegate refuses before looking at tokens: those too large, and those it
-//! cannot forward faithfully to an HTTP/1.1 upstream.
+//! The admit phase and the token's identity. Refused before tokens are looked at: heads too
+//! large, and heads idlegate cannot forward faithfully to an HTTP/1.1 upstream; then requests
+//! with more than one credential (docs/reference.md, "Request path", steps 1–3). What is let
+//! in leaves with its one token, if any, and that token's key.
+//!
+//! Layout: imports only `proxy/error.rs` within `proxy`.
+
+use std::borrow::Cow;
 
 use http::header::HOST;
 use http::uri::{Authority, Scheme};
 use http::{HeaderValue, Method, Request, Version};
 
-use crate::proxy::ProxyError;
+use crate::app::{App, Live};
+use crate::proxy::error::{ErrorKind, ProxyError};
+use crate::token::{self, Extracted, TokenKey};
+
+/// The request's one token, or why idlegate answers itself: a head over
+/// `proxy.max_header_bytes` (431), one that cannot be forwarded faithfully, or more than one
+/// credential.
+pub(super) fn admit<'r, B>(
+    live: &Live,
+    req: &'r Request<B>,
+) -> Result<Option<Cow<'r, str>>, ProxyError> {
+    check_head(req, live.config.proxy.max_header_bytes)?;
+    let sources = &live.config.tokens.sources;
+    match token::extract_checked(sources, req.headers(), req.uri().query()) {
+        Extracted::One(token) => Ok(Some(token)),
+        Extracted::None => Ok(None),
+        Extracted::Conflict(conflict) => Err(ProxyError::client(ErrorKind::Credentials(conflict))),
+    }
+}
+
+/// The token's key, only while idle tracking is on (`timeout.enabled`).
+pub(super) fn identify(app: &App, live: &Live, token: Option<&str>) -> Option<TokenKey> {
+    match (token, live.config.timeout.enabled) {
+        (Some(t), true) => Some(app.keyer.key(t)),
+        _ => None,
+    }
+}
 
 /// A head over `max_header_bytes` is refused first (431). Then:
 /// `CONNECT` would ask the upstream to open a tunnel, which a reverse proxy never forwards.
@@ -13,33 +45,37 @@ use crate::proxy::ProxyError;
 /// the upstream routes on it; two of them, or a `Host` that names another authority than the
 /// request target (absolute form, or HTTP/2 `:authority`), leave it to the upstream to pick
 /// one, possibly not the one this gateway saw.
-pub fn check_head<B>(req: &Request<B>, max_header_bytes: usize) -> Result<(), ProxyError> {
+fn check_head<B>(req: &Request<B>, max_header_bytes: usize) -> Result<(), ProxyError> {
     let size = head_size(req);
     if size > max_header_bytes {
-        return Err(ProxyError::HeadTooLarge {
+        return Err(ProxyError::client(ErrorKind::HeadTooLarge {
             size,
             max: max_header_bytes,
-        });
+        }));
     }
     if req.method() == Method::CONNECT {
-        return Err(ProxyError::MethodNotAllowed);
+        return Err(ProxyError::client(ErrorKind::MethodNotAllowed));
     }
     let mut hosts = req.headers().get_all(HOST).iter();
     let host = hosts.next();
     if hosts.next().is_some() {
-        return Err(ProxyError::BadRequest("more than one Host header"));
+        return Err(bad_request("more than one Host header"));
     }
     let before_http11 = matches!(req.version(), Version::HTTP_09 | Version::HTTP_10);
     match (host, req.uri().authority()) {
         (Some(host), Some(target)) if !same_authority(host, target, req.uri().scheme()) => Err(
-            ProxyError::BadRequest("the Host header does not match the request target"),
+            bad_request("the Host header does not match the request target"),
         ),
-        (None, None) if !before_http11 => Err(ProxyError::BadRequest("missing Host header")),
+        (None, None) if !before_http11 => Err(bad_request("missing Host header")),
         (None, Some(_)) if req.version() == Version::HTTP_11 => {
-            Err(ProxyError::BadRequest("missing Host header"))
+            Err(bad_request("missing Host header"))
         }
         _ => Ok(()),
     }
+}
+
+fn bad_request(why: &'static str) -> ProxyError {
+    ProxyError::client(ErrorKind::BadRequest(why))
 }
 
 /// Bytes of the request head as it came on the wire: request line, header lines, blank line.

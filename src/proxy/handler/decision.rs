@@ -1,0 +1,150 @@
+//! The decision phase: classify the request, check its token against the state (revoked, or
+//! expired on the spot) and touch it, count its class, and start tracking it at once when
+//! `tokens.track = "all"` (docs/reference.md, "Request path", steps 4–6).
+//!
+//! Layout: the handler's only read of the state layer (`check`); imports `tracking.rs` for
+//! the tracking that does not wait for the upstream.
+
+use http::Request;
+
+use super::throttle::Throttle;
+use super::tracking;
+use crate::app::{App, Live};
+use crate::classify::ExclusionId;
+use crate::config::TrackMode;
+use crate::proxy::error::{ErrorKind, ProxyError};
+use crate::store::Check;
+use crate::token::TokenKey;
+
+/// What the decision leaves for forwarding and recording.
+pub(super) struct Decision {
+    /// The token's key: `None` without a token or while idle tracking is off.
+    pub key: Option<TokenKey>,
+    /// The token's deadline when it is tracked.
+    pub deadline: Option<u64>,
+    /// `tokens.track = "accepted"`: the upstream's answer settles the token's tracking.
+    pub settled_by_answer: bool,
+    /// Not tracked yet: the raw token, to start tracking it if the upstream accepts it.
+    pub candidate: Option<String>,
+}
+
+/// What the state says of a keyed token that may go on.
+struct Verdict {
+    /// The token's deadline when it is tracked.
+    deadline: Option<u64>,
+    /// Not tracked yet: may start being tracked.
+    candidate: bool,
+}
+
+/// Refused when the token is revoked (or expired just now, when enforced) or its state
+/// cannot be known; otherwise what forwarding and recording need.
+pub(super) async fn decide<B>(
+    app: &App,
+    live: &Live,
+    overflow_warning: &Throttle,
+    req: &Request<B>,
+    key: Option<TokenKey>,
+    token: Option<&str>,
+    now_ms: u64,
+) -> Result<Decision, ProxyError> {
+    // Classified first (pure) so that the check can touch in the same step.
+    let exclusion = classify(live, req);
+    let mut verdict = Verdict {
+        deadline: None,
+        candidate: false,
+    };
+    if let Some(key) = &key {
+        verdict = check(app, live, key, exclusion.is_none(), now_ms).await?;
+    }
+    count_class(app, live, token.is_some(), exclusion);
+
+    let settled_by_answer = live.config.tokens.track != TrackMode::All;
+    let mut candidate = None;
+    if let (Some(key), true) = (&key, verdict.candidate) {
+        if settled_by_answer {
+            candidate = token.map(str::to_owned);
+        } else {
+            verdict.deadline = tracking::track(app, overflow_warning, key, token, now_ms);
+        }
+    }
+    Ok(Decision {
+        key,
+        deadline: verdict.deadline,
+        settled_by_answer,
+        candidate,
+    })
+}
+
+/// `Some` names the exclusion that matched, `None` is activity.
+fn classify<B>(live: &Live, req: &Request<B>) -> Option<ExclusionId> {
+    let no_touch = live
+        .config
+        .tokens
+        .no_touch_header
+        .as_ref()
+        .is_some_and(|h| req.headers().contains_key(h));
+    let (path, query) = (req.uri().path(), req.uri().query());
+    live.classifier
+        .classify(req.method(), path, query, no_touch)
+}
+
+/// The check and touch of a keyed token, in one step on its entry; with Redis, an unknown
+/// token is looked up and a due one claimed.
+async fn check(
+    app: &App,
+    live: &Live,
+    key: &TokenKey,
+    touch: bool,
+    now_ms: u64,
+) -> Result<Verdict, ProxyError> {
+    let mut check = app.store.check(key, now_ms, &live.timing, touch);
+    if let Some(shared) = &app.shared {
+        // Unknown → lookup; due → claim; touch → queued for the flush. An expiry it
+        // returns is reported already.
+        match shared
+            .resolve(app, key, check, now_ms, &live.timing, touch)
+            .await
+        {
+            Ok(c) => check = c,
+            Err(_) => return Err(ProxyError::gateway(ErrorKind::Unavailable)),
+        }
+    }
+    let candidate = Verdict {
+        deadline: None,
+        candidate: true,
+    };
+    match check {
+        Check::Revoked(reason) => Err(ProxyError::client(ErrorKind::Revoked(reason))),
+        Check::Expired(rev) | Check::Due(rev) => {
+            if app.shared.is_none() {
+                app.report_revocation(&rev);
+            }
+            if rev.enforced {
+                return Err(ProxyError::client(ErrorKind::Revoked(rev.reason)));
+            }
+            Ok(candidate)
+        }
+        Check::Active { deadline_ms } => Ok(Verdict {
+            deadline: Some(deadline_ms),
+            candidate: false,
+        }),
+        Check::Unknown => Ok(candidate),
+    }
+}
+
+/// `idlegate_requests_total` for a request that goes on to the upstream.
+fn count_class(app: &App, live: &Live, has_token: bool, exclusion: Option<ExclusionId>) {
+    let classes = &app.classes;
+    match (has_token, exclusion) {
+        (false, _) => {
+            classes.anonymous.inc();
+        }
+        (true, None) => {
+            classes.activity.inc();
+        }
+        (true, Some(id)) => {
+            classes.excluded.inc();
+            live.exclusion_counters[id].inc();
+        }
+    }
+}

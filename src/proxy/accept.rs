@@ -8,6 +8,7 @@
 //! instead of getting an error. A connection found waiting when a slot frees is counted in
 //! `idlegate_connections_rejected_total`.
 
+use crate::backoff::Backoff;
 use std::future::poll_fn;
 use std::io;
 use std::net::SocketAddr;
@@ -69,7 +70,7 @@ impl Acceptor {
             cap,
             open,
             rejected,
-            backoff: Backoff::default(),
+            backoff: accept_backoff(),
             error_log: Throttle::default(),
             cap_log: Throttle::default(),
         }
@@ -111,7 +112,7 @@ impl Acceptor {
             };
             match accepted {
                 Ok((stream, peer)) => {
-                    self.backoff = Backoff::default();
+                    self.backoff = accept_backoff();
                     self.open.inc();
                     let slot = Slot {
                         _permit: permit,
@@ -123,7 +124,7 @@ impl Acceptor {
                 Err(e) if is_connection_error(&e) => continue,
                 Err(e) => {
                     drop(permit);
-                    let pause = self.backoff.next();
+                    let pause = self.backoff.next_delay();
                     if let Some(errors) = self.error_log.hit(Instant::now()) {
                         tracing::warn!(
                             listener = self.name,
@@ -141,21 +142,8 @@ impl Acceptor {
 }
 
 /// Pause after accept errors in a row: doubles from [`BACKOFF_MIN`] up to [`BACKOFF_MAX`].
-#[derive(Debug)]
-struct Backoff(Duration);
-
-impl Default for Backoff {
-    fn default() -> Self {
-        Backoff(BACKOFF_MIN)
-    }
-}
-
-impl Backoff {
-    fn next(&mut self) -> Duration {
-        let pause = self.0;
-        self.0 = (self.0 * 2).min(BACKOFF_MAX);
-        pause
-    }
+fn accept_backoff() -> Backoff {
+    Backoff::new(BACKOFF_MIN, BACKOFF_MAX)
 }
 
 /// At most one log line per [`LOG_EVERY`] for a repeated event.
@@ -240,8 +228,8 @@ mod tests {
 
     #[test]
     fn accept_errors_back_off_exponentially_up_to_a_second() {
-        let mut b = Backoff::default();
-        let pauses: Vec<u64> = (0..7).map(|_| b.next().as_millis() as u64).collect();
+        let mut b = accept_backoff();
+        let pauses: Vec<u64> = (0..7).map(|_| b.next_delay().as_millis() as u64).collect();
         assert_eq!(pauses, [50, 100, 200, 400, 800, 1000, 1000]);
     }
 

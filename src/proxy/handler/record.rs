@@ -52,7 +52,7 @@ pub(super) fn record(
         }
     }
     if let (true, Some(d)) = (expose, deadline) {
-        let secs = d.saturating_sub(now_ms).div_ceil(1000);
+        let secs = crate::clock::remaining_seconds(d, now_ms);
         resp.headers_mut()
             .insert("idle-timeout-remaining", HeaderValue::from(secs));
     }

@@ -56,10 +56,12 @@ pub struct Proxy {
 }
 
 impl Proxy {
-    pub fn new(app: Arc<App>) -> Proxy {
+    /// `upstream_slots` bounds the upstream connections of every proxy thread together.
+    pub fn new(app: Arc<App>, upstream_slots: Arc<tokio::sync::Semaphore>) -> Proxy {
         let pool = Pool::new(
             app.config().proxy.connect_timeout,
             app.metrics.upstream_connections.clone(),
+            upstream_slots,
         );
         Proxy {
             app,

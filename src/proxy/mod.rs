@@ -82,10 +82,15 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
+    let config = app.config();
+    let cap = accept::proxy_connection_cap(config.proxy.max_connections);
+    // As many upstream connections as client connections: the descriptor budget counts two
+    // per client connection.
+    let upstream_slots = Arc::new(tokio::sync::Semaphore::new(cap));
     let mut workers = Vec::with_capacity(threads);
     let mut finished = Vec::with_capacity(threads);
     for i in 0..threads {
-        match spawn_worker(i, app.clone()) {
+        match spawn_worker(i, app.clone(), upstream_slots.clone()) {
             Ok((tx, done)) => {
                 workers.push(tx);
                 finished.push(done);
@@ -97,8 +102,6 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         tracing::error!("no proxy thread could start");
         return;
     }
-    let config = app.config();
-    let cap = accept::proxy_connection_cap(config.proxy.max_connections);
     let metrics = &app.metrics;
     let mut acceptor = Acceptor::new(
         "proxy",
@@ -138,6 +141,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
 fn spawn_worker(
     index: usize,
     app: Arc<App>,
+    upstream_slots: Arc<tokio::sync::Semaphore>,
 ) -> std::io::Result<(mpsc::UnboundedSender<Accepted>, oneshot::Receiver<()>)> {
     let (tx, rx) = mpsc::unbounded_channel();
     let (done_tx, done_rx) = oneshot::channel();
@@ -147,15 +151,19 @@ fn spawn_worker(
     std::thread::Builder::new()
         .name(format!("idlegate-proxy-{index}"))
         .spawn(move || {
-            runtime.block_on(worker(rx, app));
+            runtime.block_on(worker(rx, app, upstream_slots));
             let _ = done_tx.send(());
         })?;
     Ok((tx, done_rx))
 }
 
 /// One proxy thread: serves the connections it is handed until its queue closes, then drains.
-async fn worker(mut connections: mpsc::UnboundedReceiver<Accepted>, app: Arc<App>) {
-    let proxy = Arc::new(Proxy::new(app.clone()));
+async fn worker(
+    mut connections: mpsc::UnboundedReceiver<Accepted>,
+    app: Arc<App>,
+    upstream_slots: Arc<tokio::sync::Semaphore>,
+) {
+    let proxy = Arc::new(Proxy::new(app.clone(), upstream_slots));
     let builder = builder(app.config().proxy.max_header_bytes);
     let (drain, draining) = watch::channel(false);
     while let Some((std, peer, slot)) = connections.recv().await {

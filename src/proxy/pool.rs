@@ -23,6 +23,7 @@ use hyper_util::rt::TokioIo;
 use parking_lot::Mutex;
 use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpStream;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::body::{RequestBody, RequestBodyError};
 use super::error::{ErrorKind, ProxyError};
@@ -32,6 +33,10 @@ pub const MAX_IDLE: usize = 1024;
 
 pub struct Pool {
     connect_timeout: Duration,
+    /// Upstream connections open across every proxy thread, at most: each holds a descriptor,
+    /// and one HTTP/2 client connection may carry many requests at once, so the client
+    /// connection cap alone does not bound them (docs/reference.md, "Limits").
+    slots: Arc<Semaphore>,
     /// `idlegate_upstream_connections`: up on connect, down when a connection ends.
     open: Gauge,
     /// Idle connections and the upstream address they lead to (a reload may change it).
@@ -39,9 +44,10 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(connect_timeout: Duration, open: Gauge) -> Arc<Pool> {
+    pub fn new(connect_timeout: Duration, open: Gauge, slots: Arc<Semaphore>) -> Arc<Pool> {
         Arc::new(Pool {
             connect_timeout,
+            slots,
             open,
             idle: Mutex::new((Arc::from(""), Vec::new())),
         })
@@ -140,6 +146,7 @@ impl Pool {
     /// A new connection to `authority`. Its failures leave the request unsent.
     async fn connect(&self, authority: &Arc<str>) -> Result<SendRequest<RequestBody>, ProxyError> {
         let failed = |why: String| ProxyError::upstream(ErrorKind::Connect(why), true);
+        let slot = self.slot().await?;
         let connect = TcpStream::connect(&**authority);
         let stream = match tokio::time::timeout(self.connect_timeout, connect).await {
             Ok(Ok(stream)) => stream,
@@ -162,8 +169,25 @@ impl Pool {
                 tracing::debug!(error = %e, "upstream connection ended with an error");
             }
             open.dec();
+            drop(slot);
         });
         Ok(sender)
+    }
+
+    /// A place for one more upstream connection, waiting at most the connect timeout for one
+    /// to free; none then is idlegate's own limit, not the upstream's fault.
+    async fn slot(&self) -> Result<OwnedSemaphorePermit, ProxyError> {
+        if let Ok(slot) = self.slots.clone().try_acquire_owned() {
+            return Ok(slot);
+        }
+        let wait = self.slots.clone().acquire_owned();
+        match tokio::time::timeout(self.connect_timeout, wait).await {
+            Ok(Ok(slot)) => Ok(slot),
+            _ => Err(ProxyError::gateway(ErrorKind::Connect(format!(
+                "no upstream connection free within {:?}: the descriptor budget is in use",
+                self.connect_timeout
+            )))),
+        }
     }
 }
 
@@ -268,12 +292,46 @@ mod tests {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let authority: Arc<str> = Arc::from(listener.local_addr().unwrap().to_string());
         drop(listener);
-        let pool = Pool::new(Duration::from_secs(1), Gauge::default());
+        let pool = Pool::new(
+            Duration::from_secs(1),
+            Gauge::default(),
+            Arc::new(Semaphore::new(8)),
+        );
         let Err(e) = pool.connect(&authority).await else {
             panic!("nothing listens there");
         };
         assert!(matches!(e.kind, ErrorKind::Connect(_)), "{e}");
         assert_eq!(e.fault, Fault::Upstream);
         assert!(e.retry, "nothing was sent: safe on another connection");
+    }
+
+    // Before: every proxy thread opened upstream connections without a shared bound, so the
+    // many streams of HTTP/2 clients could use up the descriptors reserved for the admin
+    // listener and snapshots.
+    #[tokio::test(start_paused = true)]
+    async fn upstream_connections_are_bounded_across_the_pool_and_a_slot_frees_on_close() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let authority: Arc<str> = Arc::from(listener.local_addr().unwrap().to_string());
+        tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((stream, _)) = listener.accept().await {
+                held.push(stream);
+            }
+        });
+        let slots = Arc::new(Semaphore::new(1));
+        let pool = Pool::new(Duration::from_secs(2), Gauge::default(), slots.clone());
+        let first = pool.connect(&authority).await.expect("a free slot");
+        assert_eq!(slots.available_permits(), 0);
+        let Err(e) = pool.connect(&authority).await else {
+            panic!("the one slot is taken");
+        };
+        assert_eq!(e.fault, Fault::Gateway);
+        assert!(e.to_string().contains("no upstream connection free"), "{e}");
+        drop(first);
+        // The connection task ends once its sender is gone, and gives the slot back.
+        let _again = tokio::time::timeout(Duration::from_secs(5), pool.connect(&authority))
+            .await
+            .expect("the slot frees when the first connection ends")
+            .expect("connects");
     }
 }

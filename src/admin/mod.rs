@@ -1,11 +1,11 @@
 //! The admin listener: health, readiness, metrics, the admin API (`/api/v1`) and the admin UI.
 
-pub mod api;
-pub mod apis;
 pub mod auth;
+pub mod catalog_search;
 pub mod host;
 pub mod listen;
 pub mod metrics;
+pub mod routes;
 pub mod settings;
 pub mod stats;
 pub mod tokens;
@@ -28,7 +28,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", routes::routes())
         .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

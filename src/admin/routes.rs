@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::auth::Admin;
 use super::settings::{self, FieldError, SettingsDoc};
-use super::{apis, stats, tokens};
+use super::{catalog_search, stats, tokens};
 use crate::app::App;
 use crate::config::save::{self, Settings};
 
@@ -21,7 +21,7 @@ use crate::config::save::{self, Settings};
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/settings", get(get_settings).put(put_settings))
-        .route("/apis", get(apis::search))
+        .route("/apis", get(catalog_search::search))
         .route("/stats", get(stats::get_stats))
         .route(
             "/tokens/{token_id}",

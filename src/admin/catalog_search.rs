@@ -3,12 +3,12 @@
 use std::sync::Arc;
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
 use super::auth::Admin;
+use super::error::AdminError;
 use crate::app::App;
 
 pub const DEFAULT_LIMIT: usize = 20;
@@ -29,16 +29,11 @@ pub async fn search(
     _admin: Admin,
     State(app): State<Arc<App>>,
     Query(query): Query<SearchQuery>,
-) -> Response {
-    let limit = match parse_limit(query.limit.as_deref()) {
-        Ok(limit) => limit,
-        Err(message) => {
-            let body = serde_json::json!({"errors": [{"field": "limit", "message": message}]});
-            return (StatusCode::BAD_REQUEST, Json(body)).into_response();
-        }
-    };
+) -> Result<Response, AdminError> {
+    let limit = parse_limit(query.limit.as_deref())
+        .map_err(|message| AdminError::field("limit", message))?;
     let slot = app.catalog();
-    match &slot.catalog {
+    Ok(match &slot.catalog {
         Some(catalog) => Json(catalog.search(&query.q, limit)).into_response(),
         None => {
             let note = slot.message.clone().unwrap_or_default();
@@ -47,7 +42,7 @@ pub async fn search(
                 .unwrap_or(axum::http::HeaderValue::from_static("no API catalog"));
             ([(CATALOG_NOTE_HEADER, header)], Json(Vec::<()>::new())).into_response()
         }
-    }
+    })
 }
 
 /// Default 20; larger values are capped at 100.

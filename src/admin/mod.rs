@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod catalog_search;
+pub mod error;
 pub mod host;
 pub mod listen;
 pub mod metrics;

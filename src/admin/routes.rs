@@ -5,14 +5,13 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde::Serialize;
 
 use super::auth::Admin;
-use super::settings::{self, FieldError, SettingsDoc};
+use super::error::{AdminError, FieldError};
+use super::settings::{self, SettingsDoc};
 use super::{catalog_search, stats, tokens};
 use crate::app::App;
 use crate::config::save::{self, Settings};
@@ -46,28 +45,20 @@ pub struct PutAnswer {
     pub save_error: Option<String>,
 }
 
-fn bad_request(errors: Vec<FieldError>) -> Response {
-    let body = serde_json::json!({ "errors": errors });
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
-}
-
 /// `PUT /api/v1/settings`: validate as a whole, apply live, save.
-async fn put_settings(admin: Admin, State(app): State<Arc<App>>, body: Bytes) -> Response {
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(e) => {
-            return bad_request(vec![FieldError {
-                field: String::new(),
-                message: format!("the body is not valid JSON: {e}"),
-            }])
-        }
-    };
+async fn put_settings(
+    admin: Admin,
+    State(app): State<Arc<App>>,
+    body: Bytes,
+) -> Result<Json<PutAnswer>, AdminError> {
+    let value: serde_json::Value = serde_json::from_slice(&body)
+        .map_err(|e| AdminError::field("", format!("the body is not valid JSON: {e}")))?;
     // Saving does blocking file I/O (fsync): keep it off the async workers.
     let task = tokio::task::spawn_blocking(move || apply_put(&app, &admin, &value));
     match task.await {
-        Ok(Ok(answer)) => Json(answer).into_response(),
-        Ok(Err(errors)) => bad_request(errors),
-        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+        Ok(Ok(answer)) => Ok(Json(answer)),
+        Ok(Err(errors)) => Err(AdminError::invalid(errors)),
+        Err(_) => Err(AdminError::Internal),
     }
 }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::error::FieldError;
 use crate::classify::Pattern;
 use crate::config::save::Settings;
 use crate::config::{Config, Mode};
@@ -57,18 +58,8 @@ impl SettingsDoc {
     }
 }
 
-/// One validation error: `field` is a JSON path such as `custom_exclusions[2]`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
 fn err(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
-    errors.push(FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
+    errors.push(FieldError::new(field, message));
 }
 
 /// A validated `PUT`: the settings to apply and the parsed custom patterns.

@@ -10,25 +10,9 @@
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde::Serialize;
 use serde_json::json;
 
-/// One problem with one field: `field` is a JSON path such as `custom_exclusions[2]` (empty
-/// for the request as a whole).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
-impl FieldError {
-    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
-        FieldError {
-            field: field.into(),
-            message: message.into(),
-        }
-    }
-}
+pub use crate::config_change::FieldError;
 
 /// Why the admin listener refuses a request.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]

@@ -14,7 +14,8 @@ use super::error::{AdminError, FieldError};
 use super::settings::{self, SettingsDoc};
 use super::{catalog_search, stats, tokens};
 use crate::app::App;
-use crate::config::save::{self, Settings};
+use crate::config::Config;
+use crate::config_change::{self, ChangeSource, Rejected, Saved};
 
 /// The routes, relative to `/api/v1`.
 pub fn routes() -> Router<Arc<App>> {
@@ -33,7 +34,11 @@ async fn get_settings(_admin: Admin, State(app): State<Arc<App>>) -> Json<Settin
     Json(SettingsDoc::of(&app.config()))
 }
 
-/// The answer to a valid `PUT`: the new settings document, and whether it reached the file.
+/// The answer to a valid `PUT`: the new settings document, whether it reached the file, and
+/// what `idlegate check` would warn about in the resulting file:
+/// `{...settings, "saved": bool, "save_error"?: string, "warnings": [{"field","message"}]}`.
+/// A warning's `field` is the settings field it is about (`idle_seconds`,
+/// `custom_exclusions[2]`…) or, for the rest of the config file, its dotted key.
 #[derive(Debug, Serialize)]
 pub struct PutAnswer {
     #[serde(flatten)]
@@ -43,9 +48,12 @@ pub struct PutAnswer {
     pub saved: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub save_error: Option<String>,
+    pub warnings: Vec<FieldError>,
 }
 
-/// `PUT /api/v1/settings`: validate as a whole, apply live, save.
+/// `PUT /api/v1/settings`: validate as a whole, apply live, save. A refused change answers
+/// `400 {"errors":[{"field","message"}]}`, with `"warnings"` too when checking the resulting
+/// file found some.
 async fn put_settings(
     admin: Admin,
     State(app): State<Arc<App>>,
@@ -55,48 +63,39 @@ async fn put_settings(
         .map_err(|e| AdminError::field("", format!("the body is not valid JSON: {e}")))?;
     // Saving does blocking file I/O (fsync): keep it off the async workers.
     let task = tokio::task::spawn_blocking(move || apply_put(&app, &admin, &value));
-    match task.await {
-        Ok(Ok(answer)) => Ok(Json(answer)),
-        Ok(Err(errors)) => Err(AdminError::invalid(errors)),
-        Err(_) => Err(AdminError::Internal),
-    }
+    task.await.map_err(|_| AdminError::Internal)?.map(Json)
 }
 
-/// Validates, applies and saves under the config-writers lock, so that a concurrent reload
-/// or Save cannot interleave, and records the saved text's digest so that the file watcher
-/// recognises idlegate's own write and does not reload it again.
+/// Validates the body against the live settings, then hands the change to the one path of
+/// every config change ([`config_change::change`]): checked as `idlegate check` checks the
+/// resulting file, applied, saved.
 pub fn apply_put(
     app: &App,
     admin: &Admin,
     body: &serde_json::Value,
-) -> Result<PutAnswer, Vec<FieldError>> {
-    let mut file_digest = app.config_file.lock();
-    let current = app.config();
-    let change = settings::read_put(body, &current)?;
-    let changes = settings::describe(&Settings::of(&current), &change.settings);
-    let (mut saved, mut save_error) = (current.path.is_some(), None);
-    if !changes.is_empty() {
-        app.apply(settings::config_with(&current, &change));
-        if let Some(path) = &current.path {
-            match save::save_settings(path, &change.settings) {
-                Ok(text) => *file_digest = Some(*blake3::hash(text.as_bytes()).as_bytes()),
-                Err(e) => {
-                    tracing::error!(error = %e, "settings applied live but not saved");
-                    (saved, save_error) = (false, Some(e.to_string()));
-                }
-            }
+) -> Result<PutAnswer, AdminError> {
+    let read = |current: &Config| settings::read_put(body, current).map_err(Rejected::Settings);
+    let source = ChangeSource::Settings {
+        read: &read,
+        who: &admin.who,
+    };
+    let applied = config_change::change(app, source).map_err(|rejected| match rejected {
+        Rejected::Settings(errors) => AdminError::invalid(errors),
+        Rejected::Config(diagnostics) => {
+            let (errors, warnings) = settings::field_errors(&diagnostics);
+            AdminError::Invalid { errors, warnings }
         }
-        tracing::info!(
-            target: "audit",
-            event = "settings_change",
-            who = %admin.who,
-            changes = %serde_json::Value::from(changes),
-            saved,
-        );
-    }
+    })?;
+    let (_, warnings) = settings::field_errors(&applied.warnings);
+    let (saved, save_error) = match applied.saved {
+        Saved::InFile => (true, None),
+        Saved::NoFile => (false, None),
+        Saved::Failed(error) => (false, Some(error)),
+    };
     Ok(PutAnswer {
         settings: SettingsDoc::of(&app.config()),
         saved,
         save_error,
+        warnings,
     })
 }

@@ -9,7 +9,7 @@ use prometheus_client::metrics::counter::Counter;
 
 use crate::admin::metrics::{Class, Metrics};
 use crate::admin::stats::RevocationRing;
-use crate::catalog::CatalogSlot;
+use crate::catalog::slot::CatalogSlot;
 use crate::classify::Classifier;
 use crate::clock::{duration_ms, rfc3339, Clock};
 use crate::config::{Backend, Config, Mode};

@@ -1,6 +1,6 @@
 //! The upstream's API catalog: loaded from OpenAPI 3 / Swagger 2 JSON or a plain
 //! `[{method, path, summary}]` list. Serves the admin type-ahead (`search`) and maps concrete
-//! request paths to templates (`match_path`, used by `idlegate har`). [`CatalogSlot`] holds the
+//! request paths to templates (`match_path`, used by `idlegate har`). [`slot::CatalogSlot`] holds the
 //! catalog a running gateway uses.
 
 use std::path::Path;
@@ -8,9 +8,7 @@ use std::path::Path;
 mod load;
 mod matcher;
 mod search;
-mod slot;
-
-pub use slot::CatalogSlot;
+pub mod slot;
 
 /// One operation of the catalog.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]

@@ -3,7 +3,8 @@
 
 use std::path::Path;
 
-use super::{check, digest, Applied, Rejected, Saved, Trigger};
+use super::outcome::{Applied, Rejected, Saved, Trigger};
+use super::steps::{self, check, digest};
 use crate::app::App;
 use crate::config::{Diagnostic, Severity};
 
@@ -32,7 +33,7 @@ pub(super) fn reload(
     for w in &loaded.warnings {
         tracing::warn!(diagnostic = %w, "config reload warning");
     }
-    let restart = super::apply(app, loaded.config);
+    let restart = steps::apply(app, loaded.config);
     app.metrics.config_reload(true);
     tracing::info!(
         target: "audit",

@@ -6,7 +6,9 @@
 //! so does one whose file cannot be edited (unreadable, not valid TOML): the change is live
 //! and the answer says why it was not saved.
 
-use super::{catalog_lint, check, digest, Applied, Rejected, Saved};
+use super::catalog_lint;
+use super::outcome::{Applied, Rejected, Saved};
+use super::steps::{self, check, digest};
 use crate::app::App;
 use crate::classify::Pattern;
 use crate::config::save::{self, EditedFile, Settings};
@@ -55,7 +57,7 @@ pub(super) fn save(
             saved,
         });
     }
-    let restart = super::apply(app, candidate.config);
+    let restart = steps::apply(app, candidate.config);
     let saved = persist(last_text, candidate.target);
     tracing::info!(
         target: "audit",

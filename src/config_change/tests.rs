@@ -4,7 +4,7 @@ use std::time::Duration;
 use super::*;
 use crate::clock::Clock;
 use crate::config::save::Settings;
-use crate::config::Severity;
+use crate::config::{self, Severity};
 use crate::token::Keyer;
 
 const GOOD: &str = "[proxy]\nupstream = \"http://127.0.0.1:9\"\n";

@@ -1,4 +1,4 @@
-//! The settings document of the admin API (SPEC §7): rendering it from the live config,
+//! The settings document of the admin API: rendering it from the live config,
 //! validating a `PUT` as a whole with every error named by its field, and naming the config
 //! file's diagnostics by those fields too. Applying and saving is
 //! [`crate::config_change`]'s.

@@ -7,9 +7,9 @@ use std::sync::Arc;
 use arc_swap::{ArcSwap, Guard};
 use prometheus_client::metrics::counter::Counter;
 
-use crate::admin::apis::CatalogSlot;
 use crate::admin::metrics::{Class, Metrics};
 use crate::admin::stats::RevocationRing;
+use crate::catalog::slot::CatalogSlot;
 use crate::classify::Classifier;
 use crate::clock::{duration_ms, rfc3339, Clock};
 use crate::config::{Backend, Config, Mode};

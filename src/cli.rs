@@ -100,102 +100,21 @@ pub fn load_config(path: &Path) -> Option<Loaded> {
 /// that match no catalog operation are warned about (a typo would otherwise keep resetting
 /// the timer silently); warnings never change the exit status.
 pub fn check(path: &Path) -> i32 {
-    match load_config(path) {
-        Some(loaded) => {
-            print_diagnostics(&catalog_warnings(&loaded.config));
+    let checked = match std::fs::read_to_string(path) {
+        Ok(text) => crate::config_change::check(&text, path),
+        Err(e) => Err(vec![Diagnostic::unreadable(path, &e)]),
+    };
+    match checked {
+        Ok(loaded) => {
+            print_diagnostics(&loaded.warnings);
             print!("{}", loaded.config.effective_policy());
             0
         }
-        None => 1,
-    }
-}
-
-/// Warnings for custom patterns that match no operation of the configured catalog (and for a
-/// catalog that cannot be loaded).
-pub fn catalog_warnings(config: &Config) -> Vec<Diagnostic> {
-    let Some(catalog_path) = &config.catalog.openapi else {
-        return Vec::new();
-    };
-    let file = config.path.clone().unwrap_or_default();
-    let text = std::fs::read_to_string(&file).unwrap_or_default();
-    let warning = |needle: Option<&str>, key: String, message: String| {
-        let (line, column) = needle.and_then(|n| position(&text, n)).unwrap_or((1, 1));
-        Diagnostic {
-            file: file.clone(),
-            line,
-            column,
-            key,
-            message,
-            severity: config::Severity::Warning,
-        }
-    };
-    let catalog = match crate::catalog::Catalog::load(catalog_path) {
-        Ok(c) => c,
-        Err(e) => {
-            let msg = format!("{e}; custom patterns are not checked against it");
-            return vec![warning(None, "catalog.openapi".into(), msg)];
-        }
-    };
-    let mut out = Vec::new();
-    for (i, pattern) in config.exclusions.custom.iter().enumerate() {
-        if !matches_catalog(pattern, &catalog) {
-            let text = pattern.text();
-            let msg = format!(
-                "pattern {text:?} matches no operation of the catalog {} (a typo?)",
-                catalog_path.display()
-            );
-            let quoted = format!("{text:?}");
-            out.push(warning(
-                Some(&quoted),
-                format!("exclusions.custom[{i}]"),
-                msg,
-            ));
+        Err(diags) => {
+            print_diagnostics(&diags);
+            1
         }
     }
-    out
-}
-
-/// Whether some catalog operation falls under the pattern: the pattern matches the
-/// operation's template as a path (`{param}` matches `{userId}`), or the operation's template
-/// matches the pattern's path with each placeholder filled in (a literal `me` under a
-/// catalog `{userId}`).
-pub fn matches_catalog(
-    pattern: &crate::classify::Pattern,
-    catalog: &crate::catalog::Catalog,
-) -> bool {
-    use http::Method;
-    let query = pattern.text().split_once('?').map(|(_, q)| q);
-    let as_template = catalog.operations().iter().any(|op| {
-        Method::from_bytes(op.method.as_bytes()).is_ok_and(|m| pattern.matches(&m, &op.path, query))
-    });
-    let concrete: String = pattern
-        .path()
-        .split('/')
-        .map(|seg| if seg.starts_with('{') { "x" } else { seg })
-        .collect::<Vec<_>>()
-        .join("/");
-    let methods = [
-        Method::GET,
-        Method::HEAD,
-        Method::POST,
-        Method::PUT,
-        Method::PATCH,
-        Method::DELETE,
-        Method::OPTIONS,
-    ];
-    as_template
-        || methods.iter().any(|m| {
-            pattern.method().matches(m) && catalog.match_path(m.as_str(), &concrete).is_some()
-        })
-}
-
-/// 1-based line and column of the first occurrence of `needle`.
-fn position(text: &str, needle: &str) -> Option<(usize, usize)> {
-    let at = text.find(needle)?;
-    let before = &text[..at];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    Some((line, column))
 }
 
 /// Where the generated hash key lives when the env variable is unset: the snapshot's folder,
@@ -367,63 +286,4 @@ fn print_har_report(
         print!("{}", report.to_text());
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::catalog::{Catalog, Operation};
-    use crate::classify::Pattern;
-
-    fn catalog() -> Catalog {
-        let op = |m: &str, p: &str| Operation {
-            method: m.into(),
-            path: p.into(),
-            summary: String::new(),
-        };
-        Catalog::from_operations(vec![
-            op("GET", "/api/v2/users/{userId}"),
-            op("GET", "/api/v2/users/{userId}/presences/purecloud"),
-            op("POST", "/a/b"),
-        ])
-    }
-
-    fn matches(text: &str) -> bool {
-        matches_catalog(&Pattern::parse(text).unwrap(), &catalog())
-    }
-
-    #[test]
-    fn pattern_matching_a_catalog_template_is_not_warned_about() {
-        assert!(matches("GET /api/v2/users/{id}"));
-        assert!(matches("GET /api/v2/users/me"));
-        assert!(matches("GET /api/v2/users/{id}?a=b"));
-        assert!(matches("* /a/{*rest}"));
-    }
-
-    #[test]
-    fn typo_or_wrong_method_matches_nothing() {
-        assert!(!matches("GET /api/v2/user/{id}"));
-        assert!(!matches("POST /api/v2/users/{id}"));
-        assert!(!matches("GET /api/v2/users/{id}/presences"));
-    }
-
-    #[test]
-    fn check_warns_with_the_pattern_position() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(
-            dir.path().join("cat.json"),
-            r#"[{"method":"GET","path":"/x","summary":""}]"#,
-        )
-        .unwrap();
-        let path = dir.path().join("c.toml");
-        let text =
-            "[proxy]\nupstream = \"http://127.0.0.1:9\"\n[catalog]\nopenapi = \"cat.json\"\n\
-                    [exclusions]\ncustom = [\"GET /x\", \"GET /y\"]\n";
-        std::fs::write(&path, text).unwrap();
-        let loaded = config::load(&path).unwrap();
-        let warnings = catalog_warnings(&loaded.config);
-        assert_eq!(warnings.len(), 1);
-        assert_eq!(warnings[0].key, "exclusions.custom[1]");
-        assert_eq!((warnings[0].line, warnings[0].column), (6, 21));
-    }
 }

@@ -13,6 +13,7 @@
 //! - [`catalog`]: the upstream's API catalog (type-ahead search, template matching).
 //! - [`har`]: `idlegate har`, analysis of HAR recordings.
 //! - [`app`]: the shared state of a running gateway and the live-policy swap.
+//! - [`config_change`]: the one validate → apply → persist path of reload and admin Save.
 //! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
 //! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
@@ -27,6 +28,7 @@ pub mod classify;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod config_change;
 pub mod demo;
 /// Invariant checks of the fuzz targets and their corpus test; not product API.
 #[doc(hidden)]

@@ -6,10 +6,10 @@
 //! config stays and the errors are logged and counted. Requests in flight keep the policy
 //! they started with (the swap replaces an `Arc`, it never mutates a policy in use).
 //!
-//! Every reload and every admin Save records the digest of the file text it read or wrote
-//! (`App::config_file`). A file event whose text has that digest is skipped without being
-//! counted: this is how idlegate's own Save (and a repeated event for one write) causes no
-//! reload at all. SIGHUP always reloads.
+//! Validating, applying and remembering the file's text is [`config_change`]'s, the one path
+//! of every config change: a file event for the text idlegate last read or wrote (its own
+//! Save, or a repeated event for one write) changes nothing and is not counted. SIGHUP always
+//! reloads.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -20,17 +20,14 @@ use notify::{EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use tokio::sync::mpsc;
 
 use crate::app::App;
-use crate::config::{self, Diagnostic, Severity};
+use crate::config::Diagnostic;
+use crate::config_change::{self, ChangeSource, Rejected};
+
+pub use crate::config_change::Trigger;
 
 /// Quiet time after the last file event before reloading: an editor's save is often several
 /// events (truncate, write, rename).
 pub const DEBOUNCE: Duration = Duration::from_millis(200);
-
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Signal,
-    FileChange,
-}
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -42,59 +39,19 @@ pub enum Outcome {
     Unchanged,
 }
 
-pub fn digest(text: &str) -> [u8; 32] {
-    *blake3::hash(text.as_bytes()).as_bytes()
-}
-
-/// Reads, validates and (when valid) applies the config file. Counted in
-/// `idlegate_config_reloads_total` unless `Unchanged`.
+/// Reads, validates and (when valid) applies the config file, through the one path of every
+/// config change ([`config_change::change`]). Counted in `idlegate_config_reloads_total`
+/// unless `Unchanged`.
 pub fn reload(app: &App, path: &Path, trigger: Trigger) -> Outcome {
-    let mut last = app.config_file.lock();
-    let text = match std::fs::read_to_string(path) {
-        Ok(text) => text,
-        Err(e) => return reject(app, vec![Diagnostic::unreadable(path, &e)]),
-    };
-    let d = digest(&text);
-    if trigger == Trigger::FileChange && *last == Some(d) {
-        return Outcome::Unchanged;
+    match config_change::change(app, ChangeSource::File { path, trigger }) {
+        Ok(applied) if !applied.changed => Outcome::Unchanged,
+        Ok(applied) => Outcome::Applied {
+            restart: applied.restart,
+        },
+        Err(Rejected::Config(diagnostics)) => Outcome::Rejected(diagnostics),
+        // A file change has no settings request to refuse.
+        Err(Rejected::Settings(_)) => Outcome::Rejected(Vec::new()),
     }
-    *last = Some(d);
-    match config::parse(&text, path) {
-        Err(diags) => reject(app, diags),
-        Ok(loaded) => {
-            for w in &loaded.warnings {
-                tracing::warn!(diagnostic = %w, "config reload warning");
-            }
-            let restart = app.apply(loaded.config);
-            for key in &restart {
-                tracing::warn!(
-                    key,
-                    "config reload: {key} changed; the new value takes effect after a restart"
-                );
-            }
-            app.metrics.config_reload(true);
-            tracing::info!(
-                target: "audit",
-                event = "config_reload",
-                trigger = ?trigger,
-                file = %path.display(),
-                needs_restart = ?restart,
-            );
-            Outcome::Applied { restart }
-        }
-    }
-}
-
-fn reject(app: &App, diags: Vec<Diagnostic>) -> Outcome {
-    for d in &diags {
-        match d.severity {
-            Severity::Error => tracing::error!(diagnostic = %d, "config reload rejected"),
-            Severity::Warning => tracing::warn!(diagnostic = %d, "config reload warning"),
-        }
-    }
-    tracing::error!("config reload failed; the previous config keeps running");
-    app.metrics.config_reload(false);
-    Outcome::Rejected(diags)
 }
 
 /// The reload machinery of a running gateway: the folder watch and the SIGHUP stream, set up
@@ -111,7 +68,7 @@ pub struct Reloader {
 impl Reloader {
     /// Starts watching now (needs a tokio runtime for the signal stream).
     pub fn start(app: Arc<App>, path: PathBuf) -> Reloader {
-        remember_current_text(&app, &path);
+        config_change::remember_file(&app, &path);
         let (tx, events) = mpsc::channel::<()>(1);
         Reloader {
             _watcher: watch_folder(&path, tx),
@@ -146,14 +103,6 @@ impl Reloader {
             let (app, path) = (self.app.clone(), self.path.clone());
             let _ = tokio::task::spawn_blocking(move || reload(&app, &path, trigger)).await;
         }
-    }
-}
-
-/// The running config came from this file: its current text is not a change.
-fn remember_current_text(app: &App, path: &Path) {
-    if let Ok(text) = std::fs::read_to_string(path) {
-        let mut last = app.config_file.lock();
-        last.get_or_insert(digest(&text));
     }
 }
 
@@ -228,6 +177,7 @@ async fn next_hangup(hangups: &mut Hangups) -> bool {
 mod tests {
     use super::*;
     use crate::clock::Clock;
+    use crate::config;
     use crate::token::Keyer;
 
     const GOOD: &str = "[proxy]\nupstream = \"http://127.0.0.1:9\"\nlisten = \"127.0.0.1:18080\"\n";
@@ -295,7 +245,7 @@ mod tests {
         let path = dir.path().join("c.toml");
         std::fs::write(&path, GOOD).unwrap();
         let app = app_from(&path);
-        remember_current_text(&app, &path);
+        config_change::remember_file(&app, &path);
         assert_eq!(reload(&app, &path, Trigger::FileChange), Outcome::Unchanged);
         assert_eq!(
             reload(&app, &path, Trigger::Signal),

@@ -8,12 +8,11 @@ use std::sync::Arc;
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::Json;
+use axum::http::{header, HeaderMap};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::error::AdminError;
 use crate::app::App;
 
 /// An authenticated admin. `who` identifies the admin token in audit events without
@@ -23,48 +22,10 @@ pub struct Admin {
     pub who: String,
 }
 
-/// Why a request was refused.
-#[derive(Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// No admin token configured (the variable is unset or empty): 403.
-    NotConfigured { env: String },
-    /// Missing or wrong bearer token: 401.
-    Unauthorized,
-}
-
-impl IntoResponse for Refusal {
-    fn into_response(self) -> Response {
-        match self {
-            Refusal::NotConfigured { env } => {
-                let message = format!(
-                    "the admin API is disabled because no admin token is configured: set the \
-                     environment variable {env} (named by admin.token_env) to a secret value, \
-                     restart idlegate, and send \"Authorization: Bearer <that value>\""
-                );
-                let body =
-                    serde_json::json!({"error": "admin_token_not_configured", "message": message});
-                (StatusCode::FORBIDDEN, Json(body)).into_response()
-            }
-            Refusal::Unauthorized => {
-                let body = serde_json::json!({
-                    "error": "unauthorized",
-                    "message": "missing or wrong admin token (Authorization: Bearer <token>)",
-                });
-                (
-                    StatusCode::UNAUTHORIZED,
-                    [(header::WWW_AUTHENTICATE, "Bearer")],
-                    Json(body),
-                )
-                    .into_response()
-            }
-        }
-    }
-}
-
 impl FromRequestParts<Arc<App>> for Admin {
-    type Rejection = Refusal;
+    type Rejection = AdminError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Admin, Refusal> {
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Admin, AdminError> {
         let env = app.config().admin.token_env.clone();
         let configured = std::env::var(&env).unwrap_or_default();
         authorize(&configured, &env, &parts.headers)
@@ -72,13 +33,13 @@ impl FromRequestParts<Arc<App>> for Admin {
 }
 
 /// Checks the request's bearer token against the configured secret (empty = not configured).
-pub fn authorize(configured: &str, env: &str, headers: &HeaderMap) -> Result<Admin, Refusal> {
+pub fn authorize(configured: &str, env: &str, headers: &HeaderMap) -> Result<Admin, AdminError> {
     if configured.is_empty() {
-        return Err(Refusal::NotConfigured {
+        return Err(AdminError::NotConfigured {
             env: env.to_string(),
         });
     }
-    let presented = bearer(headers).ok_or(Refusal::Unauthorized)?;
+    let presented = bearer(headers).ok_or(AdminError::Unauthorized)?;
     // Comparing digests keeps the comparison constant-time whatever the lengths.
     let (want, got) = (Sha256::digest(configured), Sha256::digest(presented));
     if bool::from(want.ct_eq(&got)) {
@@ -86,7 +47,7 @@ pub fn authorize(configured: &str, env: &str, headers: &HeaderMap) -> Result<Adm
             who: who(configured),
         })
     } else {
-        Err(Refusal::Unauthorized)
+        Err(AdminError::Unauthorized)
     }
 }
 
@@ -122,7 +83,7 @@ mod tests {
         let r = authorize("", "X_ENV", &headers(Some("Bearer x")));
         assert_eq!(
             r.unwrap_err(),
-            Refusal::NotConfigured {
+            AdminError::NotConfigured {
                 env: "X_ENV".into()
             }
         );
@@ -138,7 +99,7 @@ mod tests {
         ] {
             assert_eq!(
                 authorize("s3cret", "E", &headers(h)).unwrap_err(),
-                Refusal::Unauthorized
+                AdminError::Unauthorized
             );
         }
     }

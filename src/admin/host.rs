@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 
+use super::error::AdminError;
 use crate::app::App;
 
 /// Paths served whatever the `Host`.
@@ -25,12 +25,7 @@ pub async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -
     if allowed {
         return next.run(req).await;
     }
-    let body = serde_json::json!({
-        "error": "misdirected_request",
-        "error_description": "this Host is not in admin.allowed_hosts; add the name you use \
-                              to reach the admin listener there",
-    });
-    (StatusCode::MISDIRECTED_REQUEST, Json(body)).into_response()
+    AdminError::MisdirectedHost.into_response()
 }
 
 /// Whether the one `Host` header names an allowed host, port ignored, case-insensitive.

@@ -1,11 +1,23 @@
 //! The admin listener: health, readiness, metrics, the admin API (`/api/v1`) and the admin UI.
+//!
+//! Layout:
+//! - this module: the router (probes, `/metrics`, `/api/v1`, the UI) and `serve`;
+//! - [`routes`]: the `/api/v1` routes and the settings handlers (`GET`/`PUT /settings`);
+//! - [`settings`]: the settings document, a `PUT` body read field by field, config diagnostics
+//!   named by settings field (applying and saving is [`crate::config_change`]'s);
+//! - [`catalog_search`]: `GET /apis`, the type-ahead over the API catalog;
+//! - [`tokens`]: `GET`/`DELETE /tokens/{token_id}`; [`stats`]: `GET /stats`;
+//! - [`auth`]: the admin bearer token; [`host`]: the `Host` check;
+//! - [`error`]: `AdminError`, the one place an admin refusal becomes a response;
+//! - [`listen`]: the admin listener's bounded connections; [`ui`]: the UI's static assets.
 
-pub mod api;
-pub mod apis;
 pub mod auth;
+pub mod catalog_search;
+pub mod error;
 pub mod host;
 pub mod listen;
 pub mod metrics;
+pub mod routes;
 pub mod settings;
 pub mod stats;
 pub mod tokens;
@@ -28,7 +40,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
-        .nest("/api/v1", api::routes())
+        .nest("/api/v1", routes::routes())
         .merge(ui::routes())
         .layer(axum::middleware::from_fn_with_state(
             app.clone(),

@@ -1,5 +1,7 @@
-//! The settings document of the admin API (SPEC §7): rendering it from the live config and
-//! validating a `PUT` as a whole, with every error named by its field.
+//! The settings document of the admin API: rendering it from the live config,
+//! validating a `PUT` as a whole with every error named by its field, and naming the config
+//! file's diagnostics by those fields too. Applying and saving is
+//! [`crate::config_change`]'s.
 
 use std::collections::HashSet;
 use std::time::Duration;
@@ -7,9 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::error::FieldError;
 use crate::classify::Pattern;
 use crate::config::save::Settings;
-use crate::config::{Config, Mode};
+use crate::config::{Config, Diagnostic, Mode, Severity};
+use crate::config_change::SettingsChange;
 
 /// Upper bound for `idle_seconds` (10 years): keeps deadline arithmetic far from overflow.
 pub const MAX_IDLE_SECONDS: u64 = 10 * 366 * 24 * 3600;
@@ -57,31 +61,14 @@ impl SettingsDoc {
     }
 }
 
-/// One validation error: `field` is a JSON path such as `custom_exclusions[2]`.
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
-pub struct FieldError {
-    pub field: String,
-    pub message: String,
-}
-
 fn err(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Into<String>) {
-    errors.push(FieldError {
-        field: field.into(),
-        message: message.into(),
-    });
-}
-
-/// A validated `PUT`: the settings to apply and the parsed custom patterns.
-#[derive(Clone, Debug)]
-pub struct Change {
-    pub settings: Settings,
-    pub patterns: Vec<Pattern>,
+    errors.push(FieldError::new(field, message));
 }
 
 /// Validates a `PUT` body against the live config. A field left out keeps its current value
 /// (the UI sends the whole document; a script may send one field). Unknown fields are
 /// ignored, so the GET document (with its descriptive group fields) can be sent back as is.
-pub fn read_put(body: &Value, current: &Config) -> Result<Change, Vec<FieldError>> {
+pub fn read_put(body: &Value, current: &Config) -> Result<SettingsChange, Vec<FieldError>> {
     let mut errors = Vec::new();
     let Some(obj) = body.as_object() else {
         err(
@@ -132,7 +119,7 @@ pub fn read_put(body: &Value, current: &Config) -> Result<Change, Vec<FieldError
         }
     }
     if errors.is_empty() {
-        Ok(Change { settings, patterns })
+        Ok(SettingsChange { settings, patterns })
     } else {
         Err(errors)
     }
@@ -242,56 +229,42 @@ fn read_custom(v: &Value, errors: &mut Vec<FieldError>) -> Option<Vec<Pattern>> 
     (errors.len() == before).then_some(patterns)
 }
 
-/// The live config with a validated change applied.
-pub fn config_with(current: &Config, change: &Change) -> Config {
-    let mut config = current.clone();
-    config.timeout.enabled = change.settings.enabled;
-    config.timeout.idle = change.settings.idle;
-    config.timeout.mode = change.settings.mode;
-    config.exclusions.enabled_defaults = change.settings.enabled_defaults.clone();
-    config.exclusions.custom = change.patterns.clone();
-    config
+/// Config diagnostics as the settings fields they are about, split into (errors, warnings).
+/// A key outside the settings (a problem elsewhere in the config file, or in the catalog)
+/// keeps its dotted config key as the field and its file position in the message.
+pub fn field_errors(diagnostics: &[Diagnostic]) -> (Vec<FieldError>, Vec<FieldError>) {
+    let (mut errors, mut warnings) = (Vec::new(), Vec::new());
+    for d in diagnostics {
+        let error = match settings_field(&d.key) {
+            Some(field) => FieldError::new(field, d.message.clone()),
+            None => {
+                let at = format!("{}:{}:{}", d.file.display(), d.line, d.column);
+                FieldError::new(d.key.clone(), format!("{at}: {}", d.message))
+            }
+        };
+        match d.severity {
+            Severity::Error => errors.push(error),
+            Severity::Warning => warnings.push(error),
+        }
+    }
+    (errors, warnings)
 }
 
-/// Human-readable changes for the audit event, e.g. `idle_seconds: 1800 -> 900`.
-pub fn describe(old: &Settings, new: &Settings) -> Vec<String> {
-    let mut out = Vec::new();
-    if old.enabled != new.enabled {
-        out.push(format!("enabled: {} -> {}", old.enabled, new.enabled));
-    }
-    if old.idle != new.idle {
-        out.push(format!(
-            "idle_seconds: {} -> {}",
-            old.idle.as_secs(),
-            new.idle.as_secs()
-        ));
-    }
-    if old.mode != new.mode {
-        out.push(format!(
-            "mode: {} -> {}",
-            old.mode.as_str(),
-            new.mode.as_str()
-        ));
-    }
-    list_changes(
-        &mut out,
-        "default_exclusions",
-        &old.enabled_defaults,
-        &new.enabled_defaults,
-    );
-    list_changes(&mut out, "custom_exclusions", &old.custom, &new.custom);
-    out
-}
-
-fn list_changes(out: &mut Vec<String>, name: &str, old: &[String], new: &[String]) {
-    let added = new.iter().filter(|x| !old.contains(x));
-    let removed = old.iter().filter(|x| !new.contains(x));
-    let before = out.len();
-    out.extend(added.map(|x| format!("{name}: +{x:?}")));
-    out.extend(removed.map(|x| format!("{name}: -{x:?}")));
-    if out.len() == before && old != new {
-        out.push(format!("{name}: reordered"));
-    }
+/// The settings field a config key holds: `timeout.idle` → `idle_seconds`,
+/// `exclusions.custom[2]` → `custom_exclusions[2]`.
+fn settings_field(key: &str) -> Option<String> {
+    let field = match key {
+        "timeout.enabled" => "enabled",
+        "timeout.idle" => "idle_seconds",
+        "timeout.mode" => "mode",
+        _ if key.starts_with("exclusions.enabled_defaults") => "default_exclusions",
+        _ => {
+            let index = key.strip_prefix("exclusions.custom")?;
+            let whole_or_item = index.is_empty() || index.starts_with('[');
+            return whole_or_item.then(|| format!("custom_exclusions{index}"));
+        }
+    };
+    Some(field.to_string())
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 use serde_json::json;
 
 use super::*;
+use crate::config_change::settings::{config_with, describe};
 
 fn config() -> Config {
     let mut c = Config::with_upstream("http://127.0.0.1:9".parse().unwrap());
@@ -117,4 +118,30 @@ fn custom_patterns_are_applied_as_parsed() {
 fn a_non_object_body_is_one_error() {
     let errors = read_put(&json!([1]), &config()).unwrap_err();
     assert_eq!(errors.len(), 1);
+}
+
+#[test]
+fn config_diagnostics_are_named_by_settings_field() {
+    let diag = |key: &str, severity| Diagnostic {
+        file: "c.toml".into(),
+        line: 3,
+        column: 7,
+        key: key.into(),
+        message: "m".into(),
+        severity,
+    };
+    let (errors, warnings) = field_errors(&[
+        diag("timeout.idle", Severity::Warning),
+        diag("exclusions.custom[2]", Severity::Warning),
+        diag("exclusions.enabled_defaults[0]", Severity::Error),
+        diag("proxy.listen", Severity::Error),
+        diag("exclusions.customs", Severity::Error),
+    ]);
+    assert_eq!(fields(&warnings), ["idle_seconds", "custom_exclusions[2]"]);
+    assert_eq!(
+        fields(&errors),
+        ["default_exclusions", "proxy.listen", "exclusions.customs"]
+    );
+    assert_eq!(warnings[0].message, "m");
+    assert_eq!(errors[1].message, "c.toml:3:7: m");
 }

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
 use super::auth::Admin;
+use super::error::AdminError;
 use crate::app::App;
 use crate::clock::{rfc3339, UnixMs};
 use crate::store::journal::JournalRecord;
@@ -21,13 +21,12 @@ const REDIS_WAIT: Duration = Duration::from_secs(3);
 /// How long a DELETE waits for the journal's fsync: a hung disk must not hang the API.
 const JOURNAL_WAIT: Duration = Duration::from_secs(10);
 
-fn bad_id(text: &str) -> Response {
+fn bad_id(text: &str) -> AdminError {
     let message = format!(
         "a token id is 32 hex digits (got {} characters)",
         text.len()
     );
-    let body = json!({"errors": [{"field": "token_id", "message": message}]});
-    (StatusCode::BAD_REQUEST, Json(body)).into_response()
+    AdminError::field("token_id", message)
 }
 
 /// Whole seconds from `now` to `deadline`, rounded up.
@@ -62,14 +61,12 @@ pub async fn get_status(
     _admin: Admin,
     State(app): State<Arc<App>>,
     Path(token_id): Path<String>,
-) -> Response {
+) -> Result<Json<serde_json::Value>, AdminError> {
     // A token id is exactly 32 hex digits, either case.
-    let Some(key) = TokenKey::from_hex(&token_id) else {
-        return bad_id(&token_id);
-    };
+    let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
     let now = app.clock.now_ms();
     let status = app.store.status(&key, now, &app.live().timing);
-    Json(status_doc(status, now)).into_response()
+    Ok(Json(status_doc(status, now)))
 }
 
 /// `DELETE /api/v1/tokens/{token_id}`: revokes now, known or not (an operator may revoke an
@@ -80,11 +77,9 @@ pub async fn revoke(
     admin: Admin,
     State(app): State<Arc<App>>,
     Path(token_id): Path<String>,
-) -> Response {
+) -> Result<StatusCode, AdminError> {
     // A token id is exactly 32 hex digits, either case.
-    let Some(key) = TokenKey::from_hex(&token_id) else {
-        return bad_id(&token_id);
-    };
+    let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
     let now = app.clock.now_ms();
     let rev = app
         .store
@@ -167,30 +162,19 @@ async fn in_redis(key: &TokenKey, stored: tokio::sync::oneshot::Receiver<()>) ->
 }
 
 /// 204 once kept; else 503 saying what holds and what does not.
-fn answer(durability: Durability) -> Response {
-    let (error, message) = match durability {
-        Durability::Done => return StatusCode::NO_CONTENT.into_response(),
-        Durability::NotOnDisk => (
-            "revocation_not_durable",
-            "the token is revoked and refused now (enforced in memory), but the revocation \
-             could not be written to disk (see the log): it is lost if idlegate stops before \
-             the next snapshot is written",
-        ),
-        Durability::QueuedForRedis => (
-            "revocation_not_stored",
-            "the token is revoked and refused on this replica, but Redis did not store the \
-             revocation in time: it stays queued and is written when Redis is back (other \
-             replicas refuse the token from then on)",
-        ),
-    };
-    let body = json!({"error": error, "message": message});
-    (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
+fn answer(durability: Durability) -> Result<StatusCode, AdminError> {
+    match durability {
+        Durability::Done => Ok(StatusCode::NO_CONTENT),
+        Durability::NotOnDisk => Err(AdminError::RevocationNotDurable),
+        Durability::QueuedForRedis => Err(AdminError::RevocationNotStored),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::store::journal::Journal;
+    use axum::response::{IntoResponse, Response};
 
     #[test]
     fn token_id_must_be_exactly_32_hex_digits() {
@@ -230,7 +214,9 @@ mod tests {
 
     async fn delete(app: &Arc<App>, key: TokenKey) -> Response {
         let admin = Admin { who: "test".into() };
-        revoke(admin, State(app.clone()), Path(key.to_hex())).await
+        revoke(admin, State(app.clone()), Path(key.to_hex()))
+            .await
+            .into_response()
     }
 
     #[tokio::test]
@@ -301,7 +287,7 @@ mod tests {
             Durability::QueuedForRedis
         );
         assert_eq!(started.elapsed(), REDIS_WAIT);
-        let resp = answer(Durability::QueuedForRedis);
+        let resp = answer(Durability::QueuedForRedis).into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         let doc = json_of(resp).await;
         assert_eq!(doc["error"], "revocation_not_stored");

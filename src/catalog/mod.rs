@@ -8,6 +8,7 @@
 //! - `load`: JSON (OpenAPI 3, Swagger 2, plain list) → operations.
 //! - `search`: the type-ahead index.
 //! - `matcher`: concrete path → template.
+//! - `slot`: [`slot::CatalogSlot`], the catalog a running gateway uses (or why it has none).
 //! - this file: [`Catalog`], which owns the operations and both indexes.
 
 use std::path::Path;
@@ -16,6 +17,7 @@ mod load;
 mod matcher;
 mod operation;
 mod search;
+pub mod slot;
 
 pub use operation::{CatalogError, Operation};
 

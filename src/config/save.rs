@@ -60,15 +60,33 @@ pub enum SaveError {
 
 /// Writes `settings` into the config file at `path`; returns the text written.
 pub fn save_settings(path: &Path, settings: &Settings) -> Result<String, SaveError> {
+    let edited = edit_file(path, settings)?;
+    edited.write()?;
+    Ok(edited.new_text)
+}
+
+/// The config file with the settings written in, not yet written back: a change is validated
+/// on this text before it is applied and saved.
+#[derive(Clone, Debug)]
+pub struct EditedFile {
+    /// The path as configured (named in errors).
+    pub path: PathBuf,
+    /// Where the file really lives: a symlinked config (e.g. a mounted volume) is edited
+    /// there, so the rename replaces the file rather than the link.
+    pub real: PathBuf,
+    pub old_text: String,
+    pub new_text: String,
+}
+
+/// Reads the config file at `path` and writes `settings` into its text (in memory).
+pub fn edit_file(path: &Path, settings: &Settings) -> Result<EditedFile, SaveError> {
     let read_error = |source| SaveError::Read {
         path: path.to_path_buf(),
         source,
     };
-    // A symlinked config (e.g. a mounted volume) is edited where it really lives, so the
-    // rename replaces the file rather than the link.
     let real = std::fs::canonicalize(path).map_err(read_error)?;
-    let text = std::fs::read_to_string(&real).map_err(read_error)?;
-    let new_text = edit_settings(&text, settings).map_err(|e| match e {
+    let old_text = std::fs::read_to_string(&real).map_err(read_error)?;
+    let new_text = edit_settings(&old_text, settings).map_err(|e| match e {
         EditError::Syntax(message) => SaveError::Syntax {
             path: path.to_path_buf(),
             message,
@@ -78,13 +96,26 @@ pub fn save_settings(path: &Path, settings: &Settings) -> Result<String, SaveErr
             key,
         },
     })?;
-    if new_text != text {
-        write_atomically(&real, new_text.as_bytes()).map_err(|source| SaveError::Write {
-            path: path.to_path_buf(),
+    Ok(EditedFile {
+        path: path.to_path_buf(),
+        real,
+        old_text,
+        new_text,
+    })
+}
+
+impl EditedFile {
+    /// Replaces the file atomically with the new text; nothing is written when the text is
+    /// unchanged.
+    pub fn write(&self) -> Result<(), SaveError> {
+        if self.new_text == self.old_text {
+            return Ok(());
+        }
+        write_atomically(&self.real, self.new_text.as_bytes()).map_err(|source| SaveError::Write {
+            path: self.path.clone(),
             source,
-        })?;
+        })
     }
-    Ok(new_text)
 }
 
 #[derive(Debug, PartialEq, Eq)]

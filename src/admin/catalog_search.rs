@@ -1,0 +1,70 @@
+//! The API catalog behind the admin type-ahead: `GET /api/v1/apis?q=TEXT&limit=N`.
+
+use std::sync::Arc;
+
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+
+use super::auth::Admin;
+use super::error::AdminError;
+use crate::app::App;
+
+pub const DEFAULT_LIMIT: usize = 20;
+pub const MAX_LIMIT: usize = 100;
+
+/// Response header explaining an empty answer when there is no usable catalog.
+pub const CATALOG_NOTE_HEADER: &str = "x-idlegate-catalog";
+
+#[derive(Debug, Deserialize)]
+pub struct SearchQuery {
+    #[serde(default)]
+    q: String,
+    limit: Option<String>,
+}
+
+/// `GET /api/v1/apis`: `[{"method","path","summary"}]`, best first.
+pub async fn search(
+    _admin: Admin,
+    State(app): State<Arc<App>>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, AdminError> {
+    let limit = parse_limit(query.limit.as_deref())
+        .map_err(|message| AdminError::field("limit", message))?;
+    let slot = app.catalog();
+    Ok(match &slot.catalog {
+        Some(catalog) => Json(catalog.search(&query.q, limit)).into_response(),
+        None => {
+            let note = slot.message.clone().unwrap_or_default();
+            let note = note.replace(['\r', '\n'], " ");
+            let header = axum::http::HeaderValue::from_str(&note)
+                .unwrap_or(axum::http::HeaderValue::from_static("no API catalog"));
+            ([(CATALOG_NOTE_HEADER, header)], Json(Vec::<()>::new())).into_response()
+        }
+    })
+}
+
+/// Default 20; larger values are capped at 100.
+pub fn parse_limit(text: Option<&str>) -> Result<usize, String> {
+    match text {
+        None | Some("") => Ok(DEFAULT_LIMIT),
+        Some(t) => t
+            .parse::<usize>()
+            .map(|n| n.min(MAX_LIMIT))
+            .map_err(|_| format!("limit must be a whole number (got {t:?})")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_defaults_to_20_and_caps_at_100() {
+        assert_eq!(parse_limit(None), Ok(20));
+        assert_eq!(parse_limit(Some("5")), Ok(5));
+        assert_eq!(parse_limit(Some("1000")), Ok(100));
+        assert!(parse_limit(Some("-1")).is_err());
+    }
+}

@@ -11,7 +11,7 @@ use serde_json::json;
 use super::auth::Admin;
 use super::error::AdminError;
 use crate::app::App;
-use crate::clock::{rfc3339, UnixMs};
+use crate::clock::{remaining_seconds, rfc3339, UnixMs};
 use crate::store::journal::JournalRecord;
 use crate::store::{RevokeReason, Status};
 use crate::token::TokenKey;
@@ -27,11 +27,6 @@ fn bad_id(text: &str) -> AdminError {
         text.len()
     );
     AdminError::field("token_id", message)
-}
-
-/// Whole seconds from `now` to `deadline`, rounded up.
-pub fn remaining_seconds(deadline_ms: UnixMs, now_ms: UnixMs) -> u64 {
-    deadline_ms.saturating_sub(now_ms).div_ceil(1000)
 }
 
 /// The status document: `last_activity` and `remaining_seconds` are null unless active; an
@@ -184,14 +179,6 @@ mod tests {
         assert!(TokenKey::from_hex(&"a".repeat(33)).is_none());
         assert!(TokenKey::from_hex(&"g".repeat(32)).is_none());
         assert!(TokenKey::from_hex(&"é".repeat(16)).is_none());
-    }
-
-    #[test]
-    fn remaining_is_rounded_up_to_whole_seconds() {
-        assert_eq!(remaining_seconds(10_001, 9_000), 2);
-        assert_eq!(remaining_seconds(10_000, 9_000), 1);
-        assert_eq!(remaining_seconds(10_000, 10_000), 0);
-        assert_eq!(remaining_seconds(5_000, 10_000), 0);
     }
 
     #[test]

@@ -4,8 +4,9 @@
 use std::path::Path;
 
 use super::outcome::{Applied, Rejected, Saved, Trigger};
-use super::steps::{self, check, digest};
+use super::steps::{self, check};
 use crate::app::App;
+use crate::config::text_digest as digest;
 use crate::config::{Diagnostic, Severity};
 
 pub(super) fn reload(

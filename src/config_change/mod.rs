@@ -29,9 +29,10 @@ use std::path::Path;
 use crate::app::App;
 use crate::config::Config;
 
+pub use crate::config::text_digest as digest;
 pub use outcome::{Applied, FieldError, Rejected, Saved, Trigger};
 pub use settings::SettingsChange;
-pub use steps::{check, digest};
+pub use steps::check;
 
 /// Where a change comes from.
 #[derive(Clone, Copy)]

@@ -8,10 +8,11 @@
 
 use super::catalog_lint;
 use super::outcome::{Applied, Rejected, Saved};
-use super::steps::{self, check, digest};
+use super::steps::{self, check};
 use crate::app::App;
 use crate::classify::Pattern;
 use crate::config::save::{self, EditedFile, Settings};
+use crate::config::text_digest as digest;
 use crate::config::Config;
 
 /// Validated settings: the values, and the custom patterns as parsed.

@@ -15,11 +15,6 @@ pub fn check(text: &str, path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
     Ok(loaded)
 }
 
-/// The digest by which a config file text is recognised.
-pub fn digest(text: &str) -> [u8; 32] {
-    *blake3::hash(text.as_bytes()).as_bytes()
-}
-
 /// Swaps the validated config in and warns about the keys that need a restart.
 pub(super) fn apply(app: &App, config: Config) -> Vec<&'static str> {
     let restart = app.apply(config);

@@ -65,33 +65,36 @@ fn full(s: impl Into<Bytes>) -> UpBody {
     Full::new(s.into()).boxed()
 }
 
-async fn upstream_service(mut req: Request<Incoming>) -> Result<Response<UpBody>, Infallible> {
-    let path = req.uri().path().to_string();
-    if req.headers().contains_key(http::header::UPGRADE) {
-        let on = hyper::upgrade::on(&mut req);
-        tokio::spawn(async move {
-            if let Ok(up) = on.await {
-                let mut io = TokioIo::new(up);
-                let mut buf = [0u8; 1024];
-                loop {
-                    match io.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => {
-                            if io.write_all(&buf[..n]).await.is_err() {
-                                return;
-                            }
-                        }
+/// `101` and an echo of every byte on the upgraded connection.
+fn upgrade_to_echo(req: &mut Request<Incoming>) -> Response<UpBody> {
+    let on = hyper::upgrade::on(req);
+    tokio::spawn(async move {
+        let Ok(up) = on.await else { return };
+        let mut io = TokioIo::new(up);
+        let mut buf = [0u8; 1024];
+        loop {
+            match io.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if io.write_all(&buf[..n]).await.is_err() {
+                        return;
                     }
                 }
             }
-        });
-        let resp = Response::builder()
-            .status(101)
-            .header("connection", "upgrade")
-            .header("upgrade", "echo")
-            .body(full(""))
-            .unwrap();
-        return Ok(resp);
+        }
+    });
+    Response::builder()
+        .status(101)
+        .header("connection", "upgrade")
+        .header("upgrade", "echo")
+        .body(full(""))
+        .unwrap()
+}
+
+async fn upstream_service(mut req: Request<Incoming>) -> Result<Response<UpBody>, Infallible> {
+    let path = req.uri().path().to_string();
+    if req.headers().contains_key(http::header::UPGRADE) {
+        return Ok(upgrade_to_echo(&mut req));
     }
     if let Some(code) = path.strip_prefix("/status/") {
         let code: u16 = code.parse().unwrap_or(500);

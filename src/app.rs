@@ -8,14 +8,13 @@ use arc_swap::{ArcSwap, Guard};
 use prometheus_client::metrics::counter::Counter;
 
 use crate::admin::apis::CatalogSlot;
-use crate::admin::metrics::{Class, Metrics};
-use crate::admin::stats::RevocationRing;
 use crate::classify::Classifier;
 use crate::clock::{duration_ms, rfc3339, Clock};
 use crate::config::{Backend, Config, Mode};
 use crate::revocation::Hooks;
 use crate::store::redis::Shared;
 use crate::store::{Revocation, Store, Timing};
+use crate::telemetry::{Class, Metrics, RevocationRing};
 use crate::token::Keyer;
 use crate::tunnels::Tunnels;
 
@@ -217,7 +216,7 @@ impl App {
         );
         if rev.enforced {
             self.recent_revocations.record(self.clock.now_ms());
-            self.metrics.revocation(rev.reason).inc();
+            self.metrics.revocation(rev.reason.as_str()).inc();
             self.tunnels.close(&rev.key);
             self.hooks.revoked(rev);
         } else {

@@ -34,5 +34,6 @@ pub mod reload;
 pub mod revocation;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod token;
 pub mod tunnels;

@@ -5,7 +5,6 @@ pub mod apis;
 pub mod auth;
 pub mod host;
 pub mod listen;
-pub mod metrics;
 pub mod settings;
 pub mod stats;
 pub mod tokens;

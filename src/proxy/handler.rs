@@ -269,7 +269,7 @@ impl Proxy {
     }
 
     fn count_upstream_error(&self, e: &ProxyError) {
-        use crate::admin::metrics::UpstreamErrorKind as K;
+        use crate::telemetry::UpstreamErrorKind as K;
         let kind = match e {
             ProxyError::Connect(_) => K::connect,
             ProxyError::Timeout(_) => K::timeout,

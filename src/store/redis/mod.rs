@@ -44,11 +44,11 @@ use parking_lot::{Mutex, RwLock};
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::{oneshot, Notify};
 
-use crate::admin::metrics::Metrics;
 use crate::app::App;
 use crate::clock::UnixMs;
 use crate::config::{Config, OnError};
 use crate::store::RevokeReason;
+use crate::telemetry::Metrics;
 use crate::token::TokenKey;
 use scripts::Scripts;
 

@@ -2,14 +2,14 @@
 //! tokens (SPEC §3, §4). The request path calls [`Store::check`] and [`Store::track`]; the
 //! sweeper calls [`Store::expire_due`].
 
+mod deadline;
+mod deferred;
+mod expire;
 pub mod journal;
 pub mod persist;
-mod policy;
 pub mod redis;
 mod revoked;
-mod shared;
 pub mod snapshot;
-mod sweep;
 pub mod sweeper;
 mod table;
 #[cfg(test)]
@@ -25,10 +25,10 @@ use parking_lot::{Mutex, RwLock};
 
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
+use deadline::{deadline, expiry, revoked_until};
+use expire::Sweeper;
 use journal::Journal;
-use policy::{deadline, expiry, revoked_until};
 use revoked::RevokedSet;
-use sweep::Sweeper;
 use table::{handle, shard_of, Shard, Slot, SHARDS};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]

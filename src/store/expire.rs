@@ -4,7 +4,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::policy::deadline;
+use super::deadline::deadline;
 use super::table::{split, SlotState, SHARDS};
 use super::{due_revocation, Revocation, Store, Timing, Wheel};
 use crate::clock::UnixMs;

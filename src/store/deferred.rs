@@ -3,7 +3,7 @@
 
 use std::sync::atomic::Ordering;
 
-use super::policy::revoked_until;
+use super::deadline::revoked_until;
 use super::table::shard_of;
 use super::{Revocation, RevokeReason, Store, Timing, TrackedRecord};
 use crate::clock::UnixMs;

@@ -27,8 +27,8 @@ pub async fn get_stats(_admin: Admin, State(app): State<Arc<App>>) -> Json<Stats
     let config = app.config();
     let catalog = app.catalog();
     Json(Stats {
-        tracked_tokens: app.store.tracked_len(),
-        revoked_tokens: app.store.revoked_len(),
+        tracked_tokens: app.state().tracked_len(),
+        revoked_tokens: app.state().revoked_len(),
         revocations_last_hour: app.recent_revocations.last_hour(app.clock.now_ms()),
         mode: config.timeout.mode.as_str(),
         enabled: config.timeout.enabled,

@@ -4,12 +4,16 @@
 
 mod deadline;
 mod deferred;
+pub mod durable;
+pub mod effects;
 mod expire;
 pub mod journal;
+pub(crate) mod local;
 pub mod persist;
 pub mod redis;
 mod revoked;
 pub mod snapshot;
+pub mod state;
 pub mod sweeper;
 mod table;
 #[cfg(test)]

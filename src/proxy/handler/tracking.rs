@@ -20,9 +20,7 @@ impl Proxy {
         now_ms: u64,
     ) {
         if !accepted {
-            if self.app.store.untrack(key) {
-                self.app.hooks.forget(key);
-            }
+            self.app.state().untrack(key);
             verdict.deadline = None;
         } else if verdict.candidate {
             verdict.deadline = self.track(key, raw.as_deref(), now_ms);
@@ -33,13 +31,10 @@ impl Proxy {
     pub(super) fn track(&self, key: &TokenKey, raw: Option<&str>, now_ms: u64) -> Option<u64> {
         let live = self.app.live();
         let exp = raw.and_then(token::jwt_exp);
-        match self.app.store.track(key, now_ms, exp, &live.timing) {
+        match self.app.state().track(key, now_ms, exp, &live.timing) {
             Track::New { deadline_ms } => {
                 if let Some(raw) = raw {
                     self.app.hooks.remember(*key, raw);
-                }
-                if let Some(shared) = &self.app.shared {
-                    shared.touched(key, now_ms);
                 }
                 Some(deadline_ms)
             }

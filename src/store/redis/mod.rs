@@ -42,12 +42,13 @@ use ::redis::aio::MultiplexedConnection;
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{oneshot, Notify};
 
-use crate::app::App;
 use crate::clock::UnixMs;
-use crate::config::{Config, OnError};
-use crate::store::RevokeReason;
+use crate::config::Config;
+use crate::store::local::Local;
+use crate::store::{Revocation, RevokeReason};
 use crate::telemetry::Metrics;
 use crate::token::TokenKey;
 use scripts::Scripts;
@@ -79,7 +80,8 @@ struct ErrorCounters {
     publish: Counter,
 }
 
-/// The Redis side of the state. Lives in [`App::shared`]; its tasks get the `App`.
+/// The Redis side of the state: the backend `Redis` of [`TokenState`](crate::store::state::TokenState).
+/// Its tasks get this replica's [`Local`] state.
 pub struct Shared {
     keys: Keys,
     /// None when the URL could not be parsed (logged once): Redis then counts as unreachable.
@@ -97,6 +99,8 @@ pub struct Shared {
     /// A command failed: the supervisor checks the connection.
     suspect: Notify,
     errors: ErrorCounters,
+    /// `idlegate_state_sync_lag_seconds`.
+    sync_lag: Gauge<f64, AtomicU64>,
     sync_interval: Duration,
     /// The data set's epoch seen at the last connect.
     epoch: Mutex<Option<String>>,
@@ -132,6 +136,7 @@ impl Shared {
                 write: metrics.state_error("write"),
                 publish: metrics.state_error("publish"),
             },
+            sync_lag: metrics.state_sync_lag.clone(),
             sync_interval: state.sync_interval.max(Duration::from_millis(10)),
             epoch: Mutex::new(None),
         }
@@ -255,8 +260,17 @@ impl Shared {
         self.suspect.notify_one();
     }
 
-    fn on_error(app: &App) -> OnError {
-        app.config().state.on_error
+    /// A revocation decided on this replica (admin, or an expiry while Redis was
+    /// unreachable): when enforced, stored and published (queued while Redis is
+    /// unreachable); then the effects sink.
+    pub(crate) fn report_decided(&self, local: &Local, rev: &Revocation) {
+        if rev.enforced {
+            let now_ms = local.clock.now_ms();
+            if let Some((reason, until_ms)) = local.store.revoked_entry(&rev.key, now_ms) {
+                self.queue_revocation(&rev.key, reason, until_ms, now_ms);
+            }
+        }
+        local.effects().revoked(rev);
     }
 }
 
@@ -271,21 +285,20 @@ fn resp3_client(url: &str) -> ::redis::RedisResult<::redis::Client> {
     })
 }
 
-/// Starts the Redis tasks of `app` (no-op with the memory backend): the connection
-/// supervisor and the flusher. On `shutdown` the flusher writes what is left (bounded), then
-/// the connection closes.
-pub fn spawn(
-    app: Arc<App>,
+/// Starts the Redis tasks: the connection supervisor and the flusher. On `shutdown` the
+/// flusher writes what is left (bounded), then the connection closes.
+pub(crate) fn spawn(
+    local: Arc<Local>,
+    shared: Arc<Shared>,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> Option<tokio::task::JoinHandle<()>> {
-    let shared = app.shared.clone()?;
-    Some(tokio::spawn(async move {
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
         let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let supervisor = tokio::spawn(conn::run(app.clone(), shared.clone(), async {
+        let supervisor = tokio::spawn(conn::run(local.clone(), shared.clone(), async {
             let _ = stop_rx.await;
         }));
-        sync::run(app, shared, shutdown).await;
+        sync::run(local, shared, shutdown).await;
         let _ = stop_tx.send(());
         let _ = supervisor.await;
-    }))
+    })
 }

@@ -7,8 +7,9 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use super::journal::JournalRecord;
+use super::memory::Store;
 use super::state::{Backend, TokenState};
-use super::{RevokeReason, Store};
+use super::types::RevokeReason;
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 

@@ -12,7 +12,7 @@ use crate::clock::duration_ms;
 use crate::config::{Config, Mode, OnError};
 use crate::token::TokenKey;
 
-use super::{Revocation, Timing};
+use super::types::{Revocation, Timing};
 
 /// The sink of the state layer's events, implemented above it and handed in at construction.
 /// Called on revocations and untracking, never per request.

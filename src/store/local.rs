@@ -10,7 +10,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 
 use super::effects::{Effects, Policy};
-use super::Store;
+use super::memory::Store;
 use crate::clock::Clock;
 
 pub struct Local {

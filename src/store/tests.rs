@@ -1,6 +1,8 @@
 //! Behaviour of the `Store` facade: the contract the proxy, sweeper and admin API rely on.
 
 use super::*;
+use crate::clock::UnixMs;
+use crate::token::TokenKey;
 
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;

@@ -14,7 +14,7 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{cmd, AsyncConnectionConfig, PushInfo, PushKind, RedisResult};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-use super::Shared;
+use super::shared::Shared;
 use crate::store::local::Local;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);

@@ -4,7 +4,7 @@
 use ::redis::{cmd, pipe, Value};
 
 use super::scripts::{decode_claim, ClaimReply};
-use super::{Shared, Unavailable};
+use super::shared::{Shared, Unavailable};
 use crate::clock::UnixMs;
 use crate::config::OnError;
 use crate::store::local::Local;

@@ -5,7 +5,7 @@
 use ::redis::{pipe, PushInfo, PushKind, Value};
 
 use super::keys::{parse_message, parse_revoked_value};
-use super::Shared;
+use super::shared::Shared;
 use crate::clock::UnixMs;
 use crate::store::local::Local;
 use crate::store::RevokeReason;

@@ -13,7 +13,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::path::tracked_ttl_ms;
 use super::scripts::{decode_flush, FlushReply};
-use super::{PendingRevocation, Shared};
+use super::shared::{PendingRevocation, Shared};
 use crate::clock::UnixMs;
 use crate::store::local::Local;
 use crate::store::{Timing, TrackedRecord};

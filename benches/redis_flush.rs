@@ -69,11 +69,11 @@ fn flush_throughput(c: &mut Criterion) {
     let app = app(&prefix);
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = rt.block_on(async {
-        idlegate::store::redis::spawn(app.clone(), async {
+        app.state().spawn(async {
             let _ = stop_rx.await;
         })
     });
-    let Some(shared) = app.shared.clone() else {
+    let Some(shared) = app.state().redis().cloned() else {
         return;
     };
     if !rt.block_on(shared.wait_up(Duration::from_secs(3))) {
@@ -83,7 +83,7 @@ fn flush_throughput(c: &mut Criterion) {
     let timing = app.live().timing;
     let now = app.clock.now_ms();
     for n in 0..TOKENS {
-        app.store.track(&key(n), now, None, &timing);
+        app.state().track(&key(n), now, None, &timing);
     }
 
     let mut group = c.benchmark_group("redis_flush");
@@ -98,7 +98,9 @@ fn flush_throughput(c: &mut Criterion) {
                     shared.touched(&key(n), now);
                 }
                 let started = Instant::now();
-                let stats = rt.block_on(shared.flush(&app));
+                let stats = rt
+                    .block_on(app.state().flush_to_redis())
+                    .expect("redis backend");
                 total += started.elapsed();
                 assert_eq!(stats.touches, TOKENS, "every touched token written");
             }

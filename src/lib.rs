@@ -5,14 +5,16 @@
 //! - [`config`]: the TOML file → a validated [`config::Config`] (every error with line/column).
 //! - [`classify`]: exclusion patterns and the classifier (`activity` / `excluded`).
 //! - [`token`]: token extraction from requests, keying (keyed BLAKE3 → token id), JWT `exp`.
-//! - [`store`]: tracked tokens, revoked set, the timer wheel and the sweeper task.
+//! - [`store`]: token state behind one seam ([`store::state::TokenState`], memory or Redis):
+//!   tracked tokens, revoked set, the timer wheel, persistence and the sweeper task.
+//! - [`telemetry`]: the Prometheus metrics and the recent-revocations ring (admin serves them).
 //! - [`proxy`]: the proxy listener and the request path (extract → key → check → classify →
 //!   touch → forward → track), upstream forwarding, upgrades, idlegate's own error answers.
-//! - [`admin`]: the admin listener (health, readiness, metrics).
+//! - [`admin`]: the admin listener (health, readiness, `/metrics`, the admin API and UI).
 //! - [`revocation`]: revocation hooks (webhook, RFC 7009).
 //! - [`catalog`]: the upstream's API catalog (type-ahead search, template matching).
 //! - [`har`]: `idlegate har`, analysis of HAR recordings.
-//! - [`app`]: the shared state of a running gateway and the live-policy swap.
+//! - [`app`]: a running gateway's parts, the live-policy swap and the effects hub.
 //! - [`config_change`]: the one validate → apply → persist path of reload and admin Save.
 //! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
 //! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
@@ -39,5 +41,6 @@ pub mod reload;
 pub mod revocation;
 pub mod server;
 pub mod store;
+pub mod telemetry;
 pub mod token;
 pub mod tunnels;

@@ -71,17 +71,17 @@ pub async fn run(
     let stopped = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
-    store::persist::load_at_start(&app)?;
-    app.hooks.start(app.metrics.hook_counters());
     let config = app.config();
+    store::persist::load_at_start(app.state(), &config)?;
+    app.hooks.start(app.metrics.hook_counters());
     let sweeper = tokio::spawn(store::sweeper::run(
-        app.clone(),
+        app.state().clone(),
         config.timeout.resolution,
         stopped(stop_rx.clone()),
     ));
     let persist = config.state.snapshot.clone().map(|path| {
         tokio::spawn(store::persist::run(
-            app.clone(),
+            app.state().clone(),
             path,
             config.state.snapshot_interval,
             stopped(stop_rx.clone()),
@@ -98,11 +98,8 @@ pub async fn run(
         let reloader = reload::Reloader::start(app.clone(), path);
         tokio::spawn(reloader.run(stopped(stop_rx.clone())))
     });
-    let shared = store::redis::spawn(app.clone(), stopped(stop_rx.clone()));
-    if shared.is_none() {
-        // With Redis, ready once Redis was reached (SPEC §10).
-        app.set_ready();
-    }
+    // Memory: ready now. Redis: ready once Redis was reached (SPEC §10).
+    let shared = app.state().spawn(stopped(stop_rx.clone()));
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),
         upstream = %config.proxy.upstream,

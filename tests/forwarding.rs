@@ -121,14 +121,11 @@ async fn websocket_upgrade_passes_through_and_revocation_closes_it() {
     tunnel.read_exact(&mut buf).await.unwrap();
     assert_eq!(&buf, b"ping");
     // Admin revocation closes the token's tunnel.
-    let app = &gw.running.app;
-    let rev = app.store.revoke(
+    gw.running.app.state().revoke(
         &keyer().key("ws-token"),
         idlegate::store::RevokeReason::Admin,
         gw.clock.now_ms(),
-        &app.live().timing,
     );
-    app.report_revocation(&rev);
     let mut rest = Vec::new();
     let closed = tokio::time::timeout(Duration::from_secs(5), tunnel.read_to_end(&mut rest)).await;
     assert!(closed.is_ok(), "tunnel closed after revocation");

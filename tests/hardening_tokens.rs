@@ -22,14 +22,11 @@ async fn setup(sources: &[&str]) -> (Gateway, Recorder) {
     let mut c = config(up);
     c.tokens.sources = sources.iter().map(|s| s.parse().unwrap()).collect();
     let gw = gateway(c).await;
-    let app = &gw.running.app;
-    let rev = app.store.revoke(
+    gw.running.app.state().revoke(
         &keyer().key("revoked"),
         RevokeReason::Admin,
         gw.clock.now_ms(),
-        &app.live().timing,
     );
-    app.report_revocation(&rev);
     (gw, recorder)
 }
 

@@ -19,11 +19,8 @@ const INACTIVITY: &str = "idlegate_revocations_total{reason=\"inactivity\"}";
 fn admin_revoke(gw: &Gateway, token: &str) {
     let app = &gw.running.app;
     let key = common::keyer().key(token);
-    let timing = app.live().timing;
-    let rev = app
-        .store
-        .revoke(&key, RevokeReason::Admin, app.clock.now_ms(), &timing);
-    app.report_revocation(&rev);
+    app.state()
+        .revoke(&key, RevokeReason::Admin, app.clock.now_ms());
 }
 
 /// Polls the gateway until it refuses `token` with 401, at most `within`; the time it took.

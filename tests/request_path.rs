@@ -184,11 +184,11 @@ async fn every_token_source_is_read_in_order() {
     let r = send(("cookie", "sid=c-tok"), "/p").await;
     assert_eq!(r.json()["headers"]["cookie"][0], "sid=c-tok");
     // The cookie id is the id of its value.
-    let status = gw.running.app.store.status(
-        &keyer().key("c-tok"),
-        gw.clock.now_ms(),
-        &gw.running.app.live().timing,
-    );
+    let status = gw
+        .running
+        .app
+        .state()
+        .status(&keyer().key("c-tok"), gw.clock.now_ms());
     assert!(matches!(status, idlegate::store::Status::Active { .. }));
 }
 

@@ -16,7 +16,6 @@ pub mod catalog_search;
 pub mod error;
 pub mod host;
 pub mod listen;
-pub mod metrics;
 pub mod routes;
 pub mod settings;
 pub mod stats;

@@ -1,7 +1,6 @@
 //! Token status and admin revocation: `GET`/`DELETE /api/v1/tokens/{token_id}`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -12,14 +11,9 @@ use super::auth::Admin;
 use super::error::AdminError;
 use crate::app::App;
 use crate::clock::{remaining_seconds, rfc3339, UnixMs};
-use crate::store::journal::JournalRecord;
-use crate::store::{RevokeReason, Status};
+use crate::store::durable::Durability;
+use crate::store::Status;
 use crate::token::TokenKey;
-
-/// How long a DELETE waits for Redis to store the revocation.
-const REDIS_WAIT: Duration = Duration::from_secs(3);
-/// How long a DELETE waits for the journal's fsync: a hung disk must not hang the API.
-const JOURNAL_WAIT: Duration = Duration::from_secs(10);
 
 fn bad_id(text: &str) -> AdminError {
     let message = format!(
@@ -60,7 +54,7 @@ pub async fn get_status(
     // A token id is exactly 32 hex digits, either case.
     let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
     let now = app.clock.now_ms();
-    let status = app.store.status(&key, now, &app.live().timing);
+    let status = app.state().status(&key, now);
     Ok(Json(status_doc(status, now)))
 }
 
@@ -76,84 +70,13 @@ pub async fn revoke(
     // A token id is exactly 32 hex digits, either case.
     let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
     let now = app.clock.now_ms();
-    let rev = app
-        .store
-        .revoke(&key, RevokeReason::Admin, now, &app.live().timing);
     tracing::info!(
         target: "audit",
         event = "admin_revocation",
         who = %admin.who,
         token_id = %key,
     );
-    // (reason, until) as the revoked set holds it; None when its retention is already over.
-    let entry = app.store.revoked_entry(&key, now);
-    let queued = match (&app.shared, entry) {
-        (Some(shared), Some((reason, until_ms))) => {
-            Some(shared.queue_revocation_stored(&key, reason, until_ms, now))
-        }
-        _ => None,
-    };
-    app.report_effects(&rev);
-    let durability = match (queued, entry) {
-        (Some(stored), _) => in_redis(&key, stored).await,
-        (None, Some((reason, until_ms))) if app.shared.is_none() => {
-            let record = JournalRecord {
-                key,
-                reason,
-                at_ms: now,
-                until_ms,
-            };
-            in_journal(&app, record).await
-        }
-        _ => Durability::Done,
-    };
-    answer(durability)
-}
-
-/// Where an admin revocation stands once it is enforced in memory.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Durability {
-    /// As durable as the configuration makes it: fsynced to the journal, stored in Redis, or
-    /// nothing to keep (no `state.snapshot`, or a retention already over).
-    Done,
-    /// The journal append failed or did not finish in time.
-    NotOnDisk,
-    /// Redis did not store it in time; it stays queued until Redis is back.
-    QueuedForRedis,
-}
-
-/// Appends the revocation to the journal, when there is one, and waits for the fsync.
-async fn in_journal(app: &App, record: JournalRecord) -> Durability {
-    let Some(journal) = app.store.journal() else {
-        // No snapshot configured: nothing is durable, by configuration.
-        return Durability::Done;
-    };
-    let error = match tokio::time::timeout(JOURNAL_WAIT, journal.append(record)).await {
-        Ok(Ok(())) => return Durability::Done,
-        Ok(Err(e)) => e.to_string(),
-        Err(_) => format!("no fsync within {JOURNAL_WAIT:?}"),
-    };
-    tracing::error!(
-        token_id = %record.key,
-        error = %error,
-        "admin revocation enforced in memory but not written to the revocation journal"
-    );
-    Durability::NotOnDisk
-}
-
-/// Waits (bounded) until Redis has stored the queued revocation.
-async fn in_redis(key: &TokenKey, stored: tokio::sync::oneshot::Receiver<()>) -> Durability {
-    match tokio::time::timeout(REDIS_WAIT, stored).await {
-        Ok(Ok(())) => Durability::Done,
-        _ => {
-            tracing::warn!(
-                token_id = %key,
-                "admin revocation enforced on this replica; Redis did not store it within \
-                 {REDIS_WAIT:?}: it stays queued until Redis is back"
-            );
-            Durability::QueuedForRedis
-        }
-    }
+    answer(app.state().revoke_durably(&key, now).await)
 }
 
 /// 204 once kept; else 503 saying what holds and what does not.
@@ -169,6 +92,7 @@ fn answer(durability: Durability) -> Result<StatusCode, AdminError> {
 mod tests {
     use super::*;
     use crate::store::journal::Journal;
+    use crate::store::RevokeReason;
     use axum::response::{IntoResponse, Response};
 
     #[test]
@@ -212,7 +136,7 @@ mod tests {
         let path = dir.path().join("s.journal");
         let app = app();
         let (journal, _) = Journal::open(&path).unwrap();
-        assert!(app.store.attach_journal(journal).is_ok());
+        assert!(app.state().attach_journal(journal).is_ok());
         let resp = delete(&app, TokenKey([7; 16])).await;
         assert_eq!(resp.status(), StatusCode::NO_CONTENT);
         let (_, records) = Journal::open(&path).unwrap();
@@ -226,16 +150,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let app = app();
         let (journal, _) = Journal::open_with_limit(&dir.path().join("s.journal"), 0).unwrap();
-        assert!(app.store.attach_journal(journal).is_ok());
+        assert!(app.state().attach_journal(journal).is_ok());
         let resp = delete(&app, TokenKey([8; 16])).await;
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         let doc = json_of(resp).await;
         assert_eq!(doc["error"], "revocation_not_durable");
         let message = doc["message"].as_str().unwrap();
         assert!(message.contains("enforced in memory") && message.contains("disk"));
-        let status = app
-            .store
-            .status(&TokenKey([8; 16]), app.clock.now_ms(), &app.live().timing);
+        let status = app.state().status(&TokenKey([8; 16]), app.clock.now_ms());
         assert!(matches!(
             status,
             Status::Revoked {
@@ -254,26 +176,9 @@ mod tests {
         );
     }
 
-    #[tokio::test(start_paused = true)]
-    async fn redis_wait_decides_204_or_503() {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        tx.send(()).unwrap();
-        assert_eq!(in_redis(&TokenKey([1; 16]), rx).await, Durability::Done);
-        // Dropped unstored (past the queue's bound).
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        drop(tx);
-        assert_eq!(
-            in_redis(&TokenKey([1; 16]), rx).await,
-            Durability::QueuedForRedis
-        );
-        // Redis unreachable: the bounded wait ends.
-        let (_tx, rx) = tokio::sync::oneshot::channel::<()>();
-        let started = tokio::time::Instant::now();
-        assert_eq!(
-            in_redis(&TokenKey([1; 16]), rx).await,
-            Durability::QueuedForRedis
-        );
-        assert_eq!(started.elapsed(), REDIS_WAIT);
+    /// The bounded wait itself is pinned in `store::durable`.
+    #[tokio::test]
+    async fn queued_for_redis_answers_503() {
         let resp = answer(Durability::QueuedForRedis).into_response();
         assert_eq!(resp.status(), StatusCode::SERVICE_UNAVAILABLE);
         let doc = json_of(resp).await;

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 
 use crate::config::RevocationConfig;
 use crate::store::Revocation;
+use crate::telemetry::HookCounters;
 use crate::token::TokenKey;
 
 /// Pending hook deliveries; beyond this, events are dropped (and counted as errors).
@@ -29,7 +30,7 @@ pub struct Hooks {
     /// Raw tokens of tracked tokens, kept in memory only and only while RFC 7009 is
     /// configured: revocation at the IdP needs the token itself, not its id.
     raw_tokens: DashMap<TokenKey, Box<str>>,
-    results: std::sync::OnceLock<ResultCounters>,
+    results: std::sync::OnceLock<HookCounters>,
 }
 
 impl Hooks {
@@ -43,7 +44,7 @@ impl Hooks {
     }
 
     /// Starts the delivery task (inside a runtime). `ok`/`error` counters per hook.
-    pub fn start(&self, results: send::ResultCounters) {
+    pub fn start(&self, results: HookCounters) {
         let (tx, rx) = mpsc::channel(QUEUE_BOUND);
         *self.tx.lock() = Some(tx);
         let _ = self.results.set(results.clone());
@@ -84,10 +85,8 @@ impl Hooks {
         if tx.try_send(Job { rev: *rev, raw }).is_err() {
             tracing::warn!(token_id = %rev.key, "revocation hook queue full; event dropped");
             if let Some(results) = self.results.get() {
-                results.count_dropped(&cfg);
+                send::count_dropped(results, &cfg);
             }
         }
     }
 }
-
-pub use send::ResultCounters;

@@ -15,6 +15,7 @@ use super::Job;
 use crate::backoff::Backoff;
 use crate::clock::rfc3339;
 use crate::config::RevocationConfig;
+use crate::telemetry::HookCounters;
 
 const ATTEMPTS: u32 = 5;
 const FIRST_BACKOFF: Duration = Duration::from_millis(200);
@@ -22,23 +23,13 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(200);
 const MAX_BACKOFF: Duration = Duration::from_millis(1600);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
 
-#[derive(Clone)]
-pub struct ResultCounters {
-    pub webhook_ok: Counter,
-    pub webhook_error: Counter,
-    pub rfc7009_ok: Counter,
-    pub rfc7009_error: Counter,
-}
-
-impl ResultCounters {
-    /// An event dropped from a full queue counts as an error of each configured hook.
-    pub(super) fn count_dropped(&self, cfg: &RevocationConfig) {
-        if cfg.webhook.is_some() {
-            self.webhook_error.inc();
-        }
-        if cfg.rfc7009.is_some() {
-            self.rfc7009_error.inc();
-        }
+/// An event dropped from a full queue counts as an error of each configured hook.
+pub(super) fn count_dropped(results: &HookCounters, cfg: &RevocationConfig) {
+    if cfg.webhook.is_some() {
+        results.webhook_error.inc();
+    }
+    if cfg.rfc7009.is_some() {
+        results.rfc7009_error.inc();
     }
 }
 
@@ -61,7 +52,7 @@ fn hook_client() -> HttpClient {
 pub(super) async fn deliver(
     mut rx: mpsc::Receiver<Job>,
     config: Arc<ArcSwap<RevocationConfig>>,
-    results: ResultCounters,
+    results: HookCounters,
 ) {
     let client = hook_client();
     while let Some(job) = rx.recv().await {

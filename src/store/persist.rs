@@ -6,15 +6,14 @@
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
 
-use crate::app::App;
-use crate::config::Backend;
+use crate::config::{Backend, Config};
 use crate::store::journal::{self, Journal, JournalError, JournalRecord};
 use crate::store::snapshot::{self, SnapshotError};
+use crate::store::state::TokenState;
 use crate::store::Store;
 
 /// Why the state could not be loaded; the start is refused.
@@ -26,17 +25,17 @@ pub enum StateError {
     Journal(#[from] JournalError),
 }
 
-/// Loads the snapshot (if one is configured) into the app's store, then replays the
+/// Loads the snapshot (if one is configured) into the state's store, then replays the
 /// revocation journal on top and attaches it (memory backend; with Redis, Redis holds
 /// revocations). An unreadable snapshot or journal refuses the start: serving without it
 /// would make revoked tokens valid again.
-pub fn load_at_start(app: &App) -> Result<(), StateError> {
-    let config = app.config();
+pub fn load_at_start(state: &TokenState, config: &Config) -> Result<(), StateError> {
     let Some(path) = &config.state.snapshot else {
         return Ok(());
     };
-    let live = app.live();
-    let report = snapshot::load_snapshot(path, &app.store, app.clock.now_ms(), &live.timing)?;
+    let (store, clock) = (&state.local.store, &state.local.clock);
+    let timing = state.local.policy().timing;
+    let report = snapshot::load_snapshot(path, store, clock.now_ms(), &timing)?;
     match &report.source {
         Some(source) => tracing::info!(
             file = %source.display(),
@@ -48,7 +47,7 @@ pub fn load_at_start(app: &App) -> Result<(), StateError> {
     }
     if config.state.backend == Backend::Memory {
         let (journal, records) = Journal::open(&journal::journal_path(path))?;
-        let replayed = replay(&app.store, &records, app.clock.now_ms());
+        let replayed = replay(store, &records, clock.now_ms());
         if !records.is_empty() {
             tracing::info!(
                 file = %journal.path().display(),
@@ -58,7 +57,7 @@ pub fn load_at_start(app: &App) -> Result<(), StateError> {
             );
         }
         // A store gets its journal once; a second start of the same app keeps the first.
-        let _ = app.store.attach_journal(journal);
+        let _ = store.attach_journal(journal);
     }
     Ok(())
 }
@@ -76,7 +75,7 @@ pub fn replay(store: &Store, records: &[JournalRecord], now_ms: u64) -> usize {
 
 /// Writes a snapshot every `interval` until `shutdown`, then a final one.
 pub async fn run(
-    app: Arc<App>,
+    state: TokenState,
     path: PathBuf,
     interval: Duration,
     shutdown: impl Future<Output = ()>,
@@ -87,24 +86,25 @@ pub async fn run(
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
-            _ = ticks.tick() => write(&app, &path).await,
+            _ = ticks.tick() => write(&state, &path).await,
             _ = &mut shutdown => break,
         }
     }
-    write(&app, &path).await;
+    write(&state, &path).await;
 }
 
 /// One snapshot, then the journal fold. The journal's mark is taken before the export, so
 /// a revocation journalled while the snapshot is written stays in the journal.
-pub async fn write(app: &Arc<App>, path: &Path) {
-    let mark = app.store.journal().map(Journal::mark);
-    let (app2, path2) = (app.clone(), path.to_path_buf());
+pub async fn write(state: &TokenState, path: &Path) {
+    let store = &state.local.store;
+    let mark = store.journal().map(Journal::mark);
+    let (local, path2) = (state.local.clone(), path.to_path_buf());
     let result =
-        tokio::task::spawn_blocking(move || snapshot::write_snapshot(&path2, &app2.store)).await;
+        tokio::task::spawn_blocking(move || snapshot::write_snapshot(&path2, &local.store)).await;
     match result {
         Ok(Ok(n)) => {
             tracing::debug!(records = n, file = %path.display(), "snapshot written");
-            if let (Some(journal), Some(mark)) = (app.store.journal(), mark) {
+            if let (Some(journal), Some(mark)) = (store.journal(), mark) {
                 journal.snapshot_written(mark).await;
             }
         }

@@ -5,7 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use dashmap::DashMap;
 
-use super::{RevokeReason, RevokedRecord};
+use super::types::{RevokeReason, RevokedRecord};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 

@@ -12,7 +12,8 @@ use std::io::{self, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use super::{RevokeReason, RevokedRecord, Store, Timing, TrackedRecord};
+use super::memory::Store;
+use super::types::{reason_code, reason_of, RevokedRecord, Timing, TrackedRecord};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
@@ -285,23 +286,6 @@ impl Reader<'_> {
             reason,
             until_ms: self.u64(),
         })
-    }
-}
-
-pub(super) fn reason_code(reason: RevokeReason) -> u8 {
-    match reason {
-        RevokeReason::Inactivity => 0,
-        RevokeReason::Absolute => 1,
-        RevokeReason::Admin => 2,
-    }
-}
-
-pub(super) fn reason_of(code: u8) -> Option<RevokeReason> {
-    match code {
-        0 => Some(RevokeReason::Inactivity),
-        1 => Some(RevokeReason::Absolute),
-        2 => Some(RevokeReason::Admin),
-        _ => None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! Snapshot format, atomic rotation and fallback rules.
 
 use super::*;
-use crate::store::{Check, Status};
+use crate::store::{Check, RevokeReason, Status};
 
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;

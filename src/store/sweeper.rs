@@ -1,18 +1,15 @@
-//! The sweeper task: every `timeout.resolution` it advances the store's timer wheel and
-//! reports the tokens that expired (audit, metrics, tunnels, hooks). With Redis the expired
-//! tokens are only due, and are claimed (see `store::redis`).
+//! The sweeper task: every `timeout.resolution` it has the state expire what is due
+//! ([`TokenState::expire_due`]: reported at once with the memory backend, claimed with
+//! Redis).
 
 use std::future::Future;
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::runtime::RuntimeFlavor;
 use tokio::time::MissedTickBehavior;
 
-use crate::app::App;
-use crate::store::Revocation;
+use crate::store::state::TokenState;
 
-pub async fn run(app: Arc<App>, resolution: Duration, shutdown: impl Future<Output = ()>) {
+pub async fn run(state: TokenState, resolution: Duration, shutdown: impl Future<Output = ()>) {
     let mut ticks = tokio::time::interval(resolution);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
@@ -21,31 +18,6 @@ pub async fn run(app: Arc<App>, resolution: Duration, shutdown: impl Future<Outp
             _ = ticks.tick() => {}
             _ = &mut shutdown => return,
         }
-        let due = sweep(&app);
-        match &app.shared {
-            // Deferred expiry: the tokens are only due; Redis decides.
-            Some(shared) => {
-                let timing = app.live().timing;
-                shared.claim_due(&app, due, &timing).await;
-            }
-            None => {
-                for rev in due {
-                    app.report_revocation(&rev);
-                }
-            }
-        }
-    }
-}
-
-/// One sweep. On a multi-threaded runtime it runs in place of a worker thread
-/// (`block_in_place`) so that a large sweep never stalls the requests queued on that worker.
-pub fn sweep(app: &App) -> Vec<Revocation> {
-    let work = || {
-        let live = app.live();
-        app.store.expire_due(app.clock.now_ms(), &live.timing)
-    };
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-        _ => work(),
+        state.expire_due().await;
     }
 }

@@ -7,6 +7,8 @@
 //! up, its items are re-filed with the deadline the caller reports for them then, which is
 //! also what makes lazy re-arming cheap.
 
+use crate::clock::UnixMs;
+
 const BITS: u32 = 6;
 const BUCKETS: usize = 1 << BITS;
 const LEVELS: usize = 6;
@@ -206,6 +208,21 @@ fn place_for(now: u64, deadline: u64) -> Place {
     }
     let slot = ((deadline >> (BITS * level as u32)) as usize) & (BUCKETS - 1);
     Place::Level(level, slot)
+}
+
+/// The sweeper's state: the wheel of slot handles and when the revoked set was last purged.
+pub(super) struct Sweeper {
+    pub(super) wheel: Wheel<u32>,
+    pub(super) last_purge_ms: UnixMs,
+}
+
+impl Sweeper {
+    pub(super) fn new(now_tick: u64, now_ms: UnixMs) -> Self {
+        Sweeper {
+            wheel: Wheel::new(now_tick),
+            last_purge_ms: now_ms,
+        }
+    }
 }
 
 #[cfg(test)]

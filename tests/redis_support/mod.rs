@@ -180,13 +180,25 @@ pub use common::gateway_on;
 
 /// Waits until the gateway is connected to Redis (at most 5 s).
 pub async fn connected(gw: &Gateway) -> bool {
-    let shared = gw.running.app.shared.clone().expect("redis backend");
+    let shared = gw
+        .running
+        .app
+        .state()
+        .redis()
+        .cloned()
+        .expect("redis backend");
     shared.wait_up(Duration::from_secs(5)).await
 }
 
 /// Waits until the gateway noticed Redis is gone (at most 5 s).
 pub async fn disconnected(gw: &Gateway) -> bool {
-    let shared = gw.running.app.shared.clone().expect("redis backend");
+    let shared = gw
+        .running
+        .app
+        .state()
+        .redis()
+        .cloned()
+        .expect("redis backend");
     gw.eventually(Duration::from_secs(5), || {
         let up = shared.is_up();
         async move { !up }

@@ -97,18 +97,11 @@ async fn check(
     touch: bool,
     now_ms: u64,
 ) -> Result<Verdict, ProxyError> {
-    let mut check = app.store.check(key, now_ms, &live.timing, touch);
-    if let Some(shared) = &app.shared {
-        // Unknown → lookup; due → claim; touch → queued for the flush. An expiry it
-        // returns is reported already.
-        match shared
-            .resolve(app, key, check, now_ms, &live.timing, touch)
-            .await
-        {
-            Ok(c) => check = c,
-            Err(_) => return Err(ProxyError::gateway(ErrorKind::Unavailable)),
-        }
-    }
+    // An expiry it returns is reported already.
+    let check = match app.state().check(key, now_ms, &live.timing, touch).await {
+        Ok(check) => check,
+        Err(_) => return Err(ProxyError::gateway(ErrorKind::Unavailable)),
+    };
     let candidate = Verdict {
         deadline: None,
         candidate: true,
@@ -116,9 +109,6 @@ async fn check(
     match check {
         Check::Revoked(reason) => Err(ProxyError::client(ErrorKind::Revoked(reason))),
         Check::Expired(rev) | Check::Due(rev) => {
-            if app.shared.is_none() {
-                app.report_revocation(&rev);
-            }
             if rev.enforced {
                 return Err(ProxyError::client(ErrorKind::Revoked(rev.reason)));
             }

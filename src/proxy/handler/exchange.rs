@@ -14,7 +14,7 @@ use hyper::upgrade::OnUpgrade;
 use tokio::time::Instant;
 
 use super::throttle::Throttle;
-use crate::admin::metrics::UpstreamErrorKind;
+use crate::telemetry::UpstreamErrorKind;
 use crate::app::{App, Live};
 use crate::proxy::body::RequestBody;
 use crate::proxy::error::{ErrorKind, Fault, ProxyError};

@@ -20,13 +20,10 @@ pub(super) fn track(
 ) -> Option<u64> {
     let live = app.live();
     let exp = raw.and_then(token::jwt_exp);
-    match app.store.track(key, now_ms, exp, &live.timing) {
+    match app.state().track(key, now_ms, exp, &live.timing) {
         Track::New { deadline_ms } => {
             if let Some(raw) = raw {
                 app.hooks.remember(*key, raw);
-            }
-            if let Some(shared) = &app.shared {
-                shared.touched(key, now_ms);
             }
             Some(deadline_ms)
         }
@@ -43,9 +40,7 @@ pub(super) fn track(
 /// The upstream refused the token (401) with `tokens.track = "accepted"`: it stops being
 /// tracked.
 pub(super) fn untrack(app: &App, key: &TokenKey) {
-    if app.store.untrack(key) {
-        app.hooks.forget(key);
-    }
+    app.state().untrack(key);
 }
 
 /// One warning a minute at most: overflow happens per request under attack.

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::sync::{mpsc, oneshot};
 
-use super::{encode, sync_dir, write_fresh, JournalError, JournalRecord, RECORD_LEN};
+use super::format::{encode, sync_dir, write_fresh, JournalError, JournalRecord, RECORD_LEN};
 
 /// Appends written with one fsync, at most.
 pub(super) const MAX_BATCH: usize = 4096;
@@ -52,7 +52,7 @@ impl Writer {
         Writer {
             path: path.to_path_buf(),
             file,
-            len: super::HEADER_LEN + records.len() * RECORD_LEN,
+            len: super::format::HEADER_LEN + records.len() * RECORD_LEN,
             records: (0u64..).zip(records.iter().copied()).collect(),
             prev_mark: 0,
             dirty: false,

@@ -14,8 +14,8 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{cmd, AsyncConnectionConfig, PushInfo, PushKind, RedisResult};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-use super::Shared;
-use crate::app::App;
+use super::shared::Shared;
+use crate::store::local::Local;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
 const BACKOFF_MAX: Duration = Duration::from_secs(5);
@@ -49,14 +49,18 @@ enum Ended {
     Shutdown,
 }
 
-pub(super) async fn run(app: Arc<App>, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+pub(super) async fn run(
+    local: Arc<Local>,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     let mut backoff = Backoff::new();
     let mut failures = 0u64;
     loop {
         match connect(&shared).await {
             Ok((conn, pushes)) => {
-                if failures > 0 || app.is_ready() {
+                if failures > 0 || local.is_ready() {
                     tracing::info!("Redis connection restored");
                 }
                 failures = 0;
@@ -64,9 +68,9 @@ pub(super) async fn run(app: Arc<App>, shared: Arc<Shared>, shutdown: impl Futur
                 *shared.conn.write() = Some(conn);
                 shared.up.store(true, Ordering::Release);
                 // SPEC §10: /readyz answers 503 until Redis was reached once.
-                app.set_ready();
+                local.set_ready();
                 shared.flush_now.notify_one();
-                let ended = connected(&app, &shared, pushes, &mut shutdown).await;
+                let ended = connected(&local, &shared, pushes, &mut shutdown).await;
                 shared.up.store(false, Ordering::Release);
                 *shared.conn.write() = None;
                 match ended {
@@ -125,15 +129,15 @@ async fn connect(
 
 /// Connected: recover what was missed, then apply messages until the connection is lost.
 async fn connected(
-    app: &App,
+    local: &Local,
     shared: &Shared,
     mut pushes: UnboundedReceiver<PushInfo>,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Ended {
-    if let Err(e) = shared.reseed_if_lost(app).await {
+    if let Err(e) = shared.reseed_if_lost(local).await {
         shared.failed(&shared.errors.read, "epoch check", &e);
     }
-    let recovered = shared.recover_missed(app).await;
+    let recovered = shared.recover_missed(local).await;
     if recovered > 0 {
         tracing::info!(
             recovered,
@@ -144,7 +148,7 @@ async fn connected(
         tokio::select! {
             push = pushes.recv() => match push {
                 Some(PushInfo { kind: PushKind::Disconnection, .. }) | None => return Ended::Lost,
-                Some(push) => shared.apply_push(app, &push),
+                Some(push) => shared.apply_push(local, &push),
             },
             _ = shared.suspect.notified() => {
                 if !shared.still_alive().await {

@@ -4,10 +4,10 @@
 use ::redis::{cmd, pipe, Value};
 
 use super::scripts::{decode_claim, ClaimReply};
-use super::{Shared, Unavailable};
-use crate::app::App;
+use super::shared::{Shared, Unavailable};
 use crate::clock::UnixMs;
 use crate::config::OnError;
+use crate::store::local::Local;
 use crate::store::{Check, Revocation, RevokeReason, Timing, TrackedRecord};
 use crate::token::TokenKey;
 
@@ -27,7 +27,7 @@ impl Shared {
     /// `Expired` it returns has been reported already (audit, metrics, hooks).
     pub async fn resolve(
         &self,
-        app: &App,
+        local: &Local,
         key: &TokenKey,
         check: Check,
         now_ms: UnixMs,
@@ -41,8 +41,8 @@ impl Shared {
                 }
                 Ok(check)
             }
-            Check::Unknown => self.first_sight(app, key, now_ms, timing, touch).await,
-            Check::Due(rev) => Ok(self.claim_due_now(app, rev, now_ms, timing, touch).await),
+            Check::Unknown => self.first_sight(local, key, now_ms, timing, touch).await,
+            Check::Due(rev) => Ok(self.claim_due_now(local, rev, now_ms, timing, touch).await),
             Check::Revoked(_) | Check::Expired(_) => Ok(check),
         }
     }
@@ -50,7 +50,7 @@ impl Shared {
     /// A token this replica does not know: is it tracked or revoked cluster-wide?
     async fn first_sight(
         &self,
-        app: &App,
+        local: &Local,
         key: &TokenKey,
         now_ms: UnixMs,
         timing: &Timing,
@@ -60,21 +60,21 @@ impl Shared {
             Some(Ok(known)) => known,
             Some(Err(e)) => {
                 self.failed(&self.errors.read, "lookup", &e);
-                return unreachable(app);
+                return unreachable(local);
             }
-            None => return unreachable(app),
+            None => return unreachable(local),
         };
         match known {
             Known::Nothing => Ok(Check::Unknown),
             Known::Revoked(reason, until_ms) => {
-                app.store.mark_revoked(key, reason, until_ms, now_ms);
-                Ok(app.store.check(key, now_ms, timing, false))
+                local.store.mark_revoked(key, reason, until_ms, now_ms);
+                Ok(local.store.check(key, now_ms, timing, false))
             }
             Known::Tracked(rec) => {
-                app.store.import(&[rec], &[], now_ms, timing);
-                let check = app.store.check(key, now_ms, timing, touch);
+                local.store.import(&[rec], &[], now_ms, timing);
+                let check = local.store.check(key, now_ms, timing, touch);
                 Ok(match check {
-                    Check::Due(rev) => self.claim_due_now(app, rev, now_ms, timing, touch).await,
+                    Check::Due(rev) => self.claim_due_now(local, rev, now_ms, timing, touch).await,
                     Check::Active { .. } if touch => {
                         self.touched(key, now_ms);
                         check
@@ -101,15 +101,15 @@ impl Shared {
     /// The request path met a due token: claim it now (the request waits one round trip).
     async fn claim_due_now(
         &self,
-        app: &App,
+        local: &Local,
         rev: Revocation,
         now_ms: UnixMs,
         timing: &Timing,
         touch: bool,
     ) -> Check {
-        let Some(rec) = app.store.record(&rev.key) else {
+        let Some(rec) = local.store.record(&rev.key) else {
             // Settled meanwhile (another request, the sweeper, a message).
-            return app.store.check(&rev.key, now_ms, timing, touch);
+            return local.store.check(&rev.key, now_ms, timing, touch);
         };
         let reply = match self.connection() {
             Some(mut conn) => {
@@ -117,22 +117,22 @@ impl Shared {
                     .query_async(&mut conn)
                     .await
             }
-            None => return self.expire_offline(app, rev, now_ms, timing),
+            None => return self.expire_offline(local, rev, now_ms, timing),
         };
         let reply = match reply.map(|v: Value| decode_claim(&v)) {
             Ok(Ok(r)) => r,
             Ok(Err(e)) => {
                 self.failed(&self.errors.write, "claim", &e);
-                return self.expire_offline(app, rev, now_ms, timing);
+                return self.expire_offline(local, rev, now_ms, timing);
             }
             Err(e) => {
                 self.failed(&self.errors.write, "claim", &e);
-                return self.expire_offline(app, rev, now_ms, timing);
+                return self.expire_offline(local, rev, now_ms, timing);
             }
         };
-        match self.apply_claim(app, &rec, reply, now_ms, timing) {
+        match self.apply_claim(local, &rec, reply, now_ms, timing) {
             Some(check) => check,
-            None => match app.store.check(&rev.key, now_ms, timing, touch) {
+            None => match local.store.check(&rev.key, now_ms, timing, touch) {
                 active @ Check::Active { .. } => {
                     if touch {
                         self.touched(&rev.key, now_ms);
@@ -140,7 +140,7 @@ impl Shared {
                     active
                 }
                 // Still due by local time after Redis said alive: clocks disagree; decide here.
-                Check::Due(rev) => self.expire_offline(app, rev, now_ms, timing),
+                Check::Due(rev) => self.expire_offline(local, rev, now_ms, timing),
                 other => other,
             },
         }
@@ -148,18 +148,18 @@ impl Shared {
 
     /// The sweeper's due tokens: claimed in pipelines. Without Redis they expire locally and
     /// their revocations wait for it; a failed pipeline leaves its tokens due for next tick.
-    pub async fn claim_due(&self, app: &App, due: Vec<Revocation>, timing: &Timing) {
+    pub async fn claim_due(&self, local: &Local, due: Vec<Revocation>, timing: &Timing) {
         for chunk in due.chunks(CLAIM_CHUNK) {
-            let now_ms = app.clock.now_ms();
+            let now_ms = local.clock.now_ms();
             let Some(mut conn) = self.connection() else {
                 for rev in chunk {
-                    self.expire_offline(app, *rev, now_ms, timing);
+                    self.expire_offline(local, *rev, now_ms, timing);
                 }
                 continue;
             };
             let records: Vec<TrackedRecord> = chunk
                 .iter()
-                .filter_map(|r| app.store.record(&r.key))
+                .filter_map(|r| local.store.record(&r.key))
                 .collect();
             let mut p = pipe();
             for rec in &records {
@@ -175,7 +175,7 @@ impl Shared {
             for (rec, reply) in records.iter().zip(&replies) {
                 match decode_claim(reply) {
                     Ok(reply) => {
-                        self.apply_claim(app, rec, reply, now_ms, timing);
+                        self.apply_claim(local, rec, reply, now_ms, timing);
                     }
                     Err(e) => self.failed(&self.errors.write, "claim", &e),
                 }
@@ -209,7 +209,7 @@ impl Shared {
     /// when the token is alive after all (newer activity imported; the caller re-checks).
     fn apply_claim(
         &self,
-        app: &App,
+        local: &Local,
         rec: &TrackedRecord,
         reply: ClaimReply,
         now_ms: UnixMs,
@@ -223,7 +223,7 @@ impl Shared {
                     first_seen_ms: first_ms,
                     ..*rec
                 };
-                app.store.import(&[newer], &[], now_ms, timing);
+                local.store.import(&[newer], &[], now_ms, timing);
                 None
             }
             ClaimReply::Claimed {
@@ -242,33 +242,38 @@ impl Shared {
                     enforced: timing.enforce,
                 };
                 if timing.enforce {
-                    app.store.mark_revoked(key, reason, until_ms, now_ms);
+                    local.store.mark_revoked(key, reason, until_ms, now_ms);
                 } else {
-                    app.store.untrack(key);
+                    local.store.untrack(key);
                 }
                 // Redis has it already: effects only, no second write.
-                app.report_effects(&rev);
+                local.effects().revoked(&rev);
                 Some(Check::Expired(rev))
             }
             ClaimReply::RevokedElsewhere { reason, until_ms } => {
-                app.store.mark_revoked(key, reason, until_ms, now_ms);
-                app.tunnels.close(key);
-                app.hooks.forget(key);
-                Some(app.store.check(key, now_ms, timing, false))
+                local.store.mark_revoked(key, reason, until_ms, now_ms);
+                local.effects().learned(key);
+                Some(local.store.check(key, now_ms, timing, false))
             }
             ClaimReply::DroppedElsewhere => {
-                app.store.untrack(key);
-                app.hooks.forget(key);
+                local.store.untrack(key);
+                local.effects().forgotten(key);
                 Some(Check::Unknown)
             }
         }
     }
 
     /// Redis unreachable: this replica decides alone (its own activity only, erring toward
-    /// earlier expiry). `report_revocation` queues the revocation for Redis.
-    fn expire_offline(&self, app: &App, rev: Revocation, now_ms: UnixMs, timing: &Timing) -> Check {
-        app.store.settle_expiry(&rev, timing, now_ms);
-        app.report_revocation(&rev);
+    /// earlier expiry). `report_decided` queues the revocation for Redis.
+    fn expire_offline(
+        &self,
+        local: &Local,
+        rev: Revocation,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Check {
+        local.store.settle_expiry(&rev, timing, now_ms);
+        self.report_decided(local, &rev);
         Check::Expired(rev)
     }
 }
@@ -283,8 +288,8 @@ pub(super) fn tracked_ttl_ms(timing: &Timing) -> u64 {
 }
 
 /// Redis could not be asked: `on_error` decides for a locally unknown token.
-fn unreachable(app: &App) -> Result<Check, Unavailable> {
-    match Shared::on_error(app) {
+fn unreachable(local: &Local) -> Result<Check, Unavailable> {
+    match local.policy().on_error {
         OnError::Open => Ok(Check::Unknown),
         OnError::Closed => Err(Unavailable),
     }

@@ -5,9 +5,9 @@
 use ::redis::{pipe, PushInfo, PushKind, Value};
 
 use super::keys::{parse_message, parse_revoked_value};
-use super::Shared;
-use crate::app::App;
+use super::shared::Shared;
 use crate::clock::UnixMs;
+use crate::store::local::Local;
 use crate::store::RevokeReason;
 use crate::token::TokenKey;
 
@@ -16,10 +16,10 @@ const CHUNK: usize = 512;
 
 impl Shared {
     /// A push message: a revocation published by some replica (this one included).
-    pub(super) fn apply_push(&self, app: &App, push: &PushInfo) {
+    pub(super) fn apply_push(&self, local: &Local, push: &PushInfo) {
         match decode_push(push) {
             Some(Some((key, reason, until_ms))) => {
-                self.learn_revoked(app, &key, reason, until_ms, app.clock.now_ms())
+                self.learn_revoked(local, &key, reason, until_ms, local.clock.now_ms())
             }
             Some(None) => tracing::debug!("ignored a malformed revocation message"),
             None => {}
@@ -30,21 +30,20 @@ impl Shared {
     /// its raw token. Audit and hooks belong to the replica that decided it.
     pub(super) fn learn_revoked(
         &self,
-        app: &App,
+        local: &Local,
         key: &TokenKey,
         reason: RevokeReason,
         until_ms: UnixMs,
         now_ms: UnixMs,
     ) {
-        app.store.mark_revoked(key, reason, until_ms, now_ms);
-        app.tunnels.close(key);
-        app.hooks.forget(key);
+        local.store.mark_revoked(key, reason, until_ms, now_ms);
+        local.effects().learned(key);
     }
 
     /// Checks the data set's epoch. A Redis that lost its data (restarted without
     /// persistence) gets everything this replica knows written back: revocations (stored and
     /// published again) and tracked tokens. Returns whether it was re-seeded.
-    pub(super) async fn reseed_if_lost(&self, app: &App) -> ::redis::RedisResult<bool> {
+    pub(super) async fn reseed_if_lost(&self, local: &Local) -> ::redis::RedisResult<bool> {
         let Some(mut conn) = self.connection() else {
             return Ok(false);
         };
@@ -66,8 +65,8 @@ impl Shared {
         let previous = self.epoch.lock().replace(current.clone());
         let lost = previous.is_some_and(|p| p != current);
         if lost {
-            let now_ms = app.clock.now_ms();
-            let (tracked, revoked) = app.store.export();
+            let now_ms = local.clock.now_ms();
+            let (tracked, revoked) = local.store.export();
             for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
                 self.queue_revocation(&r.key, r.reason, r.until_ms, now_ms);
             }
@@ -85,8 +84,8 @@ impl Shared {
     }
 
     /// Looks up every locally tracked token's revoked key; returns how many were revoked.
-    pub(super) async fn recover_missed(&self, app: &App) -> usize {
-        let (tracked, _) = app.store.export();
+    pub(super) async fn recover_missed(&self, local: &Local) -> usize {
+        let (tracked, _) = local.store.export();
         let mut recovered = 0;
         for chunk in tracked.chunks(CHUNK) {
             let Some(mut conn) = self.connection() else {
@@ -103,10 +102,10 @@ impl Shared {
                     return recovered;
                 }
             };
-            let now_ms = app.clock.now_ms();
+            let now_ms = local.clock.now_ms();
             for (rec, value) in chunk.iter().zip(values) {
                 if let Some((reason, until)) = value.as_deref().and_then(parse_revoked_value) {
-                    self.learn_revoked(app, &rec.key, reason, until, now_ms);
+                    self.learn_revoked(local, &rec.key, reason, until, now_ms);
                     recovered += 1;
                 }
             }

@@ -13,9 +13,9 @@ use tokio::time::MissedTickBehavior;
 
 use super::path::tracked_ttl_ms;
 use super::scripts::{decode_flush, FlushReply};
-use super::{PendingRevocation, Shared};
-use crate::app::App;
+use super::shared::{PendingRevocation, Shared};
 use crate::clock::UnixMs;
+use crate::store::local::Local;
 use crate::store::{Timing, TrackedRecord};
 use crate::token::TokenKey;
 
@@ -37,23 +37,27 @@ pub struct FlushStats {
     pub left: usize,
 }
 
-pub(super) async fn run(app: Arc<App>, shared: Arc<Shared>, shutdown: impl Future<Output = ()>) {
+pub(super) async fn run(
+    local: Arc<Local>,
+    shared: Arc<Shared>,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut ticks = tokio::time::interval(shared.sync_interval);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             _ = ticks.tick() => {
-                shared.flush(&app).await;
+                shared.flush(&local).await;
             }
             _ = shared.flush_now.notified() => {
-                shared.flush_revocations(&app).await;
+                shared.flush_revocations(&local).await;
             }
             _ = &mut shutdown => break,
         }
-        shared.update_lag(&app);
+        shared.update_lag(&local);
     }
-    if tokio::time::timeout(FINAL_FLUSH, shared.flush(&app))
+    if tokio::time::timeout(FINAL_FLUSH, shared.flush(&local))
         .await
         .is_err()
     {
@@ -71,17 +75,17 @@ pub(super) async fn run(app: Arc<App>, shared: Arc<Shared>, shutdown: impl Futur
 
 impl Shared {
     /// Writes pending revocations, then touched tokens. Public for benchmarks and tests.
-    pub async fn flush(&self, app: &App) -> FlushStats {
-        let mut stats = self.flush_revocations(app).await;
+    pub async fn flush(&self, local: &Local) -> FlushStats {
+        let mut stats = self.flush_revocations(local).await;
         let Some(mut conn) = self.connection() else {
             // Unreachable: the dirty set stays as it is until Redis is back.
             stats.left += self.dirty.len();
             return stats;
         };
         let touched = self.take_dirty();
-        let timing = app.live().timing;
+        let timing = local.policy().timing;
         for (i, chunk) in touched.chunks(CHUNK).enumerate() {
-            match self.flush_chunk(app, &mut conn, chunk, &timing).await {
+            match self.flush_chunk(local, &mut conn, chunk, &timing).await {
                 Ok((written, learnt)) => {
                     stats.touches += written;
                     stats.learnt_revoked += learnt;
@@ -102,14 +106,14 @@ impl Shared {
     /// revocations this replica missed).
     async fn flush_chunk(
         &self,
-        app: &App,
+        local: &Local,
         conn: &mut MultiplexedConnection,
         chunk: &[(TokenKey, UnixMs)],
         timing: &Timing,
     ) -> ::redis::RedisResult<(usize, usize)> {
         let records: Vec<TrackedRecord> = chunk
             .iter()
-            .filter_map(|(k, _)| app.store.record(k))
+            .filter_map(|(k, _)| local.store.record(k))
             .collect();
         if records.is_empty() {
             return Ok((0, 0));
@@ -120,7 +124,7 @@ impl Shared {
             p.add_command(self.flush_cmd(r, ttl));
         }
         let replies: Vec<Value> = p.query_async(conn).await?;
-        let now_ms = app.clock.now_ms();
+        let now_ms = local.clock.now_ms();
         let mut learnt = 0;
         for (rec, reply) in records.iter().zip(&replies) {
             match decode_flush(reply) {
@@ -131,14 +135,13 @@ impl Shared {
                             first_seen_ms: first_ms,
                             ..*rec
                         };
-                        app.store.import(&[newer], &[], now_ms, timing);
+                        local.store.import(&[newer], &[], now_ms, timing);
                     }
                 }
                 Ok(FlushReply::Revoked { reason, until_ms }) => {
                     learnt += 1;
-                    app.store.mark_revoked(&rec.key, reason, until_ms, now_ms);
-                    app.tunnels.close(&rec.key);
-                    app.hooks.forget(&rec.key);
+                    local.store.mark_revoked(&rec.key, reason, until_ms, now_ms);
+                    local.effects().learned(&rec.key);
                 }
                 Err(e) => self.failed(&self.errors.write, "flush", &e),
             }
@@ -160,7 +163,7 @@ impl Shared {
     }
 
     /// Stores and publishes the revocations decided here. Failed ones go back to the front.
-    pub(super) async fn flush_revocations(&self, app: &App) -> FlushStats {
+    pub(super) async fn flush_revocations(&self, local: &Local) -> FlushStats {
         let mut stats = FlushStats::default();
         let Some(mut conn) = self.connection() else {
             stats.left = self.pending.lock().len();
@@ -175,7 +178,7 @@ impl Shared {
             if batch.is_empty() {
                 return stats;
             }
-            let now_ms = app.clock.now_ms();
+            let now_ms = local.clock.now_ms();
             let mut p = pipe();
             for r in &batch {
                 p.add_command(self.revoke_cmd(r, now_ms)).ignore();
@@ -233,8 +236,8 @@ impl Shared {
     }
 
     /// `idlegate_state_sync_lag_seconds`: age of the oldest change not yet in Redis.
-    pub(super) fn update_lag(&self, app: &App) {
-        let now_ms = app.clock.now_ms();
+    pub(super) fn update_lag(&self, local: &Local) {
+        let now_ms = local.clock.now_ms();
         if self.is_up() {
             let oldest_dirty = self.dirty.iter().map(|e| *e.value()).min();
             let oldest_pending = self.pending.lock().iter().map(|r| r.since_ms).min();
@@ -248,6 +251,6 @@ impl Shared {
         } else {
             now_ms.saturating_sub(oldest)
         };
-        app.metrics.state_sync_lag.set(lag_ms as f64 / 1000.0);
+        self.sync_lag.set(lag_ms as f64 / 1000.0);
     }
 }

@@ -1,23 +1,31 @@
-//! The shared state of a running gateway: the live policy (swapped atomically on Save or
-//! reload), the token store, the keyer, metrics, open tunnels and revocation hooks.
+//! A running gateway's parts: the live policy (swapped atomically on Save or reload), the
+//! token state, the keyer, metrics, open tunnels and revocation hooks.
+//!
+//! # Layout
+//!
+//! - this file: [`App`], [`Live`] and the config apply.
+//! - [`effects`]: the effects hub, the one place a revocation reported by the token state
+//!   fans out (audit log, metrics, recent-revocations ring, tunnels, hooks).
 
-use std::sync::atomic::{AtomicBool, Ordering};
+pub mod effects;
+
 use std::sync::Arc;
 
 use arc_swap::{ArcSwap, Guard};
 use prometheus_client::metrics::counter::Counter;
 
-use crate::admin::metrics::{Class, Metrics};
-use crate::admin::stats::RevocationRing;
 use crate::catalog::slot::CatalogSlot;
 use crate::classify::Classifier;
-use crate::clock::{duration_ms, rfc3339, Clock};
-use crate::config::{Backend, Config, Mode};
+use crate::clock::Clock;
+use crate::config::Config;
 use crate::revocation::Hooks;
-use crate::store::redis::Shared;
-use crate::store::{Revocation, Store, Timing};
+use crate::store::effects::{timing_of, Policy};
+use crate::store::state::TokenState;
+use crate::store::Timing;
+use crate::telemetry::{Class, Metrics, RevocationRing};
 use crate::token::Keyer;
 use crate::tunnels::Tunnels;
+use effects::EffectsHub;
 
 /// The policy in force. Immutable; a change builds a new one and swaps it in whole, so a
 /// request sees either the old or the new policy, never a mix.
@@ -59,15 +67,6 @@ impl Live {
     }
 }
 
-pub fn timing_of(config: &Config) -> Timing {
-    Timing {
-        idle_ms: duration_ms(config.timeout.idle),
-        absolute_ms: config.timeout.absolute.map(duration_ms),
-        enforce: config.timeout.mode == Mode::Enforce,
-        retention_ms: duration_ms(config.tokens.revoked_retention),
-    }
-}
-
 /// Pre-resolved per-class request counters.
 pub struct ClassCounters {
     pub activity: Counter,
@@ -78,21 +77,18 @@ pub struct ClassCounters {
 
 pub struct App {
     live: ArcSwap<Live>,
-    pub store: Store,
+    /// The token state, memory or Redis: the one way to it.
+    state: TokenState,
     pub keyer: Keyer,
     pub clock: Clock,
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     pub classes: ClassCounters,
-    pub tunnels: Tunnels,
-    pub hooks: Hooks,
-    /// The shared state (`state.backend = "redis"`); None with the memory backend, so the
-    /// request path pays one branch for it.
-    pub shared: Option<Arc<Shared>>,
-    ready: AtomicBool,
+    pub tunnels: Arc<Tunnels>,
+    pub hooks: Arc<Hooks>,
     /// The API catalog for the admin type-ahead; reloaded when `catalog.openapi` changes.
     catalog: ArcSwap<CatalogSlot>,
     /// Enforced revocations per minute over the last hour (admin UI figures).
-    pub recent_revocations: RevocationRing,
+    pub recent_revocations: Arc<RevocationRing>,
     /// Serialises config writers (admin Save, reload) and remembers the digest of the config
     /// file text last written or read, so that a file event caused by idlegate's own Save (or
     /// a repeated event for the same content) is recognised and skipped.
@@ -101,41 +97,44 @@ pub struct App {
 
 impl App {
     pub fn new(config: Config, keyer: Keyer, clock: Clock) -> Arc<App> {
-        let metrics = Metrics::new();
-        let store = Store::new(
-            config.tokens.max_tracked,
-            duration_ms(config.timeout.resolution).max(1),
-            clock.now_ms(),
-        );
-        let hooks = Hooks::new(&config.revocation);
+        let metrics = Arc::new(Metrics::new());
+        let hooks = Arc::new(Hooks::new(&config.revocation));
+        let tunnels = Arc::new(Tunnels::default());
+        let recent_revocations = Arc::new(RevocationRing::default());
+        let hub = EffectsHub {
+            metrics: metrics.clone(),
+            recent_revocations: recent_revocations.clone(),
+            tunnels: tunnels.clone(),
+            hooks: hooks.clone(),
+            clock: clock.clone(),
+        };
+        let state = TokenState::new(&config, &metrics, clock.clone(), Arc::new(hub));
         let classes = ClassCounters {
             activity: metrics.class(Class::activity),
             excluded: metrics.class(Class::excluded),
             anonymous: metrics.class(Class::anonymous),
             rejected: metrics.class(Class::rejected),
         };
-        let shared = (config.state.backend == Backend::Redis).then(|| {
-            // Another replica may hold newer activity: expiry waits for the claim.
-            store.set_deferred_expiry(true);
-            Arc::new(Shared::new(&config, &metrics))
-        });
         let catalog = CatalogSlot::load(config.catalog.openapi.as_deref());
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
-            store,
+            state,
             keyer,
             clock,
             metrics,
             classes,
-            tunnels: Tunnels::default(),
+            tunnels,
             hooks,
-            shared,
-            ready: AtomicBool::new(false),
             catalog: ArcSwap::from_pointee(catalog),
-            recent_revocations: RevocationRing::default(),
+            recent_revocations,
             config_file: parking_lot::Mutex::new(None),
         })
+    }
+
+    /// The token state: the request path, the admin API and the background tasks talk to it.
+    pub fn state(&self) -> &TokenState {
+        &self.state
     }
 
     pub fn catalog(&self) -> Arc<CatalogSlot> {
@@ -160,79 +159,29 @@ impl App {
             self.catalog.store(Arc::new(slot));
         }
         let new = Live::build(config, &self.metrics);
-        let (was_on, now_on) = (old.config.timeout.enabled, new.config.timeout.enabled);
-        let timing_changed = new.timing != old.timing;
-        self.store.set_max_tracked(new.config.tokens.max_tracked);
+        // SPEC §10: switching the timeout back on starts every token afresh.
+        let switched_on = !old.config.timeout.enabled && new.config.timeout.enabled;
+        let policy = Policy::of(&new.config);
+        let max_tracked = new.config.tokens.max_tracked;
         self.hooks.reconfigure(&new.config.revocation);
         self.live.store(Arc::new(new));
-        if !was_on && now_on {
-            // SPEC §10: switching the timeout back on starts every token afresh.
-            self.store.clear_tracked();
-        } else if timing_changed {
-            // A new idle/absolute applies to every tracked token at once: per request it
-            // already does (the check reads the live timing); re-file the wheel so the sweeper
-            // frees memory and fires hooks at the new deadlines too.
-            let live = self.live.load();
-            self.store.rearm_all(self.clock.now_ms(), &live.timing);
-        }
+        self.state.apply(policy, max_tracked, switched_on);
         restart
     }
 
-    pub fn set_ready(&self) {
-        self.ready.store(true, Ordering::Release);
-    }
-
+    /// Ready to serve (memory: once started; Redis: once Redis was reached).
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::Acquire)
-    }
-
-    /// Everything that follows a revocation decided on this replica, off the request's
-    /// critical work: with Redis, storing and publishing it (queued while Redis is
-    /// unreachable); then [`App::report_effects`].
-    pub fn report_revocation(&self, rev: &Revocation) {
-        if let (true, Some(shared)) = (rev.enforced, &self.shared) {
-            let now_ms = self.clock.now_ms();
-            if let Some((reason, until_ms)) = self.store.revoked_entry(&rev.key, now_ms) {
-                shared.queue_revocation(&rev.key, reason, until_ms, now_ms);
-            }
-        }
-        self.report_effects(rev);
-    }
-
-    /// Audit event, metrics, closing the token's tunnels, hooks (a revocation already in the
-    /// shared state, e.g. a claimed expiry, gets only these).
-    pub fn report_effects(&self, rev: &Revocation) {
-        // An admin may revoke an id idlegate never tracked: it has no last activity.
-        let known = rev.last_activity_ms > 0;
-        let last_activity = known.then(|| rfc3339(rev.last_activity_ms));
-        let idle_seconds = known.then(|| rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000);
-        tracing::info!(
-            target: "audit",
-            event = "revocation",
-            token_id = %rev.key,
-            reason = rev.reason.as_str(),
-            last_activity = last_activity.as_deref(),
-            idle_seconds,
-            shadow = !rev.enforced,
-        );
-        if rev.enforced {
-            self.recent_revocations.record(self.clock.now_ms());
-            self.metrics.revocation(rev.reason).inc();
-            self.tunnels.close(&rev.key);
-            self.hooks.revoked(rev);
-        } else {
-            self.metrics.shadow_revocations.inc();
-        }
+        self.state.is_ready()
     }
 
     /// Refreshes the state gauges (called before each scrape).
     pub fn update_gauges(&self) {
         self.metrics
             .tokens_tracked
-            .set(self.store.tracked_len() as i64);
+            .set(self.state.tracked_len() as i64);
         self.metrics
             .tokens_revoked
-            .set(self.store.revoked_len() as i64);
+            .set(self.state.revoked_len() as i64);
     }
 }
 

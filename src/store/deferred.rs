@@ -3,9 +3,10 @@
 
 use std::sync::atomic::Ordering;
 
-use super::policy::revoked_until;
+use super::deadline::revoked_until;
+use super::memory::Store;
 use super::table::shard_of;
-use super::{Revocation, RevokeReason, Store, Timing, TrackedRecord};
+use super::types::{Revocation, RevokeReason, Timing, TrackedRecord};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 

@@ -1,10 +1,14 @@
 //! Journal format, torn tails, damage, folding into snapshots, group commit and the bound.
 
+use std::io::Write;
 use std::time::Duration;
 
+use super::format::*;
 use super::*;
+use crate::clock::UnixMs;
 use crate::store::snapshot::{load_snapshot, previous_path, write_snapshot};
-use crate::store::{Status, Store, Timing};
+use crate::store::{RevokeReason, Status, Store, Timing};
+use crate::token::TokenKey;
 
 const T0: UnixMs = 1_700_000_000_000;
 const DAY: u64 = 86_400_000;

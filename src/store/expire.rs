@@ -4,9 +4,12 @@
 
 use std::sync::atomic::Ordering;
 
-use super::policy::deadline;
+use super::deadline::deadline;
+use super::deadline::due_revocation;
+use super::memory::Store;
 use super::table::{split, SlotState, SHARDS};
-use super::{due_revocation, Revocation, Store, Timing, Wheel};
+use super::types::{Revocation, Timing};
+use super::wheel::Wheel;
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
@@ -14,20 +17,6 @@ use crate::token::TokenKey;
 const PURGE_EVERY_MS: u64 = 5_000;
 /// Due items settled per shard write lock, so requests on that shard never wait long.
 const CHUNK: usize = 2_048;
-
-pub(super) struct Sweeper {
-    wheel: Wheel<u32>,
-    last_purge_ms: UnixMs,
-}
-
-impl Sweeper {
-    pub(super) fn new(now_tick: u64, now_ms: UnixMs) -> Self {
-        Sweeper {
-            wheel: Wheel::new(now_tick),
-            last_purge_ms: now_ms,
-        }
-    }
-}
 
 /// What became of a due wheel item.
 enum Settled {

@@ -1,7 +1,9 @@
 //! The expiry rules (SPEC §3, §10 "Time"): pure functions of a token's times and the timing.
 
-use super::{RevokeReason, Timing};
+use super::table::Slot;
+use super::types::{Revocation, RevokeReason, Timing};
 use crate::clock::UnixMs;
+use crate::token::TokenKey;
 
 fn idle_deadline(last_ms: UnixMs, timing: &Timing) -> UnixMs {
     last_ms.saturating_add(timing.idle_ms)
@@ -41,6 +43,25 @@ pub(super) fn revoked_until(
 ) -> UnixMs {
     let until = at_ms.saturating_add(retention_ms);
     jwt_exp_ms.map_or(until, |exp| exp.min(until))
+}
+
+/// The revocation a slot would get at `now_ms`, when its deadline has passed. Changes nothing.
+pub(super) fn due_revocation(
+    slot: &Slot,
+    key: &TokenKey,
+    now_ms: UnixMs,
+    timing: &Timing,
+) -> Option<Revocation> {
+    let (last, first) = (slot.last_ms(), slot.first_ms());
+    let (reason, at_ms) = expiry(last, first, now_ms, timing)?;
+    Some(Revocation {
+        key: *key,
+        reason,
+        last_activity_ms: last,
+        first_seen_ms: first,
+        at_ms,
+        enforced: timing.enforce,
+    })
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Prometheus metrics (SPEC §7 "Metrics", §10 "Metrics"). Every family is registered at start
+//! Prometheus metrics (docs/reference.md, "Metrics"). Every family is registered at start
 //! and every listed label value is created at 0, so dashboards and alerts see the series
 //! before the first event. The hot path holds pre-resolved counter handles (`Counter` is an
 //! `Arc` inside), so counting a request is one atomic add with no label hashing.
@@ -10,8 +10,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::Registry;
 use std::sync::atomic::AtomicU64;
-
-use crate::store::RevokeReason;
 
 #[derive(Clone, Copy, Debug, Hash, PartialEq, Eq, EncodeLabelValue)]
 #[allow(non_camel_case_types)]
@@ -66,8 +64,17 @@ struct OpLabel {
     op: &'static str,
 }
 
+/// Per-hook delivery results (`idlegate_revocation_hook_total`), resolved once.
+#[derive(Clone)]
+pub struct HookCounters {
+    pub webhook_ok: Counter,
+    pub webhook_error: Counter,
+    pub rfc7009_ok: Counter,
+    pub rfc7009_error: Counter,
+}
+
 pub struct Metrics {
-    registry: Registry,
+    pub(super) registry: Registry,
     requests: Family<ClassLabel, Counter>,
     excluded: Family<ExclusionLabel, Counter>,
     exclusion_labels: parking_lot::Mutex<Vec<String>>,
@@ -93,10 +100,36 @@ impl Default for Metrics {
     }
 }
 
+/// `idlegate_upstream_request_duration_seconds` buckets.
+const UPSTREAM_BUCKETS: [f64; 16] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+    60.0,
+];
+
+/// The revocation reasons, as `RevokeReason::as_str` spells them (pinned by a test in
+/// `app::effects`; telemetry sits below the store and does not import it).
+pub const REVOCATION_REASONS: [&str; 3] = ["inactivity", "absolute", "admin"];
+
 impl Metrics {
+    /// Every family registered, in the order of the exposition, and every listed label value
+    /// created at 0.
     pub fn new() -> Metrics {
         let mut registry = Registry::default();
-        let m = Metrics {
+        let m = Metrics::unregistered();
+        // Counters are registered without `_total`: the encoder appends it.
+        m.register_requests(&mut registry);
+        m.register_tokens(&mut registry);
+        m.register_upstream(&mut registry);
+        m.register_operations(&mut registry);
+        m.register_connections(&mut registry);
+        m.register_state(&mut registry);
+        m.create_label_values();
+        Metrics { registry, ..m }
+    }
+
+    fn unregistered() -> Metrics {
+        Metrics {
+            registry: Registry::default(),
             requests: Family::default(),
             excluded: Family::default(),
             exclusion_labels: Default::default(),
@@ -105,13 +138,7 @@ impl Metrics {
             tracking_overflow: Counter::default(),
             revocations: Family::default(),
             shadow_revocations: Counter::default(),
-            upstream_duration: Histogram::new(
-                [
-                    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-                    10.0, 30.0, 60.0,
-                ]
-                .into_iter(),
-            ),
+            upstream_duration: Histogram::new(UPSTREAM_BUCKETS.into_iter()),
             upstream_errors: Family::default(),
             config_reloads: Family::default(),
             hooks: Family::default(),
@@ -120,121 +147,137 @@ impl Metrics {
             connections_open: Gauge::default(),
             connections_rejected: Counter::default(),
             state_errors: Family::default(),
-            registry: Registry::default(),
-        };
-        // Counters are registered without `_total`: the encoder appends it.
-        registry.register(
+        }
+    }
+
+    fn register_requests(&self, r: &mut Registry) {
+        r.register(
             "idlegate_requests",
             "Proxied requests by class",
-            m.requests.clone(),
+            self.requests.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_excluded_requests",
             "Requests that did not reset the idle timer, by exclusion",
-            m.excluded.clone(),
+            self.excluded.clone(),
         );
-        registry.register(
+    }
+
+    fn register_tokens(&self, r: &mut Registry) {
+        r.register(
             "idlegate_tokens_tracked",
             "Tokens tracked now",
-            m.tokens_tracked.clone(),
+            self.tokens_tracked.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_tokens_revoked",
             "Size of the revoked set (enforced revocations kept for their retention)",
-            m.tokens_revoked.clone(),
+            self.tokens_revoked.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_tracking_overflow",
             "Tokens not tracked because tokens.max_tracked was reached",
-            m.tracking_overflow.clone(),
+            self.tracking_overflow.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_revocations",
             "Revocations by reason",
-            m.revocations.clone(),
+            self.revocations.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_shadow_revocations",
             "Tokens that would have been revoked in shadow mode",
-            m.shadow_revocations.clone(),
+            self.shadow_revocations.clone(),
         );
-        registry.register(
+    }
+
+    fn register_upstream(&self, r: &mut Registry) {
+        r.register(
             "idlegate_upstream_request_duration_seconds",
             "Time from forwarding a request to the upstream's response head",
-            m.upstream_duration.clone(),
+            self.upstream_duration.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_upstream_errors",
             "Upstream failures by kind",
-            m.upstream_errors.clone(),
+            self.upstream_errors.clone(),
         );
-        registry.register(
+    }
+
+    /// Config reloads and revocation hooks.
+    fn register_operations(&self, r: &mut Registry) {
+        r.register(
             "idlegate_config_reloads",
             "Config reloads by result",
-            m.config_reloads.clone(),
+            self.config_reloads.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_revocation_hook",
             "Revocation hook deliveries by hook and result",
-            m.hooks.clone(),
+            self.hooks.clone(),
         );
-        registry.register(
+    }
+
+    fn register_connections(&self, r: &mut Registry) {
+        r.register(
             "idlegate_upstream_connections",
             "Open connections to the upstream (idle in the pools or busy)",
-            m.upstream_connections.clone(),
+            self.upstream_connections.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_connections_open",
             "Open client connections to the proxy listener",
-            m.connections_open.clone(),
+            self.connections_open.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_connections_rejected",
             "Client connections that waited for a slot under proxy.max_connections",
-            m.connections_rejected.clone(),
+            self.connections_rejected.clone(),
         );
-        registry.register(
+    }
+
+    fn register_state(&self, r: &mut Registry) {
+        r.register(
             "idlegate_state_sync_lag_seconds",
             "Age of the oldest unflushed state change (Redis backend)",
-            m.state_sync_lag.clone(),
+            self.state_sync_lag.clone(),
         );
-        registry.register(
+        r.register(
             "idlegate_state_errors",
             "State backend errors by operation",
-            m.state_errors.clone(),
+            self.state_errors.clone(),
         );
+    }
+
+    /// Dashboards and alerts see every listed series before its first event.
+    fn create_label_values(&self) {
         for class in [
             Class::activity,
             Class::excluded,
             Class::anonymous,
             Class::rejected,
         ] {
-            let _ = m.requests.get_or_create(&ClassLabel { class });
+            let _ = self.requests.get_or_create(&ClassLabel { class });
         }
-        for reason in [
-            RevokeReason::Inactivity,
-            RevokeReason::Absolute,
-            RevokeReason::Admin,
-        ] {
-            m.revocation(reason);
+        for reason in REVOCATION_REASONS {
+            self.revocation(reason);
         }
         for kind in [
             UpstreamErrorKind::connect,
             UpstreamErrorKind::timeout,
             UpstreamErrorKind::other,
         ] {
-            m.upstream_error(kind);
+            self.upstream_error(kind);
         }
         for result in ["ok", "error"] {
-            let _ = m.config_reloads.get_or_create(&ResultLabel { result });
+            let _ = self.config_reloads.get_or_create(&ResultLabel { result });
             for hook in ["webhook", "rfc7009"] {
-                let _ = m.hooks.get_or_create(&HookLabel { hook, result });
+                let _ = self.hooks.get_or_create(&HookLabel { hook, result });
             }
         }
         for op in ["read", "write", "publish"] {
-            m.state_error(op);
+            self.state_error(op);
         }
-        Metrics { registry, ..m }
     }
 
     pub fn class(&self, class: Class) -> Counter {
@@ -263,11 +306,10 @@ impl Metrics {
             .collect()
     }
 
-    pub fn revocation(&self, reason: RevokeReason) -> Counter {
+    /// `reason` is one of [`REVOCATION_REASONS`].
+    pub fn revocation(&self, reason: &'static str) -> Counter {
         self.revocations
-            .get_or_create(&ReasonLabel {
-                reason: reason.as_str(),
-            })
+            .get_or_create(&ReasonLabel { reason })
             .clone()
     }
 
@@ -284,13 +326,13 @@ impl Metrics {
             .inc();
     }
 
-    pub fn hook_counters(&self) -> crate::revocation::ResultCounters {
+    pub fn hook_counters(&self) -> HookCounters {
         let c = |hook, result| {
             self.hooks
                 .get_or_create(&HookLabel { hook, result })
                 .clone()
         };
-        crate::revocation::ResultCounters {
+        HookCounters {
             webhook_ok: c("webhook", "ok"),
             webhook_error: c("webhook", "error"),
             rfc7009_ok: c("rfc7009", "ok"),
@@ -301,47 +343,6 @@ impl Metrics {
     pub fn state_error(&self, op: &'static str) -> Counter {
         self.state_errors.get_or_create(&OpLabel { op }).clone()
     }
-
-    /// Prometheus text exposition format 0.0.4. prometheus-client writes OpenMetrics; the two
-    /// differ only in the counter TYPE/HELP names and the `# EOF` trailer, fixed up here.
-    pub fn encode(&self) -> String {
-        let mut open = String::new();
-        if prometheus_client::encoding::text::encode(&mut open, &self.registry).is_err() {
-            return String::new();
-        }
-        let mut out = String::with_capacity(open.len());
-        let mut counters = Vec::new();
-        for line in open.lines() {
-            if let Some(name) = line
-                .strip_prefix("# TYPE ")
-                .and_then(|r| r.strip_suffix(" counter"))
-            {
-                counters.push(name.to_string());
-            }
-        }
-        for line in open.lines() {
-            if line == "# EOF" {
-                continue;
-            }
-            let fixed = fix_meta_line(line, &counters);
-            out.push_str(fixed.as_deref().unwrap_or(line));
-            out.push('\n');
-        }
-        out
-    }
-}
-
-/// `# HELP x ...` / `# TYPE x counter` → `x_total` for counters (0.0.4 names the sample).
-fn fix_meta_line(line: &str, counters: &[String]) -> Option<String> {
-    for prefix in ["# HELP ", "# TYPE "] {
-        if let Some(rest) = line.strip_prefix(prefix) {
-            let (name, tail) = rest.split_once(' ').unwrap_or((rest, ""));
-            if counters.iter().any(|c| c == name) {
-                return Some(format!("{prefix}{name}_total {tail}"));
-            }
-        }
-    }
-    None
 }
 
 #[cfg(test)]
@@ -384,6 +385,28 @@ mod tests {
         }
         assert!(!text.contains("# EOF"));
         assert!(text.contains("# TYPE idlegate_requests_total counter"));
+    }
+
+    /// The exposition of a fresh gateway, byte for byte up to the order of series inside a
+    /// family (a family is a hash map: that order differs from run to run).
+    #[test]
+    fn fresh_exposition_is_unchanged() {
+        let expected = include_str!("fresh_metrics.txt");
+        let text = Metrics::new().encode();
+        let meta = |t: &str| -> Vec<String> {
+            t.lines()
+                .filter(|l| l.starts_with('#'))
+                .map(str::to_owned)
+                .collect()
+        };
+        assert_eq!(meta(&text), meta(expected));
+        let sorted = |t: &str| -> Vec<String> {
+            let mut lines: Vec<String> = t.lines().map(str::to_owned).collect();
+            lines.sort();
+            lines
+        };
+        assert_eq!(sorted(&text), sorted(expected));
+        assert!(text.ends_with('\n') && !text.ends_with("\n\n"));
     }
 
     #[test]

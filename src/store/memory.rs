@@ -1,0 +1,333 @@
+//! The in-memory store: the tracked-token table (sharded), the revoked set, the expiry
+//! wheel's pending handles and the journal. The request path's [`Store::check`] and
+//! [`Store::track`]; the sweeper's side is in `expire.rs`, deferred expiry in `deferred.rs`.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::OnceLock;
+
+use parking_lot::{Mutex, RwLock};
+
+use super::deadline::{deadline, due_revocation, expiry, revoked_until};
+use super::journal::Journal;
+use super::revoked::RevokedSet;
+use super::table::{handle, shard_of, Shard, Slot, SHARDS};
+use super::types::TrackedRecord;
+use super::types::{Check, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track};
+use super::wheel::Sweeper;
+use crate::clock::UnixMs;
+use crate::token::TokenKey;
+
+/// Tracked tokens, revoked keys and the expiry wheel. `Send + Sync`; shared behind an `Arc`.
+///
+/// Locks, always taken in this order: `sweep` (the sweeper's state, wheel included) → one
+/// shard (or all, in index order) → `pending`. The request path takes only a shard lock.
+pub struct Store {
+    pub(super) shards: Box<[RwLock<Shard>]>,
+    pub(super) revoked: RevokedSet,
+    /// Handles of slots inserted since the last sweep; the sweeper files them in the wheel.
+    /// (`track` cannot file them itself: the wheel's cascade reads slots, which would take a
+    /// shard lock under the wheel's.)
+    pub(super) pending: Mutex<Vec<u32>>,
+    pub(super) sweep: Mutex<Sweeper>,
+    pub(super) live: AtomicUsize,
+    pub(super) max_tracked: AtomicUsize,
+    pub(super) resolution_ms: u64,
+    /// Shared state (Redis): a passed deadline is reported (`Check::Due`, `expire_due`) but
+    /// not applied, because another replica may have seen newer activity.
+    pub(super) defer_expiry: AtomicBool,
+    /// The revocation journal (memory backend with a snapshot), attached at start.
+    pub(super) journal: OnceLock<Journal>,
+}
+
+impl Store {
+    /// `resolution_ms` is the wheel's tick.
+    pub fn new(max_tracked: usize, resolution_ms: u64, now_ms: UnixMs) -> Store {
+        let resolution_ms = resolution_ms.max(1);
+        Store {
+            shards: (0..SHARDS).map(|_| RwLock::new(Shard::default())).collect(),
+            revoked: RevokedSet::new(),
+            pending: Mutex::new(Vec::new()),
+            sweep: Mutex::new(Sweeper::new(now_ms / resolution_ms, now_ms)),
+            live: AtomicUsize::new(0),
+            max_tracked: AtomicUsize::new(max_tracked),
+            resolution_ms,
+            defer_expiry: AtomicBool::new(false),
+            journal: OnceLock::new(),
+        }
+    }
+
+    /// The request path: revoked? tracked and expired (revoke on the spot)? touch when
+    /// `touch` (an `activity` request). Never blocks on the sweeper for long.
+    pub fn check(&self, key: &TokenKey, now_ms: UnixMs, timing: &Timing, touch: bool) -> Check {
+        let si = shard_of(&key.0);
+        {
+            let shard = self.shards[si].read();
+            if let Some(idx) = shard.find(&key.0) {
+                let slot = shard.slot(idx);
+                if let Some(active) = active(slot, now_ms, timing, touch) {
+                    return active;
+                }
+                if self.defers_expiry() {
+                    if let Some(rev) = due_revocation(slot, key, now_ms, timing) {
+                        return Check::Due(rev);
+                    }
+                }
+            } else {
+                drop(shard);
+                return self.check_revoked(key, now_ms);
+            }
+        }
+        self.expire_now(si, key, now_ms, timing, touch)
+    }
+
+    /// The slow path of `check`: the deadline had passed under the read lock. Re-checked under
+    /// the write lock, where a concurrent touch may have saved the token.
+    fn expire_now(
+        &self,
+        si: usize,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Check {
+        let mut shard = self.shards[si].write();
+        let Some(idx) = shard.find(&key.0) else {
+            drop(shard);
+            return self.check_revoked(key, now_ms);
+        };
+        let slot = shard.slot(idx);
+        if let Some(active) = active(slot, now_ms, timing, touch) {
+            return active;
+        }
+        let Some(rev) = self.expire_slot(slot, key, now_ms, timing) else {
+            return Check::Unknown;
+        };
+        shard.kill(idx);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        Check::Expired(rev)
+    }
+
+    /// Builds the revocation of an expired slot and, when enforcing, enters the key in the
+    /// revoked set — before the caller removes the slot, so no reader sees neither.
+    pub(super) fn expire_slot(
+        &self,
+        slot: &Slot,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Option<Revocation> {
+        let rev = due_revocation(slot, key, now_ms, timing)?;
+        if timing.enforce {
+            let until = revoked_until(rev.at_ms, timing.retention_ms, slot.exp_ms());
+            self.revoked.insert(*key, rev.reason, until);
+        }
+        Some(rev)
+    }
+
+    fn check_revoked(&self, key: &TokenKey, now_ms: UnixMs) -> Check {
+        match self.revoked.get(key, now_ms) {
+            Some((reason, _)) => Check::Revoked(reason),
+            None => Check::Unknown,
+        }
+    }
+
+    /// Starts tracking (`last_activity = first_seen = now_ms`) unless tracked, revoked, or the
+    /// table is full. `jwt_exp_s` bounds the revoked retention later.
+    pub fn track(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        jwt_exp_s: Option<u64>,
+        timing: &Timing,
+    ) -> Track {
+        let si = shard_of(&key.0);
+        let mut shard = self.shards[si].write();
+        if let Some(idx) = shard.find(&key.0) {
+            let slot = shard.slot(idx);
+            return Track::Existing {
+                deadline_ms: deadline(slot.last_ms(), slot.first_ms(), timing),
+            };
+        }
+        if self.revoked.get(key, now_ms).is_some() {
+            return Track::Revoked;
+        }
+        let exp_ms = jwt_exp_s.map(|s| s.saturating_mul(1000));
+        if !self.insert_slot(&mut shard, si, Slot::new(key.0, now_ms, now_ms, exp_ms)) {
+            return Track::Overflow;
+        }
+        Track::New {
+            deadline_ms: deadline(now_ms, now_ms, timing),
+        }
+    }
+
+    /// Reserves room under `max_tracked`, stores the slot and queues it for the wheel.
+    fn insert_slot(&self, shard: &mut Shard, si: usize, slot: Slot) -> bool {
+        let max = self.max_tracked.load(Ordering::Relaxed);
+        let reserved = self
+            .live
+            .fetch_update(Ordering::AcqRel, Ordering::Relaxed, |n| {
+                (n < max).then_some(n + 1)
+            });
+        if reserved.is_err() {
+            return false;
+        }
+        let Some(idx) = shard.insert(slot) else {
+            self.live.fetch_sub(1, Ordering::Relaxed);
+            return false;
+        };
+        self.pending.lock().push(handle(si, idx));
+        true
+    }
+
+    /// Stops tracking (upstream 401). Returns whether it was tracked.
+    pub fn untrack(&self, key: &TokenKey) -> bool {
+        let mut shard = self.shards[shard_of(&key.0)].write();
+        let Some(idx) = shard.find(&key.0) else {
+            return false;
+        };
+        shard.kill(idx);
+        self.live.fetch_sub(1, Ordering::Relaxed);
+        true
+    }
+
+    /// Revokes now with `reason` (admin revocation; also works for unknown keys).
+    /// Returns the revocation (with the token's times when it was tracked; 0 when it was not).
+    pub fn revoke(
+        &self,
+        key: &TokenKey,
+        reason: RevokeReason,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Revocation {
+        let mut shard = self.shards[shard_of(&key.0)].write();
+        let tracked = shard.find(&key.0);
+        let (last, first, exp) = match tracked {
+            Some(idx) => {
+                let slot = shard.slot(idx);
+                (slot.last_ms(), slot.first_ms(), slot.exp_ms())
+            }
+            None => (0, 0, None),
+        };
+        self.revoked.insert(
+            *key,
+            reason,
+            revoked_until(now_ms, timing.retention_ms, exp),
+        );
+        if let Some(idx) = tracked {
+            shard.kill(idx);
+            self.live.fetch_sub(1, Ordering::Relaxed);
+        }
+        Revocation {
+            key: *key,
+            reason,
+            last_activity_ms: last,
+            first_seen_ms: first,
+            at_ms: now_ms,
+            enforced: true,
+        }
+    }
+
+    /// Read-only: a tracked token whose deadline passed shows as revoked (enforce) or unknown
+    /// (shadow), as the next check would make it.
+    pub fn status(&self, key: &TokenKey, now_ms: UnixMs, timing: &Timing) -> Status {
+        {
+            let shard = self.shards[shard_of(&key.0)].read();
+            if let Some(idx) = shard.find(&key.0) {
+                let slot = shard.slot(idx);
+                let (last, first) = (slot.last_ms(), slot.first_ms());
+                return match expiry(last, first, now_ms, timing) {
+                    None => Status::Active {
+                        last_activity_ms: last,
+                        deadline_ms: deadline(last, first, timing),
+                    },
+                    Some((reason, at)) if timing.enforce => Status::Revoked {
+                        reason,
+                        until_ms: revoked_until(at, timing.retention_ms, slot.exp_ms()),
+                    },
+                    Some(_) => Status::Unknown,
+                };
+            }
+        }
+        match self.revoked.get(key, now_ms) {
+            Some((reason, until_ms)) => Status::Revoked { reason, until_ms },
+            None => Status::Unknown,
+        }
+    }
+
+    /// Attaches the revocation journal admin revocations are made durable in (once, at
+    /// start; a second one is refused and handed back).
+    pub fn attach_journal(&self, journal: Journal) -> Result<(), Journal> {
+        self.journal.set(journal)
+    }
+
+    /// The revocation journal, when persistence is on (memory backend with a snapshot).
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.get()
+    }
+
+    pub fn set_max_tracked(&self, max: usize) {
+        self.max_tracked.store(max, Ordering::Relaxed);
+    }
+
+    pub fn tracked_len(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+
+    pub fn revoked_len(&self) -> usize {
+        self.revoked.len()
+    }
+
+    /// Copies the state, one shard lock at a time.
+    pub fn export(&self) -> (Vec<TrackedRecord>, Vec<RevokedRecord>) {
+        let mut tracked = Vec::with_capacity(self.tracked_len());
+        for shard in self.shards.iter() {
+            let shard = shard.read();
+            tracked.extend(shard.live_slots().map(|s| TrackedRecord {
+                key: TokenKey(s.key()),
+                last_activity_ms: s.last_ms(),
+                first_seen_ms: s.first_ms(),
+                jwt_exp_ms: s.exp_ms(),
+            }));
+        }
+        (tracked, self.revoked.export())
+    }
+
+    /// Loads records (at start, before serving). Tracked records for keys already present keep
+    /// the later activity. Revoked keys are never tracked; records beyond `max_tracked` are
+    /// skipped. A token that went idle while down is due at the next sweep (and expires on its
+    /// next check anyway).
+    pub fn import(
+        &self,
+        tracked: &[TrackedRecord],
+        revoked: &[RevokedRecord],
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) {
+        let _ = timing;
+        for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
+            self.revoked.merge(r.key, r.reason, r.until_ms);
+        }
+        for r in tracked {
+            let si = shard_of(&r.key.0);
+            let mut shard = self.shards[si].write();
+            if let Some(idx) = shard.find(&r.key.0) {
+                shard.slot(idx).touch(r.last_activity_ms);
+            } else if self.revoked.get(&r.key, now_ms).is_none() {
+                let slot = Slot::new(r.key.0, r.last_activity_ms, r.first_seen_ms, r.jwt_exp_ms);
+                self.insert_slot(&mut shard, si, slot);
+            }
+        }
+    }
+}
+
+/// `Check::Active` (touching when asked) unless the slot's deadline has passed at `now_ms`.
+fn active(slot: &Slot, now_ms: UnixMs, timing: &Timing, touch: bool) -> Option<Check> {
+    let (last, first) = (slot.last_ms(), slot.first_ms());
+    if expiry(last, first, now_ms, timing).is_some() {
+        return None;
+    }
+    let last = if touch { slot.touch(now_ms) } else { last };
+    Some(Check::Active {
+        deadline_ms: deadline(last, first, timing),
+    })
+}

@@ -1,0 +1,279 @@
+//! The one seam for shared token state: [`TokenState`]. The request path, the admin API, the
+//! sweeper, persistence and the Redis tasks' start all go through it; nothing above the
+//! store reaches the in-memory table or the Redis backend directly.
+//!
+//! # Plan of the seam
+//!
+//! - **An enum of backends, not a trait.** [`Backend`] is `Memory` or `Redis`; each
+//!   operation is one `match`. A trait object would put a dynamic call on every request;
+//!   the enum is the one branch the request path already paid (`Option<Arc<Shared>>`), and
+//!   each backend keeps its own types (the Redis futures, its tasks). Redis Cluster or
+//!   Sentinel is another connection inside `store/redis/` (or one more variant here whose
+//!   code lives in its own folder): nothing above this file changes.
+//! - **The local store stays the per-request source of truth** for both backends
+//!   ([`Local`]: store, clock, effects sink, policy, readiness). Redis completes a local
+//!   check (lookup of an unknown token, claim of a due one, touches queued for the flush).
+//! - **Operations**: [`check`](TokenState::check) (with the Redis lookup and claim),
+//!   [`track`](TokenState::track) (touches are part of `check`), [`untrack`](TokenState::untrack),
+//!   [`revoke`](TokenState::revoke) and the admin's
+//!   [`revoke_durably`](TokenState::revoke_durably) (journal fsync or Redis-stored wait,
+//!   decided here, in `durable.rs`), [`status`](TokenState::status),
+//!   [`export`](TokenState::export) (list), [`expire_due`](TokenState::expire_due) (sweeper),
+//!   persistence hooks, [`spawn`](TokenState::spawn) of the backend's tasks.
+//! - **Effects flow one way.** A revocation decided here is reported as a value to
+//!   [`Effects`](super::effects::Effects), implemented above (`app::effects`) and handed in at
+//!   construction; so is one learnt from another replica, and a token forgotten. Storing and
+//!   publishing a revocation for the other replicas is the backend's part and happens here,
+//!   before the sink is told.
+//! - **Values down, not calls up.** The live timing and `on_error` are pushed with
+//!   [`apply`](TokenState::apply); readiness is a flag the Redis supervisor sets and
+//!   [`is_ready`](TokenState::is_ready) reads.
+//! - **Subjects** (the identity issue) attach here: a subject index beside the token table in
+//!   [`Local`], and `revoke_subject` / `subject_status` methods on [`TokenState`] that each
+//!   backend implements (see the marked place below). Nothing is built for them yet.
+//!
+//! Imports: this file → `local`, `effects`, `redis`, the store's types; never `app`,
+//! `admin`, `proxy` or `revocation`.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use super::effects::{Effects, Policy};
+use super::journal::Journal;
+use super::local::Local;
+use super::memory::Store;
+use super::redis::{FlushStats, Shared, Unavailable};
+use super::types::TrackedRecord;
+use super::types::{Check, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track};
+use crate::clock::{duration_ms, Clock, UnixMs};
+use crate::config::{Backend as BackendKind, Config};
+use crate::telemetry::Metrics;
+use crate::token::TokenKey;
+
+/// Where the state is kept beyond this replica's memory.
+#[derive(Clone)]
+pub(crate) enum Backend {
+    /// This replica alone (snapshot and revocation journal when `state.snapshot` is set).
+    Memory,
+    /// Shared with other replicas through Redis.
+    Redis(Arc<Shared>),
+}
+
+/// Token state of a running gateway. Cheap to clone (two `Arc`s).
+#[derive(Clone)]
+pub struct TokenState {
+    pub(crate) local: Arc<Local>,
+    pub(crate) backend: Backend,
+}
+
+impl TokenState {
+    pub fn new(
+        config: &Config,
+        metrics: &Metrics,
+        clock: Clock,
+        effects: Arc<dyn Effects>,
+    ) -> TokenState {
+        let store = Store::new(
+            config.tokens.max_tracked,
+            duration_ms(config.timeout.resolution).max(1),
+            clock.now_ms(),
+        );
+        let backend = match config.state.backend {
+            BackendKind::Memory => Backend::Memory,
+            BackendKind::Redis => {
+                // Another replica may hold newer activity: expiry waits for the claim.
+                store.set_deferred_expiry(true);
+                Backend::Redis(Arc::new(Shared::new(config, metrics)))
+            }
+        };
+        let local = Local::new(store, clock, effects, Policy::of(config));
+        TokenState {
+            local: Arc::new(local),
+            backend,
+        }
+    }
+
+    /// The request path: revoked? expired (reported)? touched when `touch`. With Redis an
+    /// unknown token is looked up and a due one claimed; `Unavailable` when Redis cannot be
+    /// asked and `state.on_error = "closed"`. Never returns `Check::Due`.
+    pub async fn check(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Result<Check, Unavailable> {
+        let check = self.local.store.check(key, now_ms, timing, touch);
+        match &self.backend {
+            Backend::Memory => {
+                if let Check::Expired(rev) | Check::Due(rev) = &check {
+                    self.local.effects().revoked(rev);
+                }
+                Ok(check)
+            }
+            // Unknown → lookup; due → claim; touch → queued for the flush. An expiry it
+            // returns is reported already.
+            Backend::Redis(shared) => {
+                shared
+                    .resolve(&self.local, key, check, now_ms, timing, touch)
+                    .await
+            }
+        }
+    }
+
+    /// Starts tracking a token (queued for the flush with Redis when new).
+    pub fn track(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        jwt_exp_ms: Option<UnixMs>,
+        timing: &Timing,
+    ) -> Track {
+        let track = self.local.store.track(key, now_ms, jwt_exp_ms, timing);
+        if let (Track::New { .. }, Backend::Redis(shared)) = (&track, &self.backend) {
+            shared.touched(key, now_ms);
+        }
+        track
+    }
+
+    /// Stops tracking (the upstream refused the token); the sink forgets it. Returns whether
+    /// it was tracked.
+    pub fn untrack(&self, key: &TokenKey) -> bool {
+        let was = self.local.store.untrack(key);
+        if was {
+            self.local.effects().forgotten(key);
+        }
+        was
+    }
+
+    /// Revokes now with `reason`, known or not, and reports it (stored and published with
+    /// Redis, without waiting). The admin API uses [`TokenState::revoke_durably`].
+    pub fn revoke(&self, key: &TokenKey, reason: RevokeReason, now_ms: UnixMs) -> Revocation {
+        let timing = self.local.policy().timing;
+        let rev = self.local.store.revoke(key, reason, now_ms, &timing);
+        self.report_decided(&rev);
+        rev
+    }
+
+    /// A revocation decided on this replica: with Redis, stored and published (queued while
+    /// Redis is unreachable); then the sink.
+    fn report_decided(&self, rev: &Revocation) {
+        match &self.backend {
+            Backend::Memory => self.local.effects().revoked(rev),
+            Backend::Redis(shared) => shared.report_decided(&self.local, rev),
+        }
+    }
+
+    /// A token's state for the admin API, under the live timing.
+    pub fn status(&self, key: &TokenKey, now_ms: UnixMs) -> Status {
+        let timing = self.local.policy().timing;
+        self.local.store.status(key, now_ms, &timing)
+    }
+
+    /// Every tracked token and revoked key (snapshot, listing).
+    pub fn export(&self) -> (Vec<TrackedRecord>, Vec<RevokedRecord>) {
+        self.local.store.export()
+    }
+
+    pub fn tracked_len(&self) -> usize {
+        self.local.store.tracked_len()
+    }
+
+    pub fn revoked_len(&self) -> usize {
+        self.local.store.revoked_len()
+    }
+
+    /// The sweeper's tick: expires what is due. Memory: reported at once. Redis: the due
+    /// tokens are claimed (the claim decides, and reports).
+    pub async fn expire_due(&self) {
+        let timing = self.local.policy().timing;
+        let due = self.sweep(&timing);
+        match &self.backend {
+            Backend::Memory => {
+                for rev in due {
+                    self.local.effects().revoked(&rev);
+                }
+            }
+            Backend::Redis(shared) => shared.claim_due(&self.local, due, &timing).await,
+        }
+    }
+
+    /// One sweep of the wheel. On a multi-threaded runtime it runs in place of a worker
+    /// thread (`block_in_place`) so that a large sweep never stalls the requests queued on
+    /// that worker.
+    fn sweep(&self, timing: &Timing) -> Vec<Revocation> {
+        use tokio::runtime::RuntimeFlavor;
+        let work = || {
+            let now_ms = self.local.clock.now_ms();
+            self.local.store.expire_due(now_ms, timing)
+        };
+        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
+            _ => work(),
+        }
+    }
+
+    /// A config was applied: the new policy, the table's cap, and what a timing change does
+    /// to tracked tokens. `timeout_switched_on`: switching the timeout back on starts every
+    /// token afresh (docs/reference.md, "Expiry and revocation").
+    pub fn apply(&self, policy: Policy, max_tracked: usize, timeout_switched_on: bool) {
+        let store = &self.local.store;
+        let old = self.local.policy();
+        store.set_max_tracked(max_tracked);
+        self.local.set_policy(policy);
+        if timeout_switched_on {
+            store.clear_tracked();
+        } else if policy.timing != old.timing {
+            // A new idle/absolute applies to every tracked token at once: per request it
+            // already does (the check reads the live timing); re-file the wheel so the
+            // sweeper frees memory and fires hooks at the new deadlines too.
+            store.rearm_all(self.local.clock.now_ms(), &policy.timing);
+        }
+    }
+
+    /// Starts the backend's tasks (Redis: connection supervisor and flusher; on `shutdown`
+    /// the flusher writes what is left). The memory backend has none and is ready at once.
+    pub fn spawn(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        match &self.backend {
+            Backend::Memory => {
+                self.local.set_ready();
+                None
+            }
+            Backend::Redis(shared) => Some(super::redis::spawn(
+                self.local.clone(),
+                shared.clone(),
+                shutdown,
+            )),
+        }
+    }
+
+    /// Ready to serve: at once with the memory backend, once Redis was reached with Redis.
+    pub fn is_ready(&self) -> bool {
+        self.local.is_ready()
+    }
+
+    /// Attaches the revocation journal admin revocations are made durable in (once, at
+    /// start; a second one is refused and handed back).
+    pub fn attach_journal(&self, journal: Journal) -> Result<(), Journal> {
+        self.local.store.attach_journal(journal)
+    }
+
+    /// The Redis backend, for tests and benchmarks that watch its connection.
+    pub fn redis(&self) -> Option<&Arc<Shared>> {
+        match &self.backend {
+            Backend::Redis(shared) => Some(shared),
+            Backend::Memory => None,
+        }
+    }
+
+    /// Writes pending revocations and touched tokens to Redis now (benchmarks, tests).
+    pub async fn flush_to_redis(&self) -> Option<FlushStats> {
+        Some(self.redis()?.flush(&self.local).await)
+    }
+
+    // Subjects (the identity issue) go here: `revoke_subject`, `subject_status`, each a
+    // `match &self.backend` like the operations above.
+}

@@ -1,0 +1,18 @@
+//! What idlegate counts, below every layer that counts into it.
+//!
+//! # Layout
+//!
+//! - [`metrics`]: the Prometheus families, registered at start with every listed label value
+//!   at 0; the proxy, the state layer and the hooks hold pre-resolved handles.
+//! - `exposition`: [`Metrics::encode`], the `/metrics` text (admin serves it).
+//! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
+//!
+//! Telemetry imports only the clock: the store, proxy, admin and hooks import it, never the
+//! reverse.
+
+mod exposition;
+pub mod metrics;
+mod ring;
+
+pub use metrics::{Class, HookCounters, Metrics, UpstreamErrorKind, REVOCATION_REASONS};
+pub use ring::RevocationRing;

@@ -5,6 +5,7 @@
 //! One RESP3 connection carries commands and the subscription, so one `CLIENT KILL` or one
 //! network failure loses both at once and one reconnect restores both.
 
+use crate::backoff::Backoff;
 use std::future::Future;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -23,24 +24,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bounds every command, so a silent network split stalls a request at most this long.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
 
-/// Capped exponential backoff.
-#[derive(Debug)]
-pub(super) struct Backoff {
-    next: Duration,
-}
-
-impl Backoff {
-    pub(super) fn new() -> Backoff {
-        Backoff {
-            next: BACKOFF_FIRST,
-        }
-    }
-
-    pub(super) fn next_delay(&mut self) -> Duration {
-        let d = self.next;
-        self.next = (self.next * 2).min(BACKOFF_MAX);
-        d
-    }
+/// Reconnect delays: doubling from [`BACKOFF_FIRST`] up to [`BACKOFF_MAX`].
+fn reconnect_backoff() -> Backoff {
+    Backoff::new(BACKOFF_FIRST, BACKOFF_MAX)
 }
 
 /// Why the connected phase ended.
@@ -55,7 +41,7 @@ pub(super) async fn run(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
-    let mut backoff = Backoff::new();
+    let mut backoff = reconnect_backoff();
     let mut failures = 0u64;
     loop {
         match connect(&shared).await {
@@ -64,7 +50,7 @@ pub(super) async fn run(
                     tracing::info!("Redis connection restored");
                 }
                 failures = 0;
-                backoff = Backoff::new();
+                backoff = reconnect_backoff();
                 *shared.conn.write() = Some(conn);
                 shared.up.store(true, Ordering::Release);
                 // SPEC §10: /readyz answers 503 until Redis was reached once.
@@ -186,7 +172,7 @@ mod tests {
 
     #[test]
     fn backoff_doubles_from_100ms_and_caps_at_5s() {
-        let mut b = Backoff::new();
+        let mut b = reconnect_backoff();
         let delays: Vec<u64> = (0..8).map(|_| b.next_delay().as_millis() as u64).collect();
         assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
     }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end comparison (SPEC §9): idlegate with idle tracking on vs nginx `proxy_pass` with
+# End-to-end comparison (README, "Benchmarks"): idlegate with idle tracking on vs nginx `proxy_pass` with
 # keep-alive, same upstream, same machine, same load, side by side in one run.
 #
 #   bash benches/e2e_nginx.sh            # DURATION=10s CONNECTIONS=64 TOKENS=10000 by default

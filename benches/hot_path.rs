@@ -1,4 +1,4 @@
-//! Per-request work of the gateway (SPEC §9: ≤ 2 µs): extract → key → check/touch → classify,
+//! Per-request work of the gateway (README, "Benchmarks": ≤ 2 µs): extract → key → check/touch → classify,
 //! with 100,000 tracked tokens, every shipped default group switched on and 200 custom patterns.
 //!
 //! cargo bench --bench hot_path

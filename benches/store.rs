@@ -1,4 +1,4 @@
-//! Store bars (SPEC §9 and issue 4): the sweeper revokes 1,000,000 simultaneously expired
+//! Store bars (README, "Benchmarks"): the sweeper revokes 1,000,000 simultaneously expired
 //! tokens in ≤ 1 s; a snapshot of 1,000,000 tokens writes and loads in ≤ 1 s each.
 //!
 //! cargo bench --bench store

@@ -1,4 +1,4 @@
-//! The command line (SPEC §6): `run`, `check`, `token-id`, `har`, `demo`.
+//! The command line (docs/reference.md, "CLI"): `run`, `check`, `token-id`, `har`, `demo`.
 
 use std::path::{Path, PathBuf};
 
@@ -118,7 +118,7 @@ pub fn check(path: &Path) -> i32 {
 }
 
 /// Where the generated hash key lives when the env variable is unset: the snapshot's folder,
-/// else the config file's folder (SPEC §10 hash key).
+/// else the config file's folder (docs/reference.md, "Token keys").
 pub fn key_dir(config: &Config) -> PathBuf {
     let folder = |p: &Path| p.parent().map(Path::to_path_buf).unwrap_or_default();
     match (&config.state.snapshot, &config.path) {

@@ -1,4 +1,4 @@
-//! Live reload of the config file (SPEC §5, §6, §10): on SIGHUP and on a change of the file.
+//! Live reload of the config file (docs/reference.md, "Reload and Save"): on SIGHUP and on a change of the file.
 //!
 //! The watch covers the config's folder, not the file, so that both in-place writes and
 //! rename-over writes (editors, idlegate's own Save) are seen; events are debounced (200 ms).

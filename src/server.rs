@@ -98,7 +98,7 @@ pub async fn run(
         let reloader = reload::Reloader::start(app.clone(), path);
         tokio::spawn(reloader.run(stopped(stop_rx.clone())))
     });
-    // Memory: ready now. Redis: ready once Redis was reached (SPEC §10).
+    // Memory: ready now. Redis: ready once Redis was reached (docs/reference.md, "State and durability").
     let shared = app.state().spawn(stopped(stop_rx.clone()));
     tracing::info!(
         proxy = %proxy_listener.local_addr().map(|a| a.to_string()).unwrap_or_default(),

@@ -1,4 +1,4 @@
-//! SPEC §7 admin API and live reload, end to end: real gateway on port 0, real upstream, and
+//! The admin API and live reload, end to end: real gateway on port 0, real upstream, and
 //! (for Save and reload) a real config file in a temp folder.
 //!
 //! Each test names its own admin-token env variable (`admin.token_env`) so that tests running

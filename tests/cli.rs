@@ -1,4 +1,4 @@
-//! The binary's commands (SPEC §6, §10 CLI input/output) and its lifecycle (SIGTERM drain).
+//! The binary's commands (docs/reference.md, "CLI") and its lifecycle (SIGTERM drain).
 
 mod common;
 

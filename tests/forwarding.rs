@@ -1,4 +1,4 @@
-//! SPEC §2 step 6 and §10 forwarding, protocols, limits: headers, streaming, h2c, upgrades,
+//! Forwarding, protocols and limits: headers, streaming, h2c, upgrades,
 //! upstream failures, oversized heads, garbage input.
 
 mod common;

@@ -1,4 +1,4 @@
-//! SPEC §3 revocation hooks: the webhook and RFC 7009 revocation at the identity provider run
+//! Revocation hooks: the webhook and RFC 7009 revocation at the identity provider run
 //! off the request path, after a revocation, with the metrics counting results.
 
 mod common;

@@ -1,4 +1,4 @@
-//! SPEC §9: no raw token in any log line — at every level, through revocation, an upstream
+//! No raw token in any log line — at every level, through revocation, an upstream
 //! failure and an upstream 401 — while the token id does appear (audit events).
 
 mod common;

@@ -1,4 +1,4 @@
-//! SPEC §4 and §10 "State details": several replicas sharing token state in a real Redis.
+//! The Redis backend: several replicas sharing token state in a real Redis.
 //! Tests that need the shared Redis (127.0.0.1:6379) or /usr/bin/redis-server skip loudly when
 //! it is missing, and fail under CI. Each test owns a unique key prefix.
 

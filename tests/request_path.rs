@@ -1,4 +1,4 @@
-//! SPEC §2 request path, end to end: real gateway on port 0 in front of a real upstream.
+//! The request path, end to end: real gateway on port 0 in front of a real upstream.
 
 mod common;
 

@@ -1,4 +1,4 @@
-//! SPEC §4 embedded backend: state survives restarts and crashes through the snapshot.
+//! The memory backend: state survives restarts and crashes through the snapshot.
 
 mod common;
 

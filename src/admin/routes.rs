@@ -1,4 +1,4 @@
-//! The admin API under `/api/v1` (SPEC §7, §10 "Admin API details"). Every endpoint needs the
+//! The admin API under `/api/v1` (docs/reference.md, "Admin API"). Every endpoint needs the
 //! admin bearer token (see [`super::auth`]).
 
 use std::sync::Arc;

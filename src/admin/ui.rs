@@ -1,4 +1,4 @@
-//! The admin UI (SPEC §7): one page, its script and its style sheet, compiled into the binary
+//! The admin UI (docs/reference.md, "Admin API"): one page, its script and its style sheet, compiled into the binary
 //! so the UI works without any network access at run time. The page asks for the admin token
 //! itself and talks to `/api/v1`; serving it needs no authentication.
 

@@ -159,7 +159,7 @@ impl App {
             self.catalog.store(Arc::new(slot));
         }
         let new = Live::build(config, &self.metrics);
-        // SPEC §10: switching the timeout back on starts every token afresh.
+        // Switching the timeout back on starts every token afresh (docs/reference.md, "Tracking").
         let switched_on = !old.config.timeout.enabled && new.config.timeout.enabled;
         let policy = Policy::of(&new.config);
         let max_tracked = new.config.tokens.max_tracked;

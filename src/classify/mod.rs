@@ -1,4 +1,4 @@
-//! Classification of a request as `activity` or `excluded` (SPEC §2 step 4, §5 patterns,
+//! Classification of a request as `activity` or `excluded` (docs/reference.md, "Request path" and "Exclusions";
 //! §10 classification and patterns).
 //!
 //! # Layout

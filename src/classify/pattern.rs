@@ -1,4 +1,4 @@
-//! `METHOD /path/{param}/{*rest}?name=value` patterns (SPEC §5 exclusion patterns, §10 patterns).
+//! `METHOD /path/{param}/{*rest}?name=value` patterns (docs/reference.md, "Exclusion patterns").
 
 use std::fmt;
 

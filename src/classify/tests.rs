@@ -17,7 +17,7 @@ fn group(id: &str, routes: &[&str]) -> Group {
     }
 }
 
-/// The six groups of the draft default-exclusions.toml (shared/data/background-apis.md).
+/// The six groups of the draft default-exclusions.toml (docs/background-apis.md).
 fn shipped_groups() -> Vec<Group> {
     vec![
         group(

@@ -1,4 +1,4 @@
-//! The defaults of SPEC §10, in one place.
+//! The defaults (docs/reference.md, "Configuration"), in one place.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
@@ -10,7 +10,7 @@ use super::groups;
 use super::model::*;
 
 pub(crate) const MIN: Duration = Duration::from_secs(60);
-/// Timeouts under this are accepted with a warning (SPEC §5).
+/// Timeouts under this are accepted with a warning (docs/reference.md, "Configuration").
 pub(crate) const WARN_BELOW: Duration = Duration::from_secs(5 * 60);
 
 pub(crate) fn proxy(upstream: http::Uri) -> ProxyConfig {

@@ -1,4 +1,4 @@
-//! The default exclusion groups file (`[[group]]` tables, SPEC §5) and the built-in copy.
+//! The default exclusion groups file (`[[group]]` tables, docs/reference.md, "Default exclusion groups") and the built-in copy.
 
 use std::collections::HashSet;
 use std::path::Path;

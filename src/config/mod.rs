@@ -1,7 +1,7 @@
-//! Configuration: the TOML file → a validated [`Config`] (SPEC §5, §10).
+//! Configuration: the TOML file → a validated [`Config`] (docs/reference.md, "Configuration").
 //!
 //! `parse` walks the document itself (not serde) so that it can report *every* error with
-//! file, line and column, reject unknown keys, and fill in the defaults of SPEC §10.
+//! file, line and column, reject unknown keys, and fill in the defaults (docs/reference.md, "Configuration").
 //!
 //! # Layout
 //!
@@ -66,7 +66,7 @@ pub fn builtin_groups() -> Vec<Group> {
 }
 
 impl Config {
-    /// A config with every default of SPEC §10 and the given upstream (for `demo` and tests).
+    /// A config with every default and the given upstream (for `demo` and tests).
     pub fn with_upstream(upstream: http::Uri) -> Config {
         defaults::config(upstream)
     }

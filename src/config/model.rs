@@ -1,5 +1,5 @@
 //! The validated runtime configuration. Everything here has passed validation; defaults are
-//! filled in (SPEC §10). Built by `config::load`/`config::parse`.
+//! filled in (docs/reference.md, "Configuration"). Built by `config::load`/`config::parse`.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

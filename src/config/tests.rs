@@ -1,4 +1,4 @@
-//! Tests of `parse`/`load` against SPEC §5 and §10.
+//! Tests of `parse`/`load` against docs/reference.md, "Configuration".
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -1,4 +1,4 @@
-//! The statistics of SPEC §10 "HAR details": per-API intervals and periodicity, per-token
+//! The statistics of docs/reference.md, "HAR analysis": per-API intervals and periodicity, per-token
 //! timelines (longest gap, predicted revocation) under the current and what-if policies.
 
 use hashbrown::HashMap;

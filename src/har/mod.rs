@@ -1,4 +1,4 @@
-//! `idlegate har`: analyse a HAR recording (SPEC §8, §10 HAR details).
+//! `idlegate har`: analyse a HAR recording (docs/reference.md, "HAR analysis").
 //!
 //! The recording is read as a stream ([`read_har`]); each entry is reduced to a compact record
 //! (token, API template, classification under the current config and under each what-if),

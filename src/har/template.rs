@@ -1,5 +1,5 @@
 //! Request URLs: splitting a HAR `request.url` into raw path and query, and the normalised
-//! template used to group requests when no catalog is configured (SPEC §10 HAR details).
+//! template used to group requests when no catalog is configured (docs/reference.md, "HAR analysis").
 
 /// The raw path (never empty) and raw query (without `?`) of an absolute http(s) URL.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -57,7 +57,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 }
 
 /// Whether the request asks for a protocol switch idlegate relays (WebSocket and the like).
-/// `Upgrade: h2c` is not relayed: such a request is served as HTTP/1.1 (SPEC §10).
+/// `Upgrade: h2c` is not relayed: such a request is served as HTTP/1.1 (docs/reference.md, "Forwarding").
 pub fn is_upgrade(headers: &HeaderMap) -> bool {
     let connection_upgrade = headers
         .get_all(header::CONNECTION)

@@ -46,7 +46,7 @@ use crate::app::App;
 use accept::{Acceptor, Slot};
 use idle::{Activity, Expired, InFlight, Timeouts, Tracked, Verdict, WatchedIo};
 
-/// How long in-flight requests may take to finish after shutdown begins (SPEC §10).
+/// How long in-flight requests may take to finish after shutdown begins (docs/reference.md, "Limits").
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {

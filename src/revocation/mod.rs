@@ -1,4 +1,4 @@
-//! Revocation hooks (SPEC §3): a webhook and RFC 7009 token revocation at the identity
+//! Revocation hooks (docs/reference.md, "Revocation hooks"): a webhook and RFC 7009 token revocation at the identity
 //! provider. They run on a background task fed by a bounded queue, retry with backoff, and
 //! never block or fail a request. A full queue drops the event and counts it as an error.
 

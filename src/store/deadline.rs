@@ -1,4 +1,4 @@
-//! The expiry rules (SPEC §3, §10 "Time"): pure functions of a token's times and the timing.
+//! The expiry rules (docs/reference.md, "Expiry and revocation"): pure functions of a token's times and the timing.
 
 use super::table::Slot;
 use super::types::{Revocation, RevokeReason, Timing};

@@ -1,4 +1,4 @@
-//! The memory backend's snapshot file (SPEC §4, §10 "State details"): tracked tokens (id, last
+//! The memory backend's snapshot file (docs/reference.md, "Memory backend"): tracked tokens (id, last
 //! activity, first seen, JWT exp) and the revoked set (id, reason, until), ms precision.
 //!
 //! Layout, little-endian: magic `IDLGSNAP`, u32 version, u64 tracked count, u64 revoked count,

@@ -20,7 +20,7 @@ impl RevokeReason {
         }
     }
 
-    /// The `error_description` of the 401 (SPEC §10 revoked answers).
+    /// The `error_description` of the 401 (docs/reference.md, "Proxy error answers").
     pub fn description(self) -> &'static str {
         match self {
             RevokeReason::Inactivity => "token revoked after inactivity",

@@ -1,5 +1,5 @@
 //! The hash key: from an env secret, or from `idlegate.key` (created once, mode 0600) so that
-//! token ids stay stable across restarts (SPEC §2 step 2, §10 hash key).
+//! token ids stay stable across restarts (docs/reference.md, "Token keys").
 
 use std::fs::{self, DirBuilder, OpenOptions};
 use std::io::{ErrorKind, Write};

@@ -1,4 +1,4 @@
-//! Tokens: where they are found in a request (SPEC §2 step 1, §10 token extraction), how they
+//! Tokens: where they are found in a request (docs/reference.md, "Token extraction"), how they
 //! are keyed (step 2, §10 compact JWS and hash key), and the unverified JWT `exp` read.
 //!
 //! # Layout

@@ -14,12 +14,12 @@ use hyper::upgrade::OnUpgrade;
 use tokio::time::Instant;
 
 use super::throttle::Throttle;
-use crate::telemetry::UpstreamErrorKind;
 use crate::app::{App, Live};
 use crate::proxy::body::RequestBody;
 use crate::proxy::error::{ErrorKind, Fault, ProxyError};
 use crate::proxy::forward;
 use crate::proxy::pool::{Pool, PooledBody};
+use crate::telemetry::UpstreamErrorKind;
 
 /// Where forwarding goes and how long it waits, read from the live config before the
 /// guard is let go: the policy guard is not held across the upstream round trip.

@@ -53,7 +53,7 @@ pub(super) async fn run(
                 backoff = reconnect_backoff();
                 *shared.conn.write() = Some(conn);
                 shared.up.store(true, Ordering::Release);
-                // SPEC §10: /readyz answers 503 until Redis was reached once.
+                // /readyz answers 503 until Redis was reached once (docs/reference.md, "Redis backend").
                 local.set_ready();
                 shared.flush_now.notify_one();
                 let ended = connected(&local, &shared, pushes, &mut shutdown).await;

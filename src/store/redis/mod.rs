@@ -1,5 +1,5 @@
-//! Shared token state in Redis for several replicas behind one load balancer (SPEC §4, §10
-//! "State details"; the design and failure table are in docs/replicas.md).
+//! Shared token state in Redis for several replicas behind one load balancer (docs/reference.md,
+//! "Redis backend"; the design and failure table are in docs/replicas.md).
 //!
 //! The local [`Store`](crate::store::Store) stays the per-request source of truth. Redis adds:
 //! - a lookup when a token is locally unknown (one round trip per token per replica);

@@ -140,7 +140,7 @@ fn rss_bytes() -> usize {
 }
 
 #[test]
-#[ignore = "memory bar (SPEC §9): run alone with --ignored --test-threads=1"]
+#[ignore = "memory bar (see the README, Benchmarks): run alone with --ignored --test-threads=1"]
 fn million_tracked_tokens_fit_in_64_bytes_each() {
     let s = store();
     let t = enforce();

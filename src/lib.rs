@@ -2,6 +2,10 @@
 //!
 //! # Layout
 //!
+//! Layers, bottom to top (docs/architecture.md; `scripts/import_graph.py` checks that nothing
+//! imports upward and that no files import each other): pure logic, telemetry, state,
+//! application, edges.
+//!
 //! - [`config`]: the TOML file → a validated [`config::Config`] (every error with line/column).
 //! - [`classify`]: exclusion patterns and the classifier (`activity` / `excluded`).
 //! - [`token`]: token extraction from requests, keying (keyed BLAKE3 → token id), JWT `exp`.
@@ -19,7 +23,12 @@
 //! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
 //! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
-//! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks).
+//! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks,
+//!   accept errors).
+//! - [`bounded`]: reading operator files and standard input with a size bound.
+//! - [`tunnels`]: open upgraded (WebSocket) connections per token, closed on revocation.
+//! - [`demo`], [`cli`]: `idlegate demo` and the command line.
+//! - `fuzzing`: the fuzz targets' invariant checks, shared with `tests/fuzz_corpus.rs`.
 
 pub mod admin;
 pub mod app;

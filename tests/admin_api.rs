@@ -4,85 +4,16 @@
 //! Each test names its own admin-token env variable (`admin.token_env`) so that tests running
 //! in parallel never race on one variable.
 
+mod admin_support;
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
-use bytes::Bytes;
+use admin_support::{admin, file_gateway, get, with_admin_env, write_config, SECRET};
 use common::*;
-use http::Request;
-use http_body_util::Full;
-use idlegate::config::{self, Config};
+use idlegate::config;
 use serde_json::{json, Value};
-
-const SECRET: &str = "admin-s3cret";
-
-fn with_admin_env(mut c: Config, env: &str) -> Config {
-    std::env::set_var(env, SECRET);
-    c.admin.token_env = env.to_string();
-    c
-}
-
-async fn admin(
-    gw: &Gateway,
-    method: &str,
-    path: &str,
-    token: Option<&str>,
-    body: Option<Value>,
-) -> Reply {
-    let url = format!("http://{}{}", gw.running.admin_addr, path);
-    let mut b = Request::builder().method(method).uri(url);
-    if let Some(t) = token {
-        b = b.header("authorization", format!("Bearer {t}"));
-    }
-    let body = body.map(|v| Bytes::from(v.to_string())).unwrap_or_default();
-    gw.send(b.body(Full::new(body)).unwrap()).await
-}
-
-async fn get(gw: &Gateway, path: &str) -> Reply {
-    admin(gw, "GET", path, Some(SECRET), None).await
-}
-
-/// A config file with comments in a temp folder, for Save and reload.
-const FILE: &str = r#"# operator notes: keep this comment
-[proxy]
-upstream = "http://UPSTREAM"
-listen = "127.0.0.1:18080"
-
-[admin]
-token_env = "ENV"
-
-[timeout]
-# two seconds for tests
-idle = "2s"
-resolution = "100ms"
-
-[exclusions]
-custom = [] # none yet
-"#;
-
-fn write_config(dir: &Path, upstream: std::net::SocketAddr, env: &str) -> PathBuf {
-    let path = dir.join("idlegate.toml");
-    let text = FILE
-        .replace("UPSTREAM", &upstream.to_string())
-        .replace("ENV", env);
-    std::fs::write(&path, text).unwrap();
-    std::env::set_var(env, SECRET);
-    path
-}
-
-/// A gateway on a config file, once ready (its config watch is then in place).
-async fn file_gateway(path: &Path) -> Gateway {
-    let gw = gateway(config::load(path).unwrap().config).await;
-    let app = gw.running.app.clone();
-    let ready = gw.eventually(Duration::from_secs(5), || {
-        let app = app.clone();
-        async move { app.is_ready() }
-    });
-    assert!(ready.await);
-    gw
-}
 
 #[tokio::test]
 async fn without_admin_token_the_api_answers_403_naming_the_variable() {
@@ -257,90 +188,6 @@ async fn invalid_put_lists_every_error_and_applies_nothing() {
 
     let r = admin(&gw, "PUT", "/api/v1/settings", Some(SECRET), None).await;
     assert_eq!(r.status, 400, "empty body is not JSON");
-}
-
-/// What `idlegate check` warns about in the resulting file, the PUT answer carries: here a
-/// short idle timeout (config validation) and a custom pattern matching no catalog operation
-/// (catalog check). Before, PUT ran only its own field checks and reported neither.
-#[tokio::test]
-async fn put_reports_the_warnings_check_reports_for_the_resulting_file() {
-    let up = upstream().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), up, "IDLEGATE_ADMIN_TOKEN_T_WARN");
-    let catalog =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("config/catalog/genesys-cloud-apis.json");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let with_catalog = text.replace(
-        "[timeout]",
-        &format!(
-            "[catalog]\nopenapi = {:?}\n\n[timeout]",
-            catalog.display().to_string()
-        ),
-    );
-    std::fs::write(&path, with_catalog).unwrap();
-    let gw = file_gateway(&path).await;
-    let body = json!({"idle_seconds": 120, "custom_exclusions": ["GET /no/such/operation"]});
-    let r = admin(&gw, "PUT", "/api/v1/settings", Some(SECRET), Some(body)).await;
-    assert_eq!(r.status, 200, "{}", r.body);
-    let answer = r.json();
-    assert_eq!(answer["saved"], true);
-    let warnings = answer["warnings"].as_array().expect("a warnings array");
-    let fields: Vec<&str> = warnings
-        .iter()
-        .map(|w| w["field"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        fields,
-        ["idle_seconds", "custom_exclusions[0]"],
-        "{}",
-        r.body
-    );
-    assert!(warnings[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("under 5 minutes"));
-    assert!(warnings[1]["message"]
-        .as_str()
-        .unwrap()
-        .contains("matches no operation"));
-    // Exactly what `idlegate check` reports for the file now on disk.
-    let saved = std::fs::read_to_string(&path).unwrap();
-    let checked = idlegate::config_change::check(&saved, &path).unwrap();
-    let keys: Vec<&str> = checked.warnings.iter().map(|d| d.key.as_str()).collect();
-    assert_eq!(keys, ["timeout.idle", "exclusions.custom[0]"]);
-    assert_eq!(
-        gw.running.app.config().timeout.idle,
-        Duration::from_secs(120)
-    );
-}
-
-/// An error `idlegate check` would report for the resulting file refuses the PUT, even when
-/// it sits outside the settings: named by its config key, with its file position.
-#[tokio::test]
-async fn put_onto_a_file_check_rejects_is_refused_and_applies_nothing() {
-    let up = upstream().await;
-    let dir = tempfile::tempdir().unwrap();
-    let path = write_config(dir.path(), up, "IDLEGATE_ADMIN_TOKEN_T_BROKEN");
-    let gw = file_gateway(&path).await;
-    // Another file name, so that the folder watch does not reload it.
-    let text = std::fs::read_to_string(&path).unwrap();
-    let broken = text.replace("listen = \"127.0.0.1:18080\"", "listen = \"nowhere\"");
-    let other = dir.path().join("other.toml");
-    std::fs::write(&other, &broken).unwrap();
-    let mut config = gw.running.app.config().as_ref().clone();
-    config.path = Some(other.clone());
-    gw.running.app.apply(config);
-    let body = json!({"mode": "shadow"});
-    let r = admin(&gw, "PUT", "/api/v1/settings", Some(SECRET), Some(body)).await;
-    assert_eq!(r.status, 400, "{}", r.body);
-    let errors = r.json()["errors"].clone();
-    assert_eq!(errors[0]["field"], "proxy.listen", "{}", r.body);
-    assert!(errors[0]["message"]
-        .as_str()
-        .unwrap()
-        .contains("other.toml:4:"));
-    assert_eq!(gw.running.app.config().timeout.mode.as_str(), "enforce");
-    assert_eq!(std::fs::read_to_string(&other).unwrap(), broken);
 }
 
 #[tokio::test]

@@ -162,8 +162,8 @@ pub fn token_id(path: &Path, token_arg: &str) -> i32 {
 fn print_token_id(path: &Path, token_arg: &str) -> anyhow::Result<()> {
     let loaded = load(path)?;
     let raw = if token_arg == "-" {
-        let max = crate::bounded::STDIN_TOKEN_MAX_BYTES;
-        let bytes = crate::bounded::read_all(std::io::stdin(), max)
+        let max = crate::files::STDIN_TOKEN_MAX_BYTES;
+        let bytes = crate::files::read_all(std::io::stdin(), max)
             .map_err(|e| anyhow::anyhow!("cannot read the token from standard input: {e}"))?;
         String::from_utf8_lossy(&bytes).trim().to_string()
     } else {

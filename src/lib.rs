@@ -25,7 +25,7 @@
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
 //! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks,
 //!   accept errors).
-//! - [`bounded`]: reading operator files and standard input with a size bound.
+//! - [`files`]: reading operator files and standard input with a size bound; private folders.
 //! - [`tunnels`]: open upgraded (WebSocket) connections per token, closed on revocation.
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
 //! - `fuzzing`: the fuzz targets' invariant checks, shared with `tests/fuzz_corpus.rs`.
@@ -33,7 +33,6 @@
 pub mod admin;
 pub mod app;
 pub mod backoff;
-pub mod bounded;
 pub mod catalog;
 pub mod classify;
 pub mod cli;
@@ -41,6 +40,7 @@ pub mod clock;
 pub mod config;
 pub mod config_change;
 pub mod demo;
+pub mod files;
 /// Invariant checks of the fuzz targets and their corpus test; not product API.
 #[doc(hidden)]
 pub mod fuzzing;

@@ -60,11 +60,7 @@ pub async fn serve(
             accepted = acceptor.accept() => accepted,
             _ = &mut shutdown => break,
         };
-        let timeouts = {
-            let live = app.live();
-            let p = &live.config.proxy;
-            Timeouts::new(p.keepalive_timeout, p.header_timeout)
-        };
+        let timeouts = Timeouts::of(&app.live().config.proxy);
         let activity = Activity::new();
         let io = WatchedIo::new(stream, activity.clone(), slot);
         let tower = TowerToHyperService::new(router.clone());

@@ -32,12 +32,13 @@ pub struct Catalog {
 impl Catalog {
     pub fn load(path: &Path) -> Result<Catalog, CatalogError> {
         let origin = path.display().to_string();
-        let bytes = crate::bounded::read_file(path, crate::bounded::CATALOG_MAX_BYTES).map_err(
-            |source| CatalogError::Io {
-                path: origin.clone(),
-                source,
-            },
-        )?;
+        let bytes =
+            crate::files::read_file(path, crate::files::CATALOG_MAX_BYTES).map_err(|source| {
+                CatalogError::Io {
+                    path: origin.clone(),
+                    source,
+                }
+            })?;
         load::parse_operations(&bytes, &origin).map(Catalog::from_operations)
     }
 

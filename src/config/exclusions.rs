@@ -43,7 +43,7 @@ fn read_defaults_file(
     r: &mut Report,
     other_files: &mut Vec<Diagnostic>,
 ) -> ExclusionsConfig {
-    match crate::bounded::read_text(&path, crate::bounded::CONFIG_MAX_BYTES) {
+    match crate::files::read_text(&path, crate::files::CONFIG_MAX_BYTES) {
         Ok(text) => {
             let (groups, diags) = groups::parse_groups(&text, &path);
             other_files.extend(diags);

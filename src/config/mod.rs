@@ -45,7 +45,7 @@ pub struct Loaded {
 
 /// Reads and validates a config file. `Err` holds every error (and may hold warnings too).
 pub fn load(path: &Path) -> Result<Loaded, Vec<Diagnostic>> {
-    match crate::bounded::read_text(path, crate::bounded::CONFIG_MAX_BYTES) {
+    match crate::files::read_text(path, crate::files::CONFIG_MAX_BYTES) {
         Ok(text) => parse(&text, path),
         Err(e) => Err(vec![Diagnostic::unreadable(path, &e)]),
     }

@@ -51,6 +51,12 @@ pub struct Timeouts {
 }
 
 impl Timeouts {
+    /// The timeouts a new connection gets: from the live config, so a reload applies to the
+    /// connections accepted after it.
+    pub fn of(proxy: &crate::config::ProxyConfig) -> Timeouts {
+        Timeouts::new(proxy.keepalive_timeout, proxy.header_timeout)
+    }
+
     pub fn new(keepalive: Duration, header: Duration) -> Timeouts {
         Timeouts {
             keepalive: keepalive.min(LONGEST),

@@ -175,11 +175,7 @@ async fn worker(
             }
         };
         // Timeouts apply from the live config to each new connection.
-        let timeouts = {
-            let live = app.live();
-            let p = &live.config.proxy;
-            Timeouts::new(p.keepalive_timeout, p.header_timeout)
-        };
+        let timeouts = Timeouts::of(&app.live().config.proxy);
         let activity = Activity::new();
         let io = WatchedIo::new(stream, activity.clone(), slot);
         let proxy = proxy.clone();

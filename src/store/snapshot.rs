@@ -7,9 +7,9 @@
 //! file, fsynced, the previous file kept as `<snapshot>.1`, then renamed into place.
 
 use std::ffi::OsString;
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::memory::Store;
@@ -68,13 +68,7 @@ pub fn write_snapshot(path: &Path, store: &Store) -> Result<usize, SnapshotError
         path: path.to_path_buf(),
         source,
     };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io_err)?;
-    }
+    crate::files::create_parent_dir(path).map_err(io_err)?;
     let tmp = with_suffix(path, ".tmp");
     write_synced(&tmp, &bytes).map_err(|source| SnapshotError::Io {
         path: tmp.clone(),

@@ -1,10 +1,10 @@
 //! The hash key: from an env secret, or from `idlegate.key` (created once, mode 0600) so that
 //! token ids stay stable across restarts (docs/reference.md, "Token keys").
 
-use std::fs::{self, DirBuilder, OpenOptions};
+use std::fs::{self, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::key::{decode_hex, hex_lower, KeyError, Keyer};
@@ -56,11 +56,7 @@ fn read_key_file(path: &Path) -> Result<Keyer, KeyError> {
 /// temporary file first and then hard-linked into place: linking fails when the name exists,
 /// so two processes starting at once never clobber each other or read a half-written key.
 fn create_key_file(dir: &Path, path: &Path) -> Result<Keyer, KeyError> {
-    DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-        .map_err(io_error(dir))?;
+    crate::files::create_private_dir(dir).map_err(io_error(dir))?;
     let mut key = [0u8; 32];
     getrandom::getrandom(&mut key)
         .map_err(|e| io_error(path)(std::io::Error::other(e.to_string())))?;

@@ -19,9 +19,8 @@
 mod format;
 mod writer;
 
-use std::fs::{self, DirBuilder, File, OpenOptions};
+use std::fs::{self, File, OpenOptions};
 use std::io;
-use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -130,13 +129,7 @@ impl Journal {
 /// Reads and repairs the file (creating it when missing): the open file and its records.
 fn open_file(path: &Path) -> Result<(File, Vec<JournalRecord>), JournalError> {
     let io_err = |e: io::Error| JournalError::io(path, &e);
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(io_err)?;
-    }
+    crate::files::create_parent_dir(path).map_err(io_err)?;
     let bytes = match read_bounded(path) {
         Ok(b) => b,
         Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),

@@ -1,8 +1,10 @@
-//! Reading operator-supplied files and streams with a size bound: a config or catalog path
-//! pointed at `/dev/zero` or a huge file by mistake gives a clear error instead of filling
-//! memory.
+//! File helpers: reading operator-supplied files and streams with a size bound (a config or
+//! catalog path pointed at `/dev/zero` or a huge file by mistake gives a clear error instead
+//! of filling memory), and the private folder that state files live in.
 
+use std::fs::DirBuilder;
 use std::io::{self, Read};
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 /// Config files (the main file, the defaults file): far above any real one.
@@ -36,6 +38,19 @@ pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
+/// Creates `dir` and its missing parents with mode 0700 (state and key files are private).
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    DirBuilder::new().recursive(true).mode(0o700).create(dir)
+}
+
+/// [`create_private_dir`] for the folder `path` sits in (nothing for a bare file name).
+pub fn create_parent_dir(path: &Path) -> io::Result<()> {
+    match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(dir) => create_private_dir(dir),
+        None => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -56,6 +71,20 @@ mod tests {
     fn an_endless_stream_is_cut_at_the_bound() {
         let e = read_all(io::repeat(0), 1024).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+    }
+
+    #[test]
+    fn state_folders_are_created_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a/b/state");
+        create_parent_dir(&file).unwrap();
+        let mode = std::fs::metadata(dir.path().join("a/b"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o700);
+        create_parent_dir(Path::new("bare-name")).unwrap();
     }
 
     #[test]

@@ -30,9 +30,9 @@
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
 //! - `fuzzing`: the fuzz targets' invariant checks, shared with `tests/fuzz_corpus.rs`.
 
-pub mod admin;
+pub(crate) mod admin;
 pub mod app;
-pub mod backoff;
+pub(crate) mod backoff;
 pub mod catalog;
 pub mod classify;
 pub mod cli;
@@ -40,16 +40,16 @@ pub mod clock;
 pub mod config;
 pub mod config_change;
 pub mod demo;
-pub mod files;
+pub(crate) mod files;
 /// Invariant checks of the fuzz targets and their corpus test; not product API.
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod har;
-pub mod proxy;
+pub(crate) mod proxy;
 pub mod reload;
-pub mod revocation;
+pub(crate) mod revocation;
 pub mod server;
 pub mod store;
-pub mod telemetry;
+pub(crate) mod telemetry;
 pub mod token;
-pub mod tunnels;
+pub(crate) mod tunnels;

@@ -65,7 +65,7 @@ fn audit(rev: &Revocation) {
 #[cfg(test)]
 mod tests {
     use crate::store::RevokeReason;
-    use crate::telemetry::REVOCATION_REASONS;
+    use crate::telemetry::metrics::REVOCATION_REASONS;
 
     /// Telemetry lists the reasons without importing the store: the lists must agree.
     #[test]

@@ -34,7 +34,6 @@ use throttle::Throttle;
 /// Per-connection facts the handler needs.
 #[derive(Clone)]
 pub struct Conn {
-    pub peer: SocketAddr,
     /// The peer's address as an `X-Forwarded-For` element, made once per connection.
     pub peer_ip: HeaderValue,
 }
@@ -43,7 +42,7 @@ impl Conn {
     pub fn new(peer: SocketAddr) -> Conn {
         let peer_ip = HeaderValue::from_str(&peer.ip().to_string())
             .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
-        Conn { peer, peer_ip }
+        Conn { peer_ip }
     }
 }
 

@@ -22,9 +22,7 @@ mod pool;
 mod respond;
 mod upgrade;
 
-pub use error::{ErrorKind, Fault, ProxyError};
 pub use handler::{Conn, Proxy};
-pub use respond::ProxyBody;
 
 use std::convert::Infallible;
 use std::fmt::Display;

@@ -14,5 +14,5 @@ mod exposition;
 pub mod metrics;
 mod ring;
 
-pub use metrics::{Class, HookCounters, Metrics, UpstreamErrorKind, REVOCATION_REASONS};
+pub use metrics::{Class, HookCounters, Metrics, UpstreamErrorKind};
 pub use ring::RevocationRing;

@@ -178,27 +178,25 @@ pub fn config(upstream: std::net::SocketAddr, url: &str, prefix: &str) -> Config
 /// A gateway on the given clock (replicas in one test share it, so time moves for all).
 pub use common::gateway_on;
 
-/// Waits until the gateway is connected to Redis (at most 5 s).
-pub async fn connected(gw: &Gateway) -> bool {
-    let shared = gw
-        .running
+/// The gateway's Redis backend (it must have one).
+fn redis_backend(gw: &Gateway) -> std::sync::Arc<idlegate::store::redis::Shared> {
+    gw.running
         .app
         .state()
         .redis()
         .cloned()
-        .expect("redis backend");
+        .expect("redis backend")
+}
+
+/// Waits until the gateway is connected to Redis (at most 5 s).
+pub async fn connected(gw: &Gateway) -> bool {
+    let shared = redis_backend(gw);
     shared.wait_up(Duration::from_secs(5)).await
 }
 
 /// Waits until the gateway noticed Redis is gone (at most 5 s).
 pub async fn disconnected(gw: &Gateway) -> bool {
-    let shared = gw
-        .running
-        .app
-        .state()
-        .redis()
-        .cloned()
-        .expect("redis backend");
+    let shared = redis_backend(gw);
     gw.eventually(Duration::from_secs(5), || {
         let up = shared.is_up();
         async move { !up }

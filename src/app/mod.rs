@@ -7,7 +7,7 @@
 //! - [`effects`]: the effects hub, the one place a revocation reported by the token state
 //!   fans out (audit log, metrics, recent-revocations ring, tunnels, hooks).
 
-pub mod effects;
+pub(crate) mod effects;
 
 use std::sync::Arc;
 

@@ -23,7 +23,7 @@ mod diagnostic;
 mod exclusions;
 mod groups;
 mod model;
-pub mod save;
+pub(crate) mod save;
 mod summary;
 mod validate;
 mod values;

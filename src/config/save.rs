@@ -58,13 +58,6 @@ pub enum SaveError {
     },
 }
 
-/// Writes `settings` into the config file at `path`; returns the text written.
-pub fn save_settings(path: &Path, settings: &Settings) -> Result<String, SaveError> {
-    let edited = edit_file(path, settings)?;
-    edited.write()?;
-    Ok(edited.new_text)
-}
-
 /// The config file with the settings written in, not yet written back: a change is validated
 /// on this text before it is applied and saved.
 #[derive(Clone, Debug)]

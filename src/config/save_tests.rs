@@ -34,6 +34,14 @@ custom = [
 backend = "memory"
 "#;
 
+/// Edit, then write: what a Save does to the file (the config change path runs the check
+/// between the two).
+fn save_settings(path: &Path, settings: &Settings) -> Result<String, SaveError> {
+    let edited = edit_file(path, settings)?;
+    edited.write()?;
+    Ok(edited.new_text)
+}
+
 #[test]
 fn unchanged_settings_leave_the_text_byte_for_byte() {
     let s = Settings {

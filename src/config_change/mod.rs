@@ -18,10 +18,10 @@
 //! repeated event for one write) is told from an operator's edit: such an event changes
 //! nothing and is not counted. SIGHUP always reloads.
 
-pub mod catalog_lint;
+pub(crate) mod catalog_lint;
 mod file;
 mod outcome;
-pub mod settings;
+pub(crate) mod settings;
 mod steps;
 
 use std::path::Path;

@@ -20,18 +20,18 @@
 
 mod deadline;
 mod deferred;
-pub mod durable;
-pub mod effects;
+pub(crate) mod durable;
+pub(crate) mod effects;
 mod expire;
 pub mod journal;
 pub(crate) mod local;
 mod memory;
-pub mod persist;
+pub(crate) mod persist;
 pub mod redis;
 mod revoked;
 pub mod snapshot;
 pub mod state;
-pub mod sweeper;
+pub(crate) mod sweeper;
 mod table;
 #[cfg(test)]
 mod tests;

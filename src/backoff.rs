@@ -6,14 +6,14 @@ use std::time::Duration;
 
 /// The delays of one run of retries: `first`, `2 × first`, `4 × first` … never above `max`.
 #[derive(Clone, Debug)]
-pub struct Backoff {
+pub(crate) struct Backoff {
     next: Duration,
     max: Duration,
 }
 
 impl Backoff {
     /// Starts at `first` (at most `max`).
-    pub fn new(first: Duration, max: Duration) -> Backoff {
+    pub(crate) fn new(first: Duration, max: Duration) -> Backoff {
         Backoff {
             next: first.min(max),
             max,
@@ -21,7 +21,7 @@ impl Backoff {
     }
 
     /// The delay to wait now; the one after it is twice as long, up to the cap.
-    pub fn next_delay(&mut self) -> Duration {
+    pub(crate) fn next_delay(&mut self) -> Duration {
         let delay = self.next;
         self.next = self.next.saturating_mul(2).min(self.max);
         delay

@@ -8,14 +8,14 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 
 /// Config files (the main file, the defaults file): far above any real one.
-pub const CONFIG_MAX_BYTES: u64 = 4 * 1024 * 1024;
+pub(crate) const CONFIG_MAX_BYTES: u64 = 4 * 1024 * 1024;
 /// API catalogs (the shipped Genesys catalog is 0.5 MB).
-pub const CATALOG_MAX_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const CATALOG_MAX_BYTES: u64 = 64 * 1024 * 1024;
 /// A token on standard input (`idlegate token-id -`).
-pub const STDIN_TOKEN_MAX_BYTES: u64 = 1024 * 1024;
+pub(crate) const STDIN_TOKEN_MAX_BYTES: u64 = 1024 * 1024;
 
 /// Everything `input` holds, at most `max` bytes; more is an `InvalidData` error saying so.
-pub fn read_all(input: impl Read, max: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_all(input: impl Read, max: u64) -> io::Result<Vec<u8>> {
     let mut bytes = Vec::new();
     input.take(max + 1).read_to_end(&mut bytes)?;
     if bytes.len() as u64 > max {
@@ -28,23 +28,23 @@ pub fn read_all(input: impl Read, max: u64) -> io::Result<Vec<u8>> {
 }
 
 /// The file's bytes, at most `max`.
-pub fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
+pub(crate) fn read_file(path: &Path, max: u64) -> io::Result<Vec<u8>> {
     read_all(std::fs::File::open(path)?, max)
 }
 
 /// The file as UTF-8 text, at most `max` bytes.
-pub fn read_text(path: &Path, max: u64) -> io::Result<String> {
+pub(crate) fn read_text(path: &Path, max: u64) -> io::Result<String> {
     String::from_utf8(read_file(path, max)?)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "not UTF-8 text"))
 }
 
 /// Creates `dir` and its missing parents with mode 0700 (state and key files are private).
-pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+pub(crate) fn create_private_dir(dir: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(dir)
 }
 
 /// [`create_private_dir`] for the folder `path` sits in (nothing for a bare file name).
-pub fn create_parent_dir(path: &Path) -> io::Result<()> {
+pub(crate) fn create_parent_dir(path: &Path) -> io::Result<()> {
     match path.parent().filter(|d| !d.as_os_str().is_empty()) {
         Some(dir) => create_private_dir(dir),
         None => Ok(()),

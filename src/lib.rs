@@ -30,6 +30,9 @@
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
 //! - `fuzzing`: the fuzz targets' invariant checks, shared with `tests/fuzz_corpus.rs`.
 
+// An item is `pub` only when the binary, tests or benches use it from outside the crate;
+// everything else says `pub(crate)` (or less), so unused code shows up as dead.
+#![warn(unreachable_pub)]
 pub(crate) mod admin;
 pub mod app;
 pub(crate) mod backoff;

@@ -18,7 +18,7 @@ use crate::app::App;
 /// An authenticated admin. `who` identifies the admin token in audit events without
 /// revealing it: the first 12 hex digits of its SHA-256.
 #[derive(Clone, Debug)]
-pub struct Admin {
+pub(crate) struct Admin {
     pub who: String,
 }
 
@@ -33,7 +33,11 @@ impl FromRequestParts<Arc<App>> for Admin {
 }
 
 /// Checks the request's bearer token against the configured secret (empty = not configured).
-pub fn authorize(configured: &str, env: &str, headers: &HeaderMap) -> Result<Admin, AdminError> {
+pub(crate) fn authorize(
+    configured: &str,
+    env: &str,
+    headers: &HeaderMap,
+) -> Result<Admin, AdminError> {
     if configured.is_empty() {
         return Err(AdminError::NotConfigured {
             env: env.to_string(),
@@ -61,7 +65,7 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// First 12 hex digits of the SHA-256 of the admin token.
-pub fn who(token: &str) -> String {
+pub(crate) fn who(token: &str) -> String {
     let digest = Sha256::digest(token.as_bytes());
     digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
 }

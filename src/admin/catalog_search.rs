@@ -11,21 +11,21 @@ use super::auth::Admin;
 use super::error::AdminError;
 use crate::app::App;
 
-pub const DEFAULT_LIMIT: usize = 20;
-pub const MAX_LIMIT: usize = 100;
+pub(crate) const DEFAULT_LIMIT: usize = 20;
+pub(crate) const MAX_LIMIT: usize = 100;
 
 /// Response header explaining an empty answer when there is no usable catalog.
-pub const CATALOG_NOTE_HEADER: &str = "x-idlegate-catalog";
+pub(crate) const CATALOG_NOTE_HEADER: &str = "x-idlegate-catalog";
 
 #[derive(Debug, Deserialize)]
-pub struct SearchQuery {
+pub(crate) struct SearchQuery {
     #[serde(default)]
     q: String,
     limit: Option<String>,
 }
 
 /// `GET /api/v1/apis`: `[{"method","path","summary"}]`, best first.
-pub async fn search(
+pub(crate) async fn search(
     _admin: Admin,
     State(app): State<Arc<App>>,
     Query(query): Query<SearchQuery>,
@@ -46,7 +46,7 @@ pub async fn search(
 }
 
 /// Default 20; larger values are capped at 100.
-pub fn parse_limit(text: Option<&str>) -> Result<usize, String> {
+pub(crate) fn parse_limit(text: Option<&str>) -> Result<usize, String> {
     match text {
         None | Some("") => Ok(DEFAULT_LIMIT),
         Some(t) => t

@@ -12,11 +12,11 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
-pub use crate::config_change::FieldError;
+pub(crate) use crate::config_change::FieldError;
 
 /// Why the admin listener refuses a request.
 #[derive(Debug, PartialEq, Eq, thiserror::Error)]
-pub enum AdminError {
+pub(crate) enum AdminError {
     /// 403: the variable named by `admin.token_env` is unset or empty.
     #[error("no admin token configured (set {env})")]
     NotConfigured { env: String },
@@ -46,12 +46,12 @@ pub enum AdminError {
 
 impl AdminError {
     /// 400 naming one field.
-    pub fn field(field: impl Into<String>, message: impl Into<String>) -> AdminError {
+    pub(crate) fn field(field: impl Into<String>, message: impl Into<String>) -> AdminError {
         AdminError::invalid(vec![FieldError::new(field, message)])
     }
 
     /// 400 with these errors and no warnings.
-    pub fn invalid(errors: Vec<FieldError>) -> AdminError {
+    pub(crate) fn invalid(errors: Vec<FieldError>) -> AdminError {
         AdminError::Invalid {
             errors,
             warnings: Vec::new(),

@@ -17,7 +17,7 @@ use crate::app::App;
 const PROBES: [&str; 2] = ["/healthz", "/readyz"];
 
 /// Middleware: 421 unless the request's `Host` is allowed (or the path is a probe).
-pub async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+pub(crate) async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     if PROBES.contains(&req.uri().path()) {
         return next.run(req).await;
     }
@@ -30,7 +30,7 @@ pub async fn check_host(State(app): State<Arc<App>>, req: Request, next: Next) -
 
 /// Whether the one `Host` header names an allowed host, port ignored, case-insensitive.
 /// No `Host`, or more than one, is refused.
-pub fn host_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+pub(crate) fn host_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
     if allowed.iter().any(|h| h == "*") {
         return true;
     }

@@ -28,13 +28,13 @@ use crate::proxy::idle::{Activity, InFlight, Timeouts, Tracked, WatchedIo};
 
 /// Admin connections served at once: a fraction of the descriptors kept out of the proxy's
 /// reach, so that a flood of the admin port leaves the rest for snapshots, Redis and hooks.
-pub const MAX_CONNECTIONS: usize = 32;
+pub(crate) const MAX_CONNECTIONS: usize = 32;
 
 /// How long in-flight admin requests may take to finish after shutdown begins.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `router` until `shutdown` resolves, then stops accepting and drains.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     app: Arc<App>,

@@ -11,16 +11,16 @@
 //! - [`error`]: `AdminError`, the one place an admin refusal becomes a response;
 //! - [`listen`]: the admin listener's bounded connections; [`ui`]: the UI's static assets.
 
-pub mod auth;
-pub mod catalog_search;
-pub mod error;
-pub mod host;
-pub mod listen;
-pub mod routes;
-pub mod settings;
-pub mod stats;
-pub mod tokens;
-pub mod ui;
+pub(crate) mod auth;
+pub(crate) mod catalog_search;
+pub(crate) mod error;
+pub(crate) mod host;
+pub(crate) mod listen;
+pub(crate) mod routes;
+pub(crate) mod settings;
+pub(crate) mod stats;
+pub(crate) mod tokens;
+pub(crate) mod ui;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +34,7 @@ use tokio::net::TcpListener;
 
 use crate::app::App;
 
-pub fn router(app: Arc<App>) -> Router {
+pub(crate) fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
@@ -73,7 +73,7 @@ async fn metrics_text(State(app): State<Arc<App>>) -> impl IntoResponse {
 
 /// Serves the admin router with its own connection cap and the proxy's connection timeouts
 /// (see [`listen`]).
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     app: Arc<App>,
     shutdown: impl Future<Output = ()> + Send + 'static,

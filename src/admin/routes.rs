@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::config_change::{self, ChangeSource, Rejected, Saved};
 
 /// The routes, relative to `/api/v1`.
-pub fn routes() -> Router<Arc<App>> {
+pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/settings", get(get_settings).put(put_settings))
         .route("/apis", get(catalog_search::search))
@@ -40,7 +40,7 @@ async fn get_settings(_admin: Admin, State(app): State<Arc<App>>) -> Json<Settin
 /// A warning's `field` is the settings field it is about (`idle_seconds`,
 /// `custom_exclusions[2]`…) or, for the rest of the config file, its dotted key.
 #[derive(Debug, Serialize)]
-pub struct PutAnswer {
+pub(crate) struct PutAnswer {
     #[serde(flatten)]
     pub settings: SettingsDoc,
     /// false when the gateway has no config file, or saving failed (then `save_error` says
@@ -69,7 +69,7 @@ async fn put_settings(
 /// Validates the body against the live settings, then hands the change to the one path of
 /// every config change ([`config_change::change`]): checked as `idlegate check` checks the
 /// resulting file, applied, saved.
-pub fn apply_put(
+pub(crate) fn apply_put(
     app: &App,
     admin: &Admin,
     body: &serde_json::Value,

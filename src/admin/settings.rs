@@ -16,10 +16,10 @@ use crate::config::{Config, Diagnostic, Mode, Severity};
 use crate::config_change::SettingsChange;
 
 /// Upper bound for `idle_seconds` (10 years): keeps deadline arithmetic far from overflow.
-pub const MAX_IDLE_SECONDS: u64 = 10 * 366 * 24 * 3600;
+pub(crate) const MAX_IDLE_SECONDS: u64 = 10 * 366 * 24 * 3600;
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct SettingsDoc {
+pub(crate) struct SettingsDoc {
     pub enabled: bool,
     pub idle_seconds: u64,
     pub mode: &'static str,
@@ -28,7 +28,7 @@ pub struct SettingsDoc {
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
-pub struct GroupDoc {
+pub(crate) struct GroupDoc {
     pub id: String,
     pub title: String,
     pub description: String,
@@ -38,7 +38,7 @@ pub struct GroupDoc {
 }
 
 impl SettingsDoc {
-    pub fn of(config: &Config) -> SettingsDoc {
+    pub(crate) fn of(config: &Config) -> SettingsDoc {
         let ex = &config.exclusions;
         SettingsDoc {
             enabled: config.timeout.enabled,
@@ -68,7 +68,7 @@ fn err(errors: &mut Vec<FieldError>, field: impl Into<String>, message: impl Int
 /// Validates a `PUT` body against the live config. A field left out keeps its current value
 /// (the UI sends the whole document; a script may send one field). Unknown fields are
 /// ignored, so the GET document (with its descriptive group fields) can be sent back as is.
-pub fn read_put(body: &Value, current: &Config) -> Result<SettingsChange, Vec<FieldError>> {
+pub(crate) fn read_put(body: &Value, current: &Config) -> Result<SettingsChange, Vec<FieldError>> {
     let mut errors = Vec::new();
     let Some(obj) = body.as_object() else {
         err(
@@ -232,7 +232,7 @@ fn read_custom(v: &Value, errors: &mut Vec<FieldError>) -> Option<Vec<Pattern>> 
 /// Config diagnostics as the settings fields they are about, split into (errors, warnings).
 /// A key outside the settings (a problem elsewhere in the config file, or in the catalog)
 /// keeps its dotted config key as the field and its file position in the message.
-pub fn field_errors(diagnostics: &[Diagnostic]) -> (Vec<FieldError>, Vec<FieldError>) {
+pub(crate) fn field_errors(diagnostics: &[Diagnostic]) -> (Vec<FieldError>, Vec<FieldError>) {
     let (mut errors, mut warnings) = (Vec::new(), Vec::new());
     for d in diagnostics {
         let error = match settings_field(&d.key) {

@@ -10,7 +10,7 @@ use super::auth::Admin;
 use crate::app::App;
 
 #[derive(Debug, Serialize)]
-pub struct Stats {
+pub(crate) struct Stats {
     pub tracked_tokens: usize,
     pub revoked_tokens: usize,
     pub revocations_last_hour: u64,
@@ -23,7 +23,7 @@ pub struct Stats {
 }
 
 /// `GET /api/v1/stats`.
-pub async fn get_stats(_admin: Admin, State(app): State<Arc<App>>) -> Json<Stats> {
+pub(crate) async fn get_stats(_admin: Admin, State(app): State<Arc<App>>) -> Json<Stats> {
     let config = app.config();
     let catalog = app.catalog();
     Json(Stats {

@@ -25,7 +25,7 @@ fn bad_id(text: &str) -> AdminError {
 
 /// The status document: `last_activity` and `remaining_seconds` are null unless active; an
 /// unknown id is exactly `{"state":"unknown"}`.
-pub fn status_doc(status: Status, now_ms: UnixMs) -> serde_json::Value {
+pub(crate) fn status_doc(status: Status, now_ms: UnixMs) -> serde_json::Value {
     match status {
         Status::Active {
             last_activity_ms,
@@ -46,7 +46,7 @@ pub fn status_doc(status: Status, now_ms: UnixMs) -> serde_json::Value {
 }
 
 /// `GET /api/v1/tokens/{token_id}`.
-pub async fn get_status(
+pub(crate) async fn get_status(
     _admin: Admin,
     State(app): State<Arc<App>>,
     Path(token_id): Path<String>,
@@ -62,7 +62,7 @@ pub async fn get_status(
 /// id seen in a log before the token comes back). Answers 204 only once the revocation is
 /// durable: fsynced to the revocation journal (memory backend with a snapshot) or stored in
 /// Redis. Otherwise 503: the token is refused here all the same.
-pub async fn revoke(
+pub(crate) async fn revoke(
     admin: Admin,
     State(app): State<Arc<App>>,
     Path(token_id): Path<String>,

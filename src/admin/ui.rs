@@ -17,12 +17,12 @@ const APP_CSS: &str = include_str!("ui/app.css");
 
 /// Everything comes from this origin; no inline script or style, no framing, no plugins.
 /// `connect-src 'self'` is implied by `default-src` and is what the page's `fetch` needs.
-pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
+pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; \
      style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
 /// `GET /`, `GET /ui/app.js`, `GET /ui/app.css`.
-pub fn routes() -> Router<Arc<App>> {
+pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(|| async { index() }))
         .route("/ui/app.js", get(|| async { script() }))

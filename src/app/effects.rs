@@ -13,7 +13,7 @@ use crate::telemetry::{Metrics, RevocationRing};
 use crate::token::TokenKey;
 use crate::tunnels::Tunnels;
 
-pub struct EffectsHub {
+pub(crate) struct EffectsHub {
     pub(super) metrics: Arc<Metrics>,
     pub(super) recent_revocations: Arc<RevocationRing>,
     pub(super) tunnels: Arc<Tunnels>,

@@ -165,7 +165,7 @@ impl fmt::Display for Pattern {
 /// Path segments a pattern may have. Real API paths have about ten; the bound keeps the
 /// classifier's trie shallow, because it is walked and dropped recursively (a pattern of
 /// thousands of segments overflowed the stack).
-pub const MAX_SEGMENTS: usize = 64;
+pub(super) const MAX_SEGMENTS: usize = 64;
 
 fn parse_path(path: &str) -> Result<Vec<Segment>, String> {
     let Some(body) = path.strip_prefix('/') else {

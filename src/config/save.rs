@@ -41,7 +41,7 @@ impl Settings {
 }
 
 #[derive(Debug, thiserror::Error)]
-pub enum SaveError {
+pub(crate) enum SaveError {
     #[error("cannot read {path}: {source}")]
     Read {
         path: PathBuf,
@@ -61,7 +61,7 @@ pub enum SaveError {
 /// The config file with the settings written in, not yet written back: a change is validated
 /// on this text before it is applied and saved.
 #[derive(Clone, Debug)]
-pub struct EditedFile {
+pub(crate) struct EditedFile {
     /// The path as configured (named in errors).
     pub path: PathBuf,
     /// Where the file really lives: a symlinked config (e.g. a mounted volume) is edited
@@ -72,7 +72,7 @@ pub struct EditedFile {
 }
 
 /// Reads the config file at `path` and writes `settings` into its text (in memory).
-pub fn edit_file(path: &Path, settings: &Settings) -> Result<EditedFile, SaveError> {
+pub(crate) fn edit_file(path: &Path, settings: &Settings) -> Result<EditedFile, SaveError> {
     let read_error = |source| SaveError::Read {
         path: path.to_path_buf(),
         source,
@@ -100,7 +100,7 @@ pub fn edit_file(path: &Path, settings: &Settings) -> Result<EditedFile, SaveErr
 impl EditedFile {
     /// Replaces the file atomically with the new text; nothing is written when the text is
     /// unchanged.
-    pub fn write(&self) -> Result<(), SaveError> {
+    pub(crate) fn write(&self) -> Result<(), SaveError> {
         if self.new_text == self.old_text {
             return Ok(());
         }
@@ -112,7 +112,7 @@ impl EditedFile {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum EditError {
+pub(crate) enum EditError {
     Syntax(String),
     NotATable(&'static str),
 }
@@ -120,7 +120,7 @@ pub enum EditError {
 /// The config text with the settings written in. A key whose current value (or default,
 /// when absent) already equals the setting is left exactly as it is (so `"1800s"` is not
 /// rewritten as `"30m"`, and no key is added for a default).
-pub fn edit_settings(text: &str, s: &Settings) -> Result<String, EditError> {
+pub(crate) fn edit_settings(text: &str, s: &Settings) -> Result<String, EditError> {
     let mut doc: DocumentMut = text
         .parse()
         .map_err(|e: toml_edit::TomlError| EditError::Syntax(e.message().to_string()))?;
@@ -174,7 +174,7 @@ fn keep_line_ends(text: &str, untouched: &str, edited: String) -> String {
 }
 
 /// `15m`, `1h 30m`, `90s`: humantime's own format, which the config reader parses back.
-pub fn idle_text(idle: Duration) -> String {
+pub(crate) fn idle_text(idle: Duration) -> String {
     humantime::format_duration(Duration::from_secs(idle.as_secs().max(1))).to_string()
 }
 
@@ -315,7 +315,7 @@ fn inline(old: &Array, items: &[String]) -> Array {
 
 /// Temp file in the same folder, fsync, rename over, fsync of the folder. The temp file takes
 /// the old file's permissions (a config may be deliberately unreadable to others).
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let folder = path.parent().unwrap_or(Path::new("."));
     let name = path
         .file_name()

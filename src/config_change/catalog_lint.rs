@@ -9,7 +9,7 @@ use crate::config::{self, Config, Diagnostic};
 /// Warnings for custom patterns that match no operation of the configured catalog (and for a
 /// catalog that cannot be loaded). `text` is the config file's text, for the positions (empty:
 /// each warning points at 1:1).
-pub fn warnings(config: &Config, text: &str) -> Vec<Diagnostic> {
+pub(crate) fn warnings(config: &Config, text: &str) -> Vec<Diagnostic> {
     let Some(catalog_path) = &config.catalog.openapi else {
         return Vec::new();
     };
@@ -55,7 +55,7 @@ pub fn warnings(config: &Config, text: &str) -> Vec<Diagnostic> {
 /// operation's template as a path (`{param}` matches `{userId}`), or the operation's template
 /// matches the pattern's path with each placeholder filled in (a literal `me` under a
 /// catalog `{userId}`).
-pub fn matches_catalog(pattern: &Pattern, catalog: &Catalog) -> bool {
+pub(crate) fn matches_catalog(pattern: &Pattern, catalog: &Catalog) -> bool {
     use http::Method;
     let query = pattern.text().split_once('?').map(|(_, q)| q);
     let as_template = catalog.operations().iter().any(|op| {

@@ -119,7 +119,7 @@ fn persist(last_text: &mut Option<[u8; 32]>, target: Target) -> Saved {
 }
 
 /// The live config with a validated change applied.
-pub fn config_with(current: &Config, change: &SettingsChange) -> Config {
+pub(crate) fn config_with(current: &Config, change: &SettingsChange) -> Config {
     let mut config = current.clone();
     config.timeout.enabled = change.settings.enabled;
     config.timeout.idle = change.settings.idle;
@@ -130,7 +130,7 @@ pub fn config_with(current: &Config, change: &SettingsChange) -> Config {
 }
 
 /// Human-readable changes for the audit event, e.g. `idle_seconds: 1800 -> 900`.
-pub fn describe(old: &Settings, new: &Settings) -> Vec<String> {
+pub(crate) fn describe(old: &Settings, new: &Settings) -> Vec<String> {
     let mut out = Vec::new();
     if old.enabled != new.enabled {
         out.push(format!("enabled: {} -> {}", old.enabled, new.enabled));

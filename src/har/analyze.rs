@@ -110,13 +110,17 @@ pub fn timeline(
 
 /// Idle and absolute timeouts used for predictions, in milliseconds.
 #[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
+pub(super) struct Timeouts {
     pub idle_ms: u64,
     pub absolute_ms: Option<u64>,
 }
 
 /// Builds the report from everything the collector gathered.
-pub fn build_report(mut c: Collector<'_>, policies: &Policies, timeouts: Timeouts) -> Report {
+pub(super) fn build_report(
+    mut c: Collector<'_>,
+    policies: &Policies,
+    timeouts: Timeouts,
+) -> Report {
     // Stable: entries with the same time keep their file order.
     c.records.sort_by_key(|r| r.time_ms);
     let (apis, candidates) = api_rows(&c, policies);

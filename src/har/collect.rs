@@ -17,15 +17,15 @@ use super::template::normalise_path;
 
 /// At most this many what-if groups: a record keeps one "excluded" bit per policy in a u64,
 /// bit 0 being the current policy.
-pub const MAX_WHAT_IF: usize = 63;
+pub(super) const MAX_WHAT_IF: usize = 63;
 
 /// At most this many skipped entries are listed (in the report and on stderr); the rest are
 /// counted. A file of nothing but `null` entries would otherwise hold a listed skip (over 100
 /// bytes) for every 5 bytes read.
-pub const MAX_LISTED_SKIPS: usize = 1000;
+pub(super) const MAX_LISTED_SKIPS: usize = 1000;
 
 /// No exclusion matched (class `activity`).
-pub const ACTIVITY: u32 = u32::MAX;
+pub(super) const ACTIVITY: u32 = u32::MAX;
 
 /// Changes tried on the recording without editing the config (`idlegate har` flags).
 #[derive(Clone, Debug, Default)]
@@ -40,7 +40,7 @@ pub struct HarOptions {
 
 /// One request of a token, as analysed.
 #[derive(Clone, Copy, Debug)]
-pub struct Record {
+pub(super) struct Record {
     pub time_ms: u64,
     pub token: u32,
     pub api: u32,
@@ -51,7 +51,7 @@ pub struct Record {
 }
 
 /// The current policy (config + command-line changes) and one what-if per group not enabled.
-pub struct Policies {
+pub(super) struct Policies {
     /// `[0]` is the current policy, `[k]` adds `what_if_groups[k-1]`.
     classifiers: Vec<Classifier>,
     pub what_if_groups: Vec<String>,
@@ -61,7 +61,7 @@ pub struct Policies {
 
 impl Policies {
     /// Validates `--enable` groups and `--custom` patterns against `cfg`.
-    pub fn build(cfg: &Config, opts: &HarOptions) -> Result<Policies, HarError> {
+    pub(super) fn build(cfg: &Config, opts: &HarOptions) -> Result<Policies, HarError> {
         let groups = &cfg.exclusions.groups;
         let mut enabled = cfg.exclusions.enabled_defaults.clone();
         for id in &opts.enable {
@@ -100,7 +100,7 @@ impl Policies {
 }
 
 /// Accumulates records while the reader streams entries.
-pub struct Collector<'a> {
+pub(super) struct Collector<'a> {
     cfg: &'a Config,
     keyer: &'a Keyer,
     catalog: Option<&'a Catalog>,
@@ -119,7 +119,7 @@ pub struct Collector<'a> {
 }
 
 impl<'a> Collector<'a> {
-    pub fn new(
+    pub(super) fn new(
         cfg: &'a Config,
         keyer: &'a Keyer,
         catalog: Option<&'a Catalog>,
@@ -142,7 +142,7 @@ impl<'a> Collector<'a> {
         }
     }
 
-    pub fn add(&mut self, entry: Result<HarEntry, Skipped>) {
+    pub(super) fn add(&mut self, entry: Result<HarEntry, Skipped>) {
         match entry {
             Ok(e) => self.add_entry(e),
             Err(s) => self.skip(s),

@@ -11,7 +11,7 @@ const UTF8_BOM: [u8; 3] = [0xEF, 0xBB, 0xBF];
 
 /// `input` without a leading UTF-8 byte-order mark. A UTF-16 byte-order mark is an error
 /// (the analysis reads UTF-8, as HAR 1.2 asks for).
-pub fn without_bom<R: Read>(mut input: R) -> Result<Chain<Cursor<Vec<u8>>, R>, HarError> {
+pub(super) fn without_bom<R: Read>(mut input: R) -> Result<Chain<Cursor<Vec<u8>>, R>, HarError> {
     let mut head = [0u8; 3];
     let mut filled = 0;
     // A reader may hand out fewer bytes than asked (a pipe, a slow disk): read until three

@@ -9,21 +9,21 @@ use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAcces
 
 /// A value of the expected type, or the JSON type found instead.
 #[derive(Debug)]
-pub enum Val<T> {
+pub(super) enum Val<T> {
     Value(T),
     Wrong(&'static str),
 }
 
 /// A JSON string.
-pub struct Text(pub Val<String>);
+pub(super) struct Text(pub Val<String>);
 /// A JSON string, number or boolean, as text (`200`, `true`): exporters write header values
 /// and status codes either way.
-pub struct Scalar(pub Val<String>);
+pub(super) struct Scalar(pub Val<String>);
 /// A JSON object read field by field into `T`.
-pub struct Obj<T>(pub Val<T>);
+pub(super) struct Obj<T>(pub Val<T>);
 
 /// A struct filled from an object's fields; unknown keys must be consumed with `IgnoredAny`.
-pub trait MapFields: Default {
+pub(super) trait MapFields: Default {
     fn field<'de, A: MapAccess<'de>>(&mut self, key: &str, map: &mut A) -> Result<(), A::Error>;
 }
 

@@ -11,11 +11,11 @@ use super::lenient::{map_fields, Obj, Scalar, Text, Val};
 /// At most this many pairs are kept per field; the rest are read and dropped. HTTP servers
 /// accept about a hundred request headers, so a real request never comes near it, and it
 /// bounds what one entry can hold in memory.
-pub const MAX_PAIRS: usize = 1024;
+pub(super) const MAX_PAIRS: usize = 1024;
 
 /// Name/value pairs in file order. `null` reads as none; another JSON type is remembered, and
 /// the caller decides whether the entry can do without the field.
-pub struct Pairs(pub Val<Vec<(String, String)>>);
+pub(super) struct Pairs(pub Val<Vec<(String, String)>>);
 
 /// One `{"name", "value"}` element; a value may be a number or a boolean (written as text),
 /// other keys (`comment`, `httpOnly`, `_fromType` …) are ignored.

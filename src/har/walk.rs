@@ -10,7 +10,7 @@ use super::entry::{skip, HarEntry, RawEntry, Skipped};
 use super::lenient::{Obj, Val};
 
 /// Where parsed entries go, and what the walk found.
-pub struct Sink<'a> {
+pub(super) struct Sink<'a> {
     pub on_entry: &'a mut dyn FnMut(Result<HarEntry, Skipped>),
     pub seen: usize,
     pub found_entries: bool,
@@ -26,7 +26,7 @@ enum Level {
 /// Visits an object, descending into the value of `key`; any other shape is drained and
 /// leaves `found_entries` false (reported as "not HAR" by the caller). It is its own seed:
 /// the root walks into `log`, `log` into `entries`.
-pub struct KeyedVisitor<'s, 'a> {
+pub(super) struct KeyedVisitor<'s, 'a> {
     sink: &'s mut Sink<'a>,
     key: &'static str,
     level: Level,
@@ -34,7 +34,7 @@ pub struct KeyedVisitor<'s, 'a> {
 
 impl<'s, 'a> KeyedVisitor<'s, 'a> {
     /// The document root: an object with `log`.
-    pub fn root(sink: &'s mut Sink<'a>) -> Self {
+    pub(super) fn root(sink: &'s mut Sink<'a>) -> Self {
         KeyedVisitor {
             sink,
             key: "log",

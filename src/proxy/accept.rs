@@ -31,7 +31,7 @@ const LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// One open client connection's place under the cap; given back when dropped.
 #[derive(Debug)]
-pub struct Slot {
+pub(crate) struct Slot {
     _permit: OwnedSemaphorePermit,
     open: Gauge,
 }
@@ -42,7 +42,7 @@ impl Drop for Slot {
     }
 }
 
-pub struct Acceptor {
+pub(crate) struct Acceptor {
     /// `proxy` or `admin`, for the logs.
     name: &'static str,
     listener: TcpListener,
@@ -56,7 +56,7 @@ pub struct Acceptor {
 }
 
 impl Acceptor {
-    pub fn new(
+    pub(crate) fn new(
         name: &'static str,
         listener: TcpListener,
         cap: usize,
@@ -77,7 +77,7 @@ impl Acceptor {
     }
 
     /// The next client connection, once a slot is free. Cancel-safe.
-    pub async fn accept(&mut self) -> (TcpStream, SocketAddr, Slot) {
+    pub(crate) async fn accept(&mut self) -> (TcpStream, SocketAddr, Slot) {
         loop {
             let (permit, waited) = match self.slots.clone().try_acquire_owned() {
                 Ok(permit) => (permit, false),
@@ -179,11 +179,11 @@ fn is_connection_error(e: &io::Error) -> bool {
 
 /// Descriptors kept out of the proxy's reach: the admin listener and its connections, the
 /// snapshot and journal files, Redis, hook deliveries, logs, the config watch.
-pub const RESERVED: u64 = 128;
+pub(crate) const RESERVED: u64 = 128;
 
 /// Raises the soft `RLIMIT_NOFILE` to the hard limit and returns the soft limit now in force
 /// (None where it cannot be read).
-pub fn raise_nofile() -> Option<u64> {
+pub(crate) fn raise_nofile() -> Option<u64> {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => Some(limit),
         Err(e) => {
@@ -195,7 +195,7 @@ pub fn raise_nofile() -> Option<u64> {
 
 /// The proxy's connection cap: `max_connections`, lowered so that every client connection
 /// and the upstream connection it may hold fit in the descriptors left after [`RESERVED`].
-pub fn connection_cap(max_connections: usize, nofile: Option<u64>) -> usize {
+pub(crate) fn connection_cap(max_connections: usize, nofile: Option<u64>) -> usize {
     let Some(nofile) = nofile else {
         return max_connections.max(1);
     };
@@ -205,7 +205,7 @@ pub fn connection_cap(max_connections: usize, nofile: Option<u64>) -> usize {
 }
 
 /// [`raise_nofile`], then [`connection_cap`], warning when the cap is lowered.
-pub fn proxy_connection_cap(max_connections: usize) -> usize {
+pub(crate) fn proxy_connection_cap(max_connections: usize) -> usize {
     let nofile = raise_nofile();
     let cap = connection_cap(max_connections, nofile);
     if cap < max_connections {

@@ -22,7 +22,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Why the client's body ended early.
 #[derive(Debug, thiserror::Error)]
-pub enum RequestBodyError {
+pub(super) enum RequestBodyError {
     #[error("the client's request body failed")]
     Client(#[source] BoxError),
     #[error("the client's request body sent nothing for {0:?}")]
@@ -31,7 +31,9 @@ pub enum RequestBodyError {
 
 impl RequestBodyError {
     /// The body error behind a failed upstream exchange, if that is what failed it.
-    pub fn behind<'e>(e: &'e (dyn std::error::Error + 'static)) -> Option<&'e RequestBodyError> {
+    pub(super) fn behind<'e>(
+        e: &'e (dyn std::error::Error + 'static),
+    ) -> Option<&'e RequestBodyError> {
         let mut cause = Some(e);
         while let Some(e) = cause {
             if let Some(found) = e.downcast_ref::<RequestBodyError>() {
@@ -45,7 +47,7 @@ impl RequestBodyError {
 
 /// The client's body with an idle timer: it runs while the client has nothing to give, and
 /// starts afresh after each frame, so a slow but steady upload is never cut.
-pub struct RequestBody<B = Incoming> {
+pub(super) struct RequestBody<B = Incoming> {
     inner: B,
     idle: Duration,
     /// Made on the first wait (a body that is already complete never needs one) and reset,
@@ -56,7 +58,7 @@ pub struct RequestBody<B = Incoming> {
 }
 
 impl<B> RequestBody<B> {
-    pub fn new(inner: B, idle: Duration) -> RequestBody<B> {
+    pub(super) fn new(inner: B, idle: Duration) -> RequestBody<B> {
         RequestBody {
             inner,
             idle,

@@ -13,7 +13,7 @@ use crate::token::Conflict;
 
 /// Who caused a failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fault {
+pub(super) enum Fault {
     /// The request: its head, its body, or the credential it carries.
     Client,
     /// The upstream: it could not be reached or did not answer in time.
@@ -25,7 +25,7 @@ pub enum Fault {
 /// Why the proxy answers itself instead of relaying the upstream.
 #[derive(Debug, thiserror::Error)]
 #[error("{kind}")]
-pub struct ProxyError {
+pub(super) struct ProxyError {
     pub kind: ErrorKind,
     pub fault: Fault,
     /// Safe to send on another upstream connection: the upstream never received the request.
@@ -36,7 +36,7 @@ pub struct ProxyError {
 
 /// What went wrong; it alone decides the answer's status, body and headers.
 #[derive(Debug, thiserror::Error)]
-pub enum ErrorKind {
+pub(super) enum ErrorKind {
     #[error("upstream connection failed: {0}")]
     Connect(String),
     #[error("upstream did not answer within {0:?}")]
@@ -71,7 +71,7 @@ pub enum ErrorKind {
 
 impl ProxyError {
     /// The request is refused for what it is or carries; sending it elsewhere changes nothing.
-    pub fn client(kind: ErrorKind) -> ProxyError {
+    pub(super) fn client(kind: ErrorKind) -> ProxyError {
         ProxyError {
             kind,
             fault: Fault::Client,
@@ -80,7 +80,7 @@ impl ProxyError {
     }
 
     /// The upstream failed; `unsent` when it never received the request.
-    pub fn upstream(kind: ErrorKind, unsent: bool) -> ProxyError {
+    pub(super) fn upstream(kind: ErrorKind, unsent: bool) -> ProxyError {
         ProxyError {
             kind,
             fault: Fault::Upstream,
@@ -89,7 +89,7 @@ impl ProxyError {
     }
 
     /// idlegate failed on its own side; another upstream connection would not help.
-    pub fn gateway(kind: ErrorKind) -> ProxyError {
+    pub(super) fn gateway(kind: ErrorKind) -> ProxyError {
         ProxyError {
             kind,
             fault: Fault::Gateway,
@@ -99,7 +99,7 @@ impl ProxyError {
 
     /// A refusal for what the request carries (a revoked token, more than one credential, a
     /// head that cannot be forwarded faithfully): counted as class `rejected`.
-    pub fn is_refusal(&self) -> bool {
+    pub(super) fn is_refusal(&self) -> bool {
         matches!(
             self.kind,
             ErrorKind::Revoked(_)

@@ -25,7 +25,7 @@ const HOP_BY_HOP: [HeaderName; 8] = [
 
 /// Removes hop-by-hop headers, those named in `Connection` included. For a connection
 /// upgrade (`keep_upgrade`), `Connection: upgrade` and `Upgrade` pass through.
-pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
+pub(super) fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
     // Most messages carry none: one pass over the names is cheaper than a hash lookup per
     // hop-by-hop name (this runs twice per proxied request).
     let present = headers
@@ -58,7 +58,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap, keep_upgrade: bool) {
 
 /// Whether the request asks for a protocol switch idlegate relays (WebSocket and the like).
 /// `Upgrade: h2c` is not relayed: such a request is served as HTTP/1.1 (docs/reference.md, "Forwarding").
-pub fn is_upgrade(headers: &HeaderMap) -> bool {
+pub(super) fn is_upgrade(headers: &HeaderMap) -> bool {
     let connection_upgrade = headers
         .get_all(header::CONNECTION)
         .iter()
@@ -72,7 +72,7 @@ pub fn is_upgrade(headers: &HeaderMap) -> bool {
 /// Rewrites a client request into the upstream request: target URI, `Host`, hop-by-hop
 /// headers, `X-Forwarded-For/-Proto/-Host`, HTTP/1.1, and a body that ends when the client
 /// stalls for `body_timeout`.
-pub fn upstream_request(
+pub(super) fn upstream_request(
     mut req: Request<Incoming>,
     upstream: &Uri,
     client_ip: &HeaderValue,
@@ -142,7 +142,7 @@ fn target_uri(upstream: &Uri, request: &Uri) -> Result<Uri, ProxyError> {
 }
 
 /// Removes hop-by-hop headers from the upstream's response (kept for a 101 upgrade).
-pub fn clean_response<B>(resp: &mut Response<B>) {
+pub(super) fn clean_response<B>(resp: &mut Response<B>) {
     let upgrade = resp.status() == http::StatusCode::SWITCHING_PROTOCOLS;
     strip_hop_by_hop(resp.headers_mut(), upgrade);
 }

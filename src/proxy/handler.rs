@@ -33,20 +33,20 @@ use throttle::Throttle;
 
 /// Per-connection facts the handler needs.
 #[derive(Clone)]
-pub struct Conn {
+pub(crate) struct Conn {
     /// The peer's address as an `X-Forwarded-For` element, made once per connection.
     pub peer_ip: HeaderValue,
 }
 
 impl Conn {
-    pub fn new(peer: SocketAddr) -> Conn {
+    pub(crate) fn new(peer: SocketAddr) -> Conn {
         let peer_ip = HeaderValue::from_str(&peer.ip().to_string())
             .unwrap_or_else(|_| HeaderValue::from_static("unknown"));
         Conn { peer_ip }
     }
 }
 
-pub struct Proxy {
+pub(crate) struct Proxy {
     pub app: Arc<App>,
     /// This proxy thread's upstream connections.
     pool: Arc<Pool>,
@@ -56,7 +56,7 @@ pub struct Proxy {
 
 impl Proxy {
     /// `upstream_slots` bounds the upstream connections of every proxy thread together.
-    pub fn new(app: Arc<App>, upstream_slots: Arc<tokio::sync::Semaphore>) -> Proxy {
+    pub(crate) fn new(app: Arc<App>, upstream_slots: Arc<tokio::sync::Semaphore>) -> Proxy {
         let pool = Pool::new(
             app.config().proxy.connect_timeout,
             app.metrics.upstream_connections.clone(),
@@ -70,7 +70,7 @@ impl Proxy {
         }
     }
 
-    pub async fn handle(&self, conn: Conn, req: Request<Incoming>) -> Response<ProxyBody> {
+    pub(crate) async fn handle(&self, conn: Conn, req: Request<Incoming>) -> Response<ProxyBody> {
         // `now` is when the request head was received (docs/reference.md, "Request path").
         let now_ms = self.app.clock.ms_at(Instant::now());
         let app = &self.app;

@@ -43,7 +43,7 @@ const LONGEST: Duration = Duration::from_secs(10 * 365 * 24 * 3600);
 
 /// The per-connection timeouts, read from the live config when the connection is accepted.
 #[derive(Clone, Copy, Debug)]
-pub struct Timeouts {
+pub(crate) struct Timeouts {
     /// Idle between requests, and a response the client takes no byte of.
     keepalive: Duration,
     /// From the first byte of a request head to its end.
@@ -53,11 +53,11 @@ pub struct Timeouts {
 impl Timeouts {
     /// The timeouts a new connection gets: from the live config, so a reload applies to the
     /// connections accepted after it.
-    pub fn of(proxy: &crate::config::ProxyConfig) -> Timeouts {
+    pub(crate) fn of(proxy: &crate::config::ProxyConfig) -> Timeouts {
         Timeouts::new(proxy.keepalive_timeout, proxy.header_timeout)
     }
 
-    pub fn new(keepalive: Duration, header: Duration) -> Timeouts {
+    pub(crate) fn new(keepalive: Duration, header: Duration) -> Timeouts {
         Timeouts {
             keepalive: keepalive.min(LONGEST),
             header: header.min(LONGEST),
@@ -65,14 +65,14 @@ impl Timeouts {
     }
 
     /// The first look of a new connection's timer, and how long a graceful close may take.
-    pub fn shorter(&self) -> Duration {
+    pub(crate) fn shorter(&self) -> Duration {
         self.keepalive.min(self.header)
     }
 }
 
 /// Why a connection's timer closes it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Expired {
+pub(crate) enum Expired {
     /// No request for `keepalive`: closed gracefully (HTTP/2 gets a GOAWAY).
     Idle,
     /// A request head still incomplete after `header`.
@@ -83,14 +83,14 @@ pub enum Expired {
 
 /// What the connection's timer does next.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Close(Expired),
     CheckAt(Instant),
 }
 
 /// The phase of one client connection, shared by its socket, its requests and its timer.
 #[derive(Debug)]
-pub struct Activity {
+pub(crate) struct Activity {
     origin: Instant,
     phase: AtomicU8,
     protocol: AtomicU8,
@@ -104,7 +104,7 @@ pub struct Activity {
 
 impl Activity {
     /// A new connection starts idle: one that never sends a byte is closed as idle.
-    pub fn new() -> Arc<Activity> {
+    pub(crate) fn new() -> Arc<Activity> {
         Arc::new(Activity {
             origin: Instant::now(),
             phase: AtomicU8::new(IDLE),
@@ -175,7 +175,7 @@ impl Activity {
     /// is never later than the earliest deadline any phase entered from now on could have
     /// (every such deadline is at least `now` + the shorter timeout), so the timer is only
     /// re-armed when it fires, never when the phase changes.
-    pub fn check(&self, now: Instant, t: Timeouts) -> Verdict {
+    pub(crate) fn check(&self, now: Instant, t: Timeouts) -> Verdict {
         let since = self.at(self.since_ms.load(Relaxed));
         let deadline = match self.phase.load(Relaxed) {
             IDLE => Some((since + t.keepalive, Expired::Idle)),
@@ -197,14 +197,14 @@ impl Activity {
 /// The client socket: reports reads and blocked writes to the connection's [`Activity`], and
 /// holds the connection's slot under `proxy.max_connections` for as long as the socket is
 /// open (an upgraded connection keeps it while its tunnel runs).
-pub struct WatchedIo {
+pub(crate) struct WatchedIo {
     stream: TcpStream,
     activity: Arc<Activity>,
     _slot: Slot,
 }
 
 impl WatchedIo {
-    pub fn new(stream: TcpStream, activity: Arc<Activity>, slot: Slot) -> WatchedIo {
+    pub(crate) fn new(stream: TcpStream, activity: Arc<Activity>, slot: Slot) -> WatchedIo {
         WatchedIo {
             stream,
             activity,
@@ -273,10 +273,10 @@ impl AsyncWrite for WatchedIo {
 
 /// One request in flight on a connection, from the call of the service until its response
 /// body is finished or dropped (a dropped handler future drops it too).
-pub struct InFlight(Arc<Activity>);
+pub(crate) struct InFlight(Arc<Activity>);
 
 impl InFlight {
-    pub fn start(activity: &Arc<Activity>) -> InFlight {
+    pub(crate) fn start(activity: &Arc<Activity>) -> InFlight {
         activity.request_started();
         InFlight(activity.clone())
     }
@@ -298,7 +298,7 @@ pin_project_lite::pin_project! {
 }
 
 impl<B> Tracked<B> {
-    pub fn new(body: B, in_flight: InFlight) -> Tracked<B> {
+    pub(crate) fn new(body: B, in_flight: InFlight) -> Tracked<B> {
         Tracked { body, in_flight }
     }
 }

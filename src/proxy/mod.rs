@@ -22,7 +22,7 @@ mod pool;
 mod respond;
 mod upgrade;
 
-pub use handler::{Conn, Proxy};
+pub(crate) use handler::{Conn, Proxy};
 
 use std::convert::Infallible;
 use std::fmt::Display;
@@ -45,7 +45,7 @@ use accept::{Acceptor, Slot};
 use idle::{Activity, Expired, InFlight, Timeouts, Tracked, Verdict, WatchedIo};
 
 /// How long in-flight requests may take to finish after shutdown begins (docs/reference.md, "Limits").
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
@@ -75,7 +75,11 @@ type Accepted = (std::net::TcpStream, SocketAddr, Slot);
 /// turn. A request then never leaves its thread — client connection, handler and upstream
 /// connection are polled together — which spares the cross-thread wake-ups that a shared
 /// work-stealing pool costs on every proxied request.
-pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    app: Arc<App>,
+    shutdown: impl Future<Output = ()>,
+) {
     let threads = match app.config().proxy.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,

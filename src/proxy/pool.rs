@@ -29,9 +29,9 @@ use super::body::{RequestBody, RequestBodyError};
 use super::error::{ErrorKind, ProxyError};
 
 /// Idle connections kept per proxy thread; beyond it a finished connection is closed.
-pub const MAX_IDLE: usize = 1024;
+pub(super) const MAX_IDLE: usize = 1024;
 
-pub struct Pool {
+pub(super) struct Pool {
     connect_timeout: Duration,
     /// Upstream connections open across every proxy thread, at most: each holds a descriptor,
     /// and one HTTP/2 client connection may carry many requests at once, so the client
@@ -44,7 +44,7 @@ pub struct Pool {
 }
 
 impl Pool {
-    pub fn new(connect_timeout: Duration, open: Gauge, slots: Arc<Semaphore>) -> Arc<Pool> {
+    pub(super) fn new(connect_timeout: Duration, open: Gauge, slots: Arc<Semaphore>) -> Arc<Pool> {
         Arc::new(Pool {
             connect_timeout,
             slots,
@@ -56,7 +56,7 @@ impl Pool {
     /// Sends `req` (origin-form URI, `Host` set) to `authority` (`host:port`) and waits at
     /// most `timeout` for the response head. A request that a stale pooled connection refused
     /// before sending it is retried on another connection.
-    pub async fn send(
+    pub(super) async fn send(
         self: &Arc<Self>,
         authority: &Arc<str>,
         mut req: Request<RequestBody>,
@@ -218,7 +218,7 @@ async fn poll_ready_now(sender: &mut SendRequest<RequestBody>) -> Option<bool> {
     .await
 }
 
-pub fn error_chain(e: &dyn std::error::Error) -> String {
+pub(super) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut text = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {
@@ -232,7 +232,7 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
 type GiveBack = (SendRequest<RequestBody>, Arc<Pool>, Arc<str>);
 
 /// The upstream's response body; returns its connection to the pool when it ends.
-pub struct PooledBody {
+pub(crate) struct PooledBody {
     body: Incoming,
     give_back: Option<GiveBack>,
 }

@@ -15,14 +15,14 @@ use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
 
 /// Bodies the proxy answers with: the upstream's streamed body, or one of our own.
-pub type ProxyBody = Either<PooledBody, Full<Bytes>>;
+pub(super) type ProxyBody = Either<PooledBody, Full<Bytes>>;
 
 /// Methods idlegate forwards (any but `CONNECT`): the common ones, for the 405's `Allow`.
 const ALLOW: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, TRACE";
 
 impl ProxyError {
     /// idlegate's own answer for this error.
-    pub fn into_response(self) -> Response<ProxyBody> {
+    pub(super) fn into_response(self) -> Response<ProxyBody> {
         match &self.kind {
             ErrorKind::Revoked(reason) => revoked(*reason),
             ErrorKind::Connect(_) | ErrorKind::Other(_) => {

@@ -12,7 +12,7 @@ use crate::token::TokenKey;
 
 /// Spawns the relay between the client's and the upstream's upgraded connections. A tunnel
 /// that carries a token is registered under it, so that revoking the token closes it.
-pub fn relay<B>(
+pub(super) fn relay<B>(
     app: Arc<App>,
     key: Option<TokenKey>,
     client: OnUpgrade,

@@ -16,7 +16,7 @@ use crate::telemetry::HookCounters;
 use crate::token::TokenKey;
 
 /// Pending hook deliveries; beyond this, events are dropped (and counted as errors).
-pub const QUEUE_BOUND: usize = 10_000;
+pub(crate) const QUEUE_BOUND: usize = 10_000;
 
 pub(crate) struct Job {
     rev: Revocation,

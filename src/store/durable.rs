@@ -14,10 +14,10 @@ use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
 /// How long an admin revocation waits for Redis to store it.
-pub const REDIS_WAIT: Duration = Duration::from_secs(3);
+pub(crate) const REDIS_WAIT: Duration = Duration::from_secs(3);
 /// How long an admin revocation waits for the journal's fsync: a hung disk must not hang
 /// the API.
-pub const JOURNAL_WAIT: Duration = Duration::from_secs(10);
+pub(crate) const JOURNAL_WAIT: Duration = Duration::from_secs(10);
 
 /// Where an admin revocation stands once it is enforced in memory.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

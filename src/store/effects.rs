@@ -47,7 +47,7 @@ impl Policy {
 }
 
 /// The timing a config sets (docs/reference.md, "Expiry and revocation").
-pub fn timing_of(config: &Config) -> Timing {
+pub(crate) fn timing_of(config: &Config) -> Timing {
     Timing {
         idle_ms: duration_ms(config.timeout.idle),
         absolute_ms: config.timeout.absolute.map(duration_ms),

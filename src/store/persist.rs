@@ -29,7 +29,7 @@ pub enum StateError {
 /// revocation journal on top and attaches it (memory backend; with Redis, Redis holds
 /// revocations). An unreadable snapshot or journal refuses the start: serving without it
 /// would make revoked tokens valid again.
-pub fn load_at_start(state: &TokenState, config: &Config) -> Result<(), StateError> {
+pub(crate) fn load_at_start(state: &TokenState, config: &Config) -> Result<(), StateError> {
     let Some(path) = &config.state.snapshot else {
         return Ok(());
     };
@@ -64,7 +64,7 @@ pub fn load_at_start(state: &TokenState, config: &Config) -> Result<(), StateErr
 
 /// Applies journalled revocations still in force (idempotent: replaying twice changes
 /// nothing). Returns how many were.
-pub fn replay(store: &Store, records: &[JournalRecord], now_ms: u64) -> usize {
+pub(crate) fn replay(store: &Store, records: &[JournalRecord], now_ms: u64) -> usize {
     let mut applied = 0;
     for r in records.iter().filter(|r| r.until_ms > now_ms) {
         store.mark_revoked(&r.key, r.reason, r.until_ms, now_ms);
@@ -74,7 +74,7 @@ pub fn replay(store: &Store, records: &[JournalRecord], now_ms: u64) -> usize {
 }
 
 /// Writes a snapshot every `interval` until `shutdown`, then a final one.
-pub async fn run(
+pub(crate) async fn run(
     state: TokenState,
     path: PathBuf,
     interval: Duration,
@@ -95,7 +95,7 @@ pub async fn run(
 
 /// One snapshot, then the journal fold. The journal's mark is taken before the export, so
 /// a revocation journalled while the snapshot is written stays in the journal.
-pub async fn write(state: &TokenState, path: &Path) {
+pub(crate) async fn write(state: &TokenState, path: &Path) {
     let store = &state.local.store;
     let mark = store.journal().map(Journal::mark);
     let (local, path2) = (state.local.clone(), path.to_path_buf());

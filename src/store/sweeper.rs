@@ -9,7 +9,11 @@ use tokio::time::MissedTickBehavior;
 
 use crate::store::state::TokenState;
 
-pub async fn run(state: TokenState, resolution: Duration, shutdown: impl Future<Output = ()>) {
+pub(crate) async fn run(
+    state: TokenState,
+    resolution: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut ticks = tokio::time::interval(resolution);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     tokio::pin!(shutdown);

@@ -108,7 +108,7 @@ const UPSTREAM_BUCKETS: [f64; 16] = [
 
 /// The revocation reasons, as `RevokeReason::as_str` spells them (pinned by a test in
 /// `app::effects`; telemetry sits below the store and does not import it).
-pub const REVOCATION_REASONS: [&str; 3] = ["inactivity", "absolute", "admin"];
+pub(crate) const REVOCATION_REASONS: [&str; 3] = ["inactivity", "absolute", "admin"];
 
 impl Metrics {
     /// Every family registered, in the order of the exposition, and every listed label value

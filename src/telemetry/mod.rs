@@ -11,8 +11,8 @@
 //! reverse.
 
 mod exposition;
-pub mod metrics;
+pub(crate) mod metrics;
 mod ring;
 
-pub use metrics::{Class, HookCounters, Metrics, UpstreamErrorKind};
-pub use ring::RevocationRing;
+pub(crate) use metrics::{Class, HookCounters, Metrics, UpstreamErrorKind};
+pub(crate) use ring::RevocationRing;

@@ -62,7 +62,7 @@ impl Keys {
     }
 }
 
-pub fn parse_reason(s: &str) -> Option<RevokeReason> {
+pub(super) fn parse_reason(s: &str) -> Option<RevokeReason> {
     match s {
         "inactivity" => Some(RevokeReason::Inactivity),
         "absolute" => Some(RevokeReason::Absolute),
@@ -72,13 +72,13 @@ pub fn parse_reason(s: &str) -> Option<RevokeReason> {
 }
 
 /// The value of a `:r` key: `"<reason> <until ms>"`.
-pub fn parse_revoked_value(v: &str) -> Option<(RevokeReason, UnixMs)> {
+pub(crate) fn parse_revoked_value(v: &str) -> Option<(RevokeReason, UnixMs)> {
     let (reason, until) = v.split_once(' ')?;
     Some((parse_reason(reason)?, until.parse().ok()?))
 }
 
 /// A revocation message: `"<id> <reason> <until ms>"`.
-pub fn parse_message(m: &str) -> Option<(TokenKey, RevokeReason, UnixMs)> {
+pub(crate) fn parse_message(m: &str) -> Option<(TokenKey, RevokeReason, UnixMs)> {
     let (id, rest) = m.split_once(' ')?;
     let key = TokenKey::from_hex(id)?;
     let (reason, until) = parse_revoked_value(rest)?;

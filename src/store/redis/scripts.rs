@@ -80,14 +80,14 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. v)
 return 1
 "#;
 
-pub struct Scripts {
+pub(super) struct Scripts {
     pub flush: Script,
     pub claim: Script,
     pub revoke: Script,
 }
 
 impl Scripts {
-    pub fn new() -> Scripts {
+    pub(super) fn new() -> Scripts {
         Scripts {
             flush: Script::new(FLUSH),
             claim: Script::new(CLAIM),
@@ -95,7 +95,7 @@ impl Scripts {
         }
     }
 
-    pub fn all(&self) -> [&Script; 3] {
+    pub(super) fn all(&self) -> [&Script; 3] {
         [&self.flush, &self.claim, &self.revoke]
     }
 }
@@ -139,7 +139,7 @@ pub enum ClaimReply {
 
 #[derive(Debug, thiserror::Error)]
 #[error("unexpected script reply: {0}")]
-pub struct BadReply(String);
+pub(crate) struct BadReply(String);
 
 fn bad(v: &Value) -> BadReply {
     BadReply(format!("{v:?}"))
@@ -172,7 +172,7 @@ fn revoked_reply(v: &Value) -> Option<(RevokeReason, UnixMs)> {
     parse_revoked_value(&text(v)?)
 }
 
-pub fn decode_flush(v: &Value) -> Result<FlushReply, BadReply> {
+pub(crate) fn decode_flush(v: &Value) -> Result<FlushReply, BadReply> {
     let it = items(v).ok_or_else(|| bad(v))?;
     let decoded = match (it.first().and_then(num), it.len()) {
         (Some(0), 3) => num(&it[1])
@@ -186,7 +186,7 @@ pub fn decode_flush(v: &Value) -> Result<FlushReply, BadReply> {
     decoded.ok_or_else(|| bad(v))
 }
 
-pub fn decode_claim(v: &Value) -> Result<ClaimReply, BadReply> {
+pub(crate) fn decode_claim(v: &Value) -> Result<ClaimReply, BadReply> {
     let it = items(v).ok_or_else(|| bad(v))?;
     let decoded = match (it.first().and_then(num), it.len()) {
         (Some(0), 3) => num(&it[1])

@@ -33,6 +33,7 @@
 // An item is `pub` only when the binary, tests or benches use it from outside the crate;
 // everything else says `pub(crate)` (or less), so unused code shows up as dead.
 #![warn(unreachable_pub)]
+
 pub(crate) mod admin;
 pub mod app;
 pub(crate) mod backoff;

@@ -172,6 +172,9 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
     keep_screenshot(&png);
     flow::confirm(s).await?;
     s.wait_text("#save-status", "Saved").await?;
+    // The pasted route is not in the catalog: the check's warning is shown with the result.
+    s.wait_text("#save-status", "matches no operation of the catalog")
+        .await?;
     Ok(summary)
 }
 

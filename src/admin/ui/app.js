@@ -490,7 +490,7 @@
       state.saved = saved;
       state.draft = clone(saved);
       render();
-      $("save-status").textContent = "Saved and applied.";
+      $("save-status").textContent = saveStatus(saved);
       $("save").focus();
       refreshStats();
     } catch (e) {
@@ -500,6 +500,17 @@
     } finally {
       button.disabled = false;
     }
+  }
+
+  // What the answer to a Save says: saved or only applied, and what `idlegate check` warns
+  // about in the resulting config file (a short timeout, a pattern no catalog operation has).
+  function saveStatus(answer) {
+    let text = answer.saved === false
+      ? "Applied, but not saved to the config file: " + (answer.save_error || "no config file") + "."
+      : "Saved and applied.";
+    const warnings = Array.isArray(answer.warnings) ? answer.warnings : [];
+    if (warnings.length) text += " Warnings: " + warnings.map((w) => w.message).join("; ");
+    return text;
   }
 
   function onCancel() {

@@ -9,7 +9,6 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::Router;
 use hyper::body::Incoming;
@@ -29,9 +28,6 @@ use crate::proxy::idle::{Activity, InFlight, Timeouts, Tracked, WatchedIo};
 /// Admin connections served at once: a fraction of the descriptors kept out of the proxy's
 /// reach, so that a flood of the admin port leaves the rest for snapshots, Redis and hooks.
 pub(crate) const MAX_CONNECTIONS: usize = 32;
-
-/// How long in-flight admin requests may take to finish after shutdown begins.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Serves `router` until `shutdown` resolves, then stops accepting and drains.
 pub(crate) async fn serve(
@@ -89,10 +85,7 @@ pub(crate) async fn serve(
         ));
     }
     drop(acceptor);
-    drop(draining);
-    let _ = drain.send(true);
-    tokio::select! {
-        _ = drain.closed() => {}
-        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("admin drain timeout: closing remaining connections"),
+    if !crate::proxy::drain_connections(drain, draining).await {
+        tracing::warn!("admin drain timeout: closing remaining connections");
     }
 }

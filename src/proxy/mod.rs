@@ -203,12 +203,25 @@ async fn worker(
             peer,
         ));
     }
-    // Every connection holds a receiver: the channel closes when the last one has ended.
+    if drain_connections(drain, draining).await {
+        tracing::debug!("proxy thread drained");
+    } else {
+        tracing::warn!("drain timeout: closing remaining connections");
+    }
+}
+
+/// Tells every connection driven with a clone of `draining` to close gracefully, then waits
+/// until the last one has ended, at most [`DRAIN_TIMEOUT`]; false when the time ran out.
+/// Every connection holds a receiver, so the channel closes when the last one has ended.
+pub(crate) async fn drain_connections(
+    drain: watch::Sender<bool>,
+    draining: watch::Receiver<bool>,
+) -> bool {
     drop(draining);
     let _ = drain.send(true);
     tokio::select! {
-        _ = drain.closed() => tracing::debug!("proxy thread drained"),
-        _ = tokio::time::sleep(DRAIN_TIMEOUT) => tracing::warn!("drain timeout: closing remaining connections"),
+        _ = drain.closed() => true,
+        _ = tokio::time::sleep(DRAIN_TIMEOUT) => false,
     }
 }
 

@@ -21,7 +21,7 @@ LAYERS = [
     ("pure logic", ["clock", "backoff", "files", "classify", "token", "catalog", "config", "har"]),
     ("telemetry", ["telemetry"]),
     ("state", ["store"]),
-    ("application", ["tunnels", "revocation", "app", "config_change"]),
+    ("application", ["tunnels", "revocation", "identity", "app", "config_change"]),
     ("edges", ["proxy", "admin", "reload", "server", "cli", "demo", "fuzzing", "lib", "main"]),
 ]
 RANK = {m: i for i, (_, mods) in enumerate(LAYERS) for m in mods}

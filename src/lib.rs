@@ -18,6 +18,7 @@
 //! - [`revocation`]: revocation hooks (webhook, RFC 7009).
 //! - [`catalog`]: the upstream's API catalog (type-ahead search, template matching).
 //! - [`har`]: `idlegate har`, analysis of HAR recordings.
+//! - [`identity`]: verified JWTs (JWKS, jsonwebtoken): a token's subject and groups.
 //! - [`app`]: a running gateway's parts, the live-policy swap and the effects hub.
 //! - [`config_change`]: the one validate → apply → persist path of reload and admin Save.
 //! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
@@ -49,6 +50,7 @@ pub(crate) mod files;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod har;
+pub mod identity;
 pub(crate) mod proxy;
 pub mod reload;
 pub(crate) mod revocation;

@@ -25,6 +25,7 @@ pub(crate) fn proxy(upstream: http::Uri) -> ProxyConfig {
         keepalive_timeout: Duration::from_secs(60),
         header_timeout: Duration::from_secs(30),
         body_timeout: Duration::from_secs(30),
+        status_path: "/.idlegate/session".to_string(),
     }
 }
 
@@ -61,6 +62,8 @@ pub(crate) fn timeout() -> TimeoutConfig {
         mode: Mode::Enforce,
         resolution: Duration::from_secs(1),
         expose_remaining: false,
+        warn_before: Duration::from_secs(120),
+        policies: Vec::new(),
     }
 }
 
@@ -108,5 +111,6 @@ pub(crate) fn config(upstream: http::Uri) -> Config {
         catalog: CatalogConfig::default(),
         state: state(),
         revocation: RevocationConfig::default(),
+        identity: None,
     }
 }

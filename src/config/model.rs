@@ -20,6 +20,8 @@ pub struct Config {
     pub catalog: CatalogConfig,
     pub state: StateConfig,
     pub revocation: RevocationConfig,
+    /// `[identity]`: verified JWTs (docs/reference.md, "Identity"). None = tokens are opaque.
+    pub identity: Option<IdentityConfig>,
 }
 
 #[derive(Clone, Debug)]
@@ -40,6 +42,9 @@ pub struct ProxyConfig {
     pub header_timeout: Duration,
     /// A request body that sends nothing for this long ends the request.
     pub body_timeout: Duration,
+    /// The session status endpoint idlegate answers itself (`GET`, and `POST {path}/extend`);
+    /// never forwarded. Starts with `/`.
+    pub status_path: String,
 }
 
 #[derive(Clone, Debug)]
@@ -74,6 +79,71 @@ pub struct TimeoutConfig {
     pub mode: Mode,
     pub resolution: Duration,
     pub expose_remaining: bool,
+    /// The status endpoint's `warning` turns true this long before the idle deadline.
+    pub warn_before: Duration,
+    /// `[[timeout.policies]]`, sorted by ascending priority (ties keep file order): the first
+    /// with a group in common with a verified token's groups is its policy.
+    pub policies: Vec<TimeoutPolicy>,
+}
+
+impl TimeoutConfig {
+    /// The index in `policies` of the first policy with a group in `groups`; None = default.
+    pub fn policy_for(&self, groups: &[String]) -> Option<usize> {
+        self.policies
+            .iter()
+            .position(|p| p.groups.iter().any(|g| groups.contains(g)))
+    }
+}
+
+/// One `[[timeout.policies]]` entry: a timeout by group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimeoutPolicy {
+    /// `[a-z0-9-]{1,40}`, unique.
+    pub name: String,
+    /// A token with any one of these groups matches.
+    pub groups: Vec<String>,
+    /// None = `idle = "off"`: never revoked for inactivity.
+    pub idle: Option<Duration>,
+    /// None = `timeout.absolute`.
+    pub absolute: Option<Duration>,
+    pub priority: u32,
+}
+
+/// What happens to a token that fails verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OnInvalid {
+    /// 401, never forwarded, never tracked.
+    Reject,
+    /// Forwarded and treated as an opaque token.
+    Pass,
+}
+
+/// Where the JSON Web Key Set comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum JwksSource {
+    /// Resolved path.
+    File(PathBuf),
+    /// `http://` or `https://`.
+    Url(http::Uri),
+}
+
+/// `[identity]`: how tokens that are JWTs are verified and what idlegate reads from them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdentityConfig {
+    pub jwks: JwksSource,
+    /// `iss` must equal it.
+    pub issuer: Option<String>,
+    /// `aud` must contain one of these (empty = not checked).
+    pub audience: Vec<String>,
+    /// Allowed `alg` names as in RFC 7518 (`RS256`, `ES256`, …); never `none` or `HS*`.
+    pub algorithms: Vec<String>,
+    /// Dotted path of the subject claim, split at the dots.
+    pub subject_claim: Vec<String>,
+    /// Dotted path of the groups claim (`realm_access.roles`), split at the dots.
+    pub groups_claim: Vec<String>,
+    pub refresh: Duration,
+    pub leeway: Duration,
+    pub on_invalid: OnInvalid,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

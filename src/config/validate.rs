@@ -76,6 +76,7 @@ fn read_root(
         catalog,
         state,
         revocation,
+        identity: None,
     })
 }
 

@@ -92,6 +92,8 @@ pub struct Metrics {
     pub connections_open: Gauge,
     pub connections_rejected: Counter,
     state_errors: Family<OpLabel, Counter>,
+    /// Verified tokens, JWKS, policies and subjects.
+    pub identity: super::identity::IdentityMetrics,
 }
 
 impl Default for Metrics {
@@ -123,6 +125,7 @@ impl Metrics {
         m.register_operations(&mut registry);
         m.register_connections(&mut registry);
         m.register_state(&mut registry);
+        m.identity.register(&mut registry);
         m.create_label_values();
         Metrics { registry, ..m }
     }
@@ -147,6 +150,7 @@ impl Metrics {
             connections_open: Gauge::default(),
             connections_rejected: Counter::default(),
             state_errors: Family::default(),
+            identity: Default::default(),
         }
     }
 
@@ -278,6 +282,7 @@ impl Metrics {
         for op in ["read", "write", "publish"] {
             self.state_error(op);
         }
+        self.identity.create_label_values();
     }
 
     pub fn class(&self, class: Class) -> Counter {
@@ -393,6 +398,9 @@ mod tests {
     fn fresh_exposition_is_unchanged() {
         let expected = include_str!("fresh_metrics.txt");
         let text = Metrics::new().encode();
+        if std::env::var_os("IDLEGATE_WRITE_FRESH_METRICS").is_some() {
+            std::fs::write("src/telemetry/fresh_metrics.txt", &text).unwrap();
+        }
         let meta = |t: &str| -> Vec<String> {
             t.lines()
                 .filter(|l| l.starts_with('#'))

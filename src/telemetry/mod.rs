@@ -5,12 +5,14 @@
 //! - [`metrics`]: the Prometheus families, registered at start with every listed label value
 //!   at 0; the proxy, the state layer and the hooks hold pre-resolved handles.
 //! - `exposition`: [`Metrics::encode`], the `/metrics` text (admin serves it).
+//! - [`identity`]: verifications, JWKS refreshes, tokens by policy, subjects.
 //! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
 //!
 //! Telemetry imports only the clock: the store, proxy, admin and hooks import it, never the
 //! reverse.
 
 mod exposition;
+pub(crate) mod identity;
 pub(crate) mod metrics;
 mod ring;
 

@@ -8,11 +8,13 @@
 //! - `key`: [`Keyer`] and [`TokenKey`] (keyed BLAKE3 of the signing input), hex helpers.
 //! - `keyfile`: where the hash key comes from ([`load_or_create_keyer`]); above `key`.
 
+mod claims;
 mod extract;
 mod jwt;
 mod key;
 mod keyfile;
 
+pub use claims::Claims;
 pub use extract::{
     extract, extract_checked, Conflict, Extracted, SourceError, TokenSource, MAX_TOKEN_LEN,
 };

@@ -5,6 +5,8 @@
 
 use std::sync::Arc;
 
+use arc_swap::ArcSwap;
+
 use crate::clock::{rfc3339, Clock};
 use crate::revocation::Hooks;
 use crate::store::effects::Effects;
@@ -19,12 +21,15 @@ pub(crate) struct EffectsHub {
     pub(super) tunnels: Arc<Tunnels>,
     pub(super) hooks: Arc<Hooks>,
     pub(super) clock: Clock,
+    /// Names of the live `timeout.policies`, in order: a revocation's policy id → its name.
+    pub(super) policy_names: Arc<ArcSwap<Vec<String>>>,
 }
 
 impl Effects for EffectsHub {
     /// Audit event, metrics, closing the token's tunnels, hooks.
     fn revoked(&self, rev: &Revocation) {
-        audit(rev);
+        let names = self.policy_names.load();
+        audit(rev, policy_name(&names, rev.policy));
         if rev.enforced {
             self.recent_revocations.record(self.clock.now_ms());
             self.metrics.revocation(rev.reason.as_str()).inc();
@@ -45,8 +50,16 @@ impl Effects for EffectsHub {
     }
 }
 
-/// The `audit` event of a revocation (docs/reference.md, "Audit events").
-fn audit(rev: &Revocation) {
+/// A policy id's name: None for the default (0) or an id the live config no longer has.
+pub(crate) fn policy_name(names: &[String], policy: u8) -> Option<&str> {
+    names
+        .get(usize::from(policy).checked_sub(1)?)
+        .map(String::as_str)
+}
+
+/// The `audit` event of a revocation (docs/reference.md, "Audit events"): `subject` and
+/// `policy` when identity knew them.
+fn audit(rev: &Revocation, policy: Option<&str>) {
     // An admin may revoke an id idlegate never tracked: it has no last activity.
     let known = rev.last_activity_ms > 0;
     let last_activity = known.then(|| rfc3339(rev.last_activity_ms));
@@ -59,6 +72,8 @@ fn audit(rev: &Revocation) {
         last_activity = last_activity.as_deref(),
         idle_seconds,
         shadow = !rev.enforced,
+        subject = rev.subject.as_deref(),
+        policy,
     );
 }
 

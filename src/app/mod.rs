@@ -18,6 +18,7 @@ use crate::catalog::slot::CatalogSlot;
 use crate::classify::Classifier;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::identity::Identity;
 use crate::revocation::Hooks;
 use crate::store::effects::{timing_of, Policy};
 use crate::store::state::TokenState;
@@ -93,6 +94,10 @@ pub struct App {
     /// file text last written or read, so that a file event caused by idlegate's own Save (or
     /// a repeated event for the same content) is recognised and skipped.
     pub config_file: parking_lot::Mutex<Option<[u8; 32]>>,
+    /// The JWT verifier, with `[identity]` (its settings need a restart).
+    pub identity: Option<Arc<Identity>>,
+    /// Names of the live `timeout.policies` (shared with the effects hub's audit events).
+    policy_names: Arc<ArcSwap<Vec<String>>>,
 }
 
 impl App {
@@ -101,12 +106,15 @@ impl App {
         let hooks = Arc::new(Hooks::new(&config.revocation));
         let tunnels = Arc::new(Tunnels::default());
         let recent_revocations = Arc::new(RevocationRing::default());
+        let policy_names = Arc::new(ArcSwap::from_pointee(names_of(&config)));
+        metrics.identity.set_policies(&names_of(&config));
         let hub = EffectsHub {
             metrics: metrics.clone(),
             recent_revocations: recent_revocations.clone(),
             tunnels: tunnels.clone(),
             hooks: hooks.clone(),
             clock: clock.clone(),
+            policy_names: policy_names.clone(),
         };
         let state = TokenState::new(&config, &metrics, clock.clone(), Arc::new(hub));
         let classes = ClassCounters {
@@ -116,6 +124,10 @@ impl App {
             rejected: metrics.class(Class::rejected),
         };
         let catalog = CatalogSlot::load(config.catalog.openapi.as_deref());
+        let identity = config
+            .identity
+            .as_ref()
+            .map(|c| Arc::new(Identity::new(c, metrics.clone())));
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -129,6 +141,8 @@ impl App {
             catalog: ArcSwap::from_pointee(catalog),
             recent_revocations,
             config_file: parking_lot::Mutex::new(None),
+            identity,
+            policy_names,
         })
     }
 
@@ -164,18 +178,37 @@ impl App {
         let policy = Policy::of(&new.config);
         let max_tracked = new.config.tokens.max_tracked;
         self.hooks.reconfigure(&new.config.revocation);
+        let names = names_of(&new.config);
+        let map = policy_map(&names_of(&old.config), &names);
+        self.metrics.identity.set_policies(&names);
+        self.policy_names.store(Arc::new(names));
         self.live.store(Arc::new(new));
-        self.state.apply(policy, max_tracked, switched_on);
+        self.state
+            .apply(policy, max_tracked, switched_on, map.as_deref());
         restart
     }
 
-    /// Ready to serve (memory: once started; Redis: once Redis was reached).
+    /// Ready to serve (memory: once started; Redis: once Redis was reached; with
+    /// `[identity]`, once a first key set is loaded).
     pub fn is_ready(&self) -> bool {
-        self.state.is_ready()
+        self.state.is_ready() && self.identity.as_ref().is_none_or(|i| i.is_ready())
+    }
+
+    /// The name of policy id `policy` (None = the default).
+    pub fn policy_name(&self, policy: u8) -> Option<String> {
+        effects::policy_name(&self.policy_names.load(), policy).map(str::to_owned)
     }
 
     /// Refreshes the state gauges (called before each scrape).
     pub fn update_gauges(&self) {
+        let identity = &self.metrics.identity;
+        identity.subjects.set(self.state.subjects_len() as i64);
+        let counts = self.state.policy_counts();
+        let names = self.policy_names.load();
+        identity.set_policy_tokens("default", counts[0] as i64);
+        for (name, n) in names.iter().zip(&counts[1..]) {
+            identity.set_policy_tokens(name, *n as i64);
+        }
         self.metrics
             .tokens_tracked
             .set(self.state.tracked_len() as i64);
@@ -183,6 +216,30 @@ impl App {
             .tokens_revoked
             .set(self.state.revoked_len() as i64);
     }
+}
+
+fn names_of(config: &Config) -> Vec<String> {
+    config
+        .timeout
+        .policies
+        .iter()
+        .map(|p| p.name.clone())
+        .collect()
+}
+
+/// How policy ids move when the policies change: `map[old id] = new id`, by name (a removed
+/// policy's tokens fall back to the default, 0). None when nothing moves.
+fn policy_map(old: &[String], new: &[String]) -> Option<Vec<u8>> {
+    let mut map = vec![0u8];
+    for name in old {
+        let id = new
+            .iter()
+            .position(|n| n == name)
+            .map_or(0, |i| i as u8 + 1);
+        map.push(id);
+    }
+    let same = map.iter().enumerate().all(|(i, &id)| usize::from(id) == i);
+    (!same).then_some(map)
 }
 
 fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
@@ -226,6 +283,17 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
 mod tests {
     use super::*;
     use std::time::Duration;
+
+    #[test]
+    fn policy_ids_follow_their_names_and_a_removed_policy_falls_back_to_default() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(policy_map(&s(&["a", "b"]), &s(&["a", "b", "c"])), None);
+        assert_eq!(
+            policy_map(&s(&["a", "b"]), &s(&["b", "a"])),
+            Some(vec![0, 2, 1])
+        );
+        assert_eq!(policy_map(&s(&["a", "b"]), &s(&["b"])), Some(vec![0, 0, 1]));
+    }
 
     #[test]
     fn max_connections_needs_a_restart_and_the_connection_timeouts_do_not() {

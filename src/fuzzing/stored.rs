@@ -31,12 +31,7 @@ fn check_snapshot(bytes: &[u8]) {
         Err(reason) => return assert!(!reason.is_empty()),
     };
     assert_eq!(encode_records(&tracked, &revoked), bytes);
-    let timing = Timing {
-        idle_ms: 30 * 60_000,
-        absolute_ms: Some(DAY_MS / 2),
-        enforce: true,
-        retention_ms: DAY_MS,
-    };
+    let timing = Timing::simple(30 * 60_000, Some(DAY_MS / 2), true, DAY_MS);
     let store = Store::new(1_000, 1_000, NOW_MS);
     store.import(&tracked, &revoked, NOW_MS, &timing);
     assert!(store.tracked_len() <= tracked.len().min(1_000));

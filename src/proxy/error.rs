@@ -47,6 +47,10 @@ pub(super) enum ErrorKind {
     HeadTooLarge { size: usize, max: usize },
     #[error("{}", .0.description())]
     Revoked(RevokeReason),
+    /// `[identity]` with `on_invalid = "reject"`: the JWT failed verification; the text is
+    /// safe to show the client.
+    #[error("{0}")]
+    InvalidToken(String),
     /// `state.on_error = "closed"` and the shared state (Redis) cannot say whether this
     /// unknown token is revoked.
     #[error("token state is temporarily unavailable")]
@@ -103,6 +107,7 @@ impl ProxyError {
         matches!(
             self.kind,
             ErrorKind::Revoked(_)
+                | ErrorKind::InvalidToken(_)
                 | ErrorKind::Credentials(_)
                 | ErrorKind::BadRequest(_)
                 | ErrorKind::MethodNotAllowed

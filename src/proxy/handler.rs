@@ -13,6 +13,7 @@ mod exchange;
 mod record;
 mod throttle;
 mod tracking;
+mod verify;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +31,7 @@ use decision::decide;
 use exchange::{exchange, upstream_request, Route};
 use record::record;
 use throttle::Throttle;
+use verify::verify;
 
 /// Per-connection facts the handler needs.
 #[derive(Clone)]
@@ -81,6 +83,10 @@ impl Proxy {
             Err(refused) => return self.answer(refused),
         };
         let key = identify(app, &live, token.as_deref());
+        let who = match verify(app, &live, key.as_ref(), token.as_deref(), now_ms).await {
+            Ok(who) => who,
+            Err(refused) => return self.answer(refused),
+        };
         let decided = decide(
             app,
             &live,
@@ -88,6 +94,7 @@ impl Proxy {
             &req,
             key,
             token.as_deref(),
+            who,
             now_ms,
         )
         .await;

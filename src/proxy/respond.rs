@@ -9,7 +9,6 @@
 
 use super::error::{ErrorKind, ProxyError};
 use super::pool::PooledBody;
-use crate::store::RevokeReason;
 use bytes::Bytes;
 use http::{header, HeaderValue, Response, StatusCode};
 use http_body_util::{Either, Full};
@@ -24,7 +23,8 @@ impl ProxyError {
     /// idlegate's own answer for this error.
     pub(super) fn into_response(self) -> Response<ProxyBody> {
         match &self.kind {
-            ErrorKind::Revoked(reason) => revoked(*reason),
+            ErrorKind::Revoked(reason) => invalid_token(reason.description()),
+            ErrorKind::InvalidToken(why) => invalid_token(why),
             ErrorKind::Connect(_) | ErrorKind::Other(_) => {
                 json(StatusCode::BAD_GATEWAY, "bad_gateway", &self.to_string())
             }
@@ -99,16 +99,11 @@ fn closing(mut resp: Response<ProxyBody>) -> Response<ProxyBody> {
     resp
 }
 
-fn revoked(reason: RevokeReason) -> Response<ProxyBody> {
-    let mut resp = json(
-        StatusCode::UNAUTHORIZED,
-        "invalid_token",
-        reason.description(),
-    );
-    let challenge = format!(
-        "Bearer error=\"invalid_token\", error_description=\"{}\"",
-        reason.description()
-    );
+/// 401 with the RFC 6750 challenge naming why (a revoked token, or one that failed
+/// verification). `why` never holds a quote or a control character.
+fn invalid_token(why: &str) -> Response<ProxyBody> {
+    let mut resp = json(StatusCode::UNAUTHORIZED, "invalid_token", why);
+    let challenge = format!("Bearer error=\"invalid_token\", error_description=\"{why}\"");
     if let Ok(v) = HeaderValue::from_str(&challenge) {
         resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
     }
@@ -131,6 +126,7 @@ fn json(status: StatusCode, error: &str, description: &str) -> Response<ProxyBod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::RevokeReason;
     use crate::token::Conflict;
 
     fn client(kind: ErrorKind) -> Response<ProxyBody> {

@@ -82,7 +82,13 @@ impl Hooks {
         let Some(tx) = self.tx.lock().clone() else {
             return;
         };
-        if tx.try_send(Job { rev: *rev, raw }).is_err() {
+        if tx
+            .try_send(Job {
+                rev: rev.clone(),
+                raw,
+            })
+            .is_err()
+        {
             tracing::warn!(token_id = %rev.key, "revocation hook queue full; event dropped");
             if let Some(results) = self.results.get() {
                 send::count_dropped(results, &cfg);

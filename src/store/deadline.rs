@@ -61,6 +61,8 @@ pub(super) fn due_revocation(
         first_seen_ms: first,
         at_ms,
         enforced: timing.enforce,
+        subject: None,
+        policy: 0,
     })
 }
 

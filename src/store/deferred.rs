@@ -24,12 +24,16 @@ impl Store {
     /// The tracked token's times, when it is tracked.
     pub fn record(&self, key: &TokenKey) -> Option<TrackedRecord> {
         let shard = self.shards[shard_of(&key.0)].read();
-        let slot = shard.slot(shard.find(&key.0)?);
+        let idx = shard.find(&key.0)?;
+        let (slot, ident) = (shard.slot(idx), shard.ident(idx));
         Some(TrackedRecord {
             key: *key,
             last_activity_ms: slot.last_ms(),
             first_seen_ms: slot.first_ms(),
             jwt_exp_ms: slot.exp_ms(),
+            subject: self.subjects.name(ident.subject),
+            policy: ident.policy,
+            sig: ident.sig,
         })
     }
 
@@ -57,7 +61,8 @@ impl Store {
         now_ms: UnixMs,
     ) -> bool {
         if until_ms > now_ms {
-            self.revoked.merge(*key, reason, until_ms);
+            self.revoked
+                .merge(*key, reason, until_ms, 0, &self.subjects);
         }
         self.untrack(key)
     }

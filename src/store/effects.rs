@@ -12,7 +12,7 @@ use crate::clock::duration_ms;
 use crate::config::{Config, Mode, OnError};
 use crate::token::TokenKey;
 
-use super::types::{Revocation, Timing};
+use super::types::{PolicyTiming, Revocation, Timing, MAX_POLICIES};
 
 /// The sink of the state layer's events, implemented above it and handed in at construction.
 /// Called on revocations and untracking, never per request.
@@ -53,5 +53,19 @@ pub(crate) fn timing_of(config: &Config) -> Timing {
         absolute_ms: config.timeout.absolute.map(duration_ms),
         enforce: config.timeout.mode == Mode::Enforce,
         retention_ms: duration_ms(config.tokens.revoked_retention),
+        policies: policy_timings(config),
     }
+}
+
+/// `timeout.policies` as deadlines, in order (`idle = "off"` never comes; an absolute left
+/// out is `timeout.absolute`).
+fn policy_timings(config: &Config) -> [PolicyTiming; MAX_POLICIES] {
+    let mut out = [PolicyTiming::default(); MAX_POLICIES];
+    for (slot, p) in out.iter_mut().zip(&config.timeout.policies) {
+        *slot = PolicyTiming {
+            idle_ms: p.idle.map_or(u64::MAX, duration_ms),
+            absolute_ms: p.absolute.or(config.timeout.absolute).map(duration_ms),
+        };
+    }
+    out
 }

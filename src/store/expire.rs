@@ -53,7 +53,7 @@ impl Store {
         if now_ms >= sweeper.last_purge_ms.saturating_add(PURGE_EVERY_MS)
             || now_ms < sweeper.last_purge_ms
         {
-            self.revoked.purge(now_ms);
+            self.revoked.purge(now_ms, &self.subjects);
             sweeper.last_purge_ms = now_ms;
         }
         revocations
@@ -78,39 +78,42 @@ impl Store {
             let settled = match shard.state(idx) {
                 SlotState::Stale => Settled::Done,
                 SlotState::Dead => {
-                    shard.release(idx);
+                    self.subjects.release(shard.release(idx));
                     Settled::Done
                 }
                 SlotState::Live(slot) if defer => {
                     let key = TokenKey(slot.key());
-                    match due_revocation(slot, &key, now_ms, timing) {
+                    let ident = shard.ident(idx);
+                    let own = timing.of(ident.policy);
+                    match due_revocation(slot, &key, now_ms, &own) {
                         // Left live for the claim; due again next tick until it is settled.
                         Some(rev) => {
-                            revocations.push(rev);
+                            revocations.push(self.with_ident(rev, ident));
                             Settled::Refile(now_ms / self.resolution_ms + 1)
                         }
                         None => Settled::Refile(self.tick_of(deadline(
                             slot.last_ms(),
                             slot.first_ms(),
-                            timing,
+                            &own,
                         ))),
                     }
                 }
                 SlotState::Live(slot) => {
                     let key = TokenKey(slot.key());
-                    match self.expire_slot(slot, &key, now_ms, timing) {
+                    let ident = shard.ident(idx);
+                    match self.expire_slot(slot, ident, &key, now_ms, timing) {
                         Some(rev) => Settled::Expired(rev),
                         None => Settled::Refile(self.tick_of(deadline(
                             slot.last_ms(),
                             slot.first_ms(),
-                            timing,
+                            &timing.of(ident.policy),
                         ))),
                     }
                 }
             };
             match settled {
                 Settled::Expired(rev) => {
-                    shard.retire(idx);
+                    self.subjects.release(shard.retire(idx));
                     self.live.fetch_sub(1, Ordering::Relaxed);
                     revocations.push(rev);
                 }
@@ -139,7 +142,9 @@ impl Store {
         // All shard locks at once: no `track` may sit between inserting a slot and queueing it.
         let mut shards: Vec<_> = self.shards.iter().map(|s| s.write()).collect();
         for shard in shards.iter_mut() {
-            shard.clear();
+            for subject in shard.clear() {
+                self.subjects.release(subject);
+            }
         }
         self.pending.lock().clear();
         sweeper.wheel.clear();
@@ -163,6 +168,7 @@ impl Store {
         let shard = self.shards.get(si)?.read();
         match shard.state(idx) {
             SlotState::Live(slot) => {
+                let timing = &timing.of(shard.ident(idx).policy);
                 Some(self.tick_of(deadline(slot.last_ms(), slot.first_ms(), timing)))
             }
             SlotState::Dead => Some(0),

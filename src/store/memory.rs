@@ -10,9 +10,12 @@ use parking_lot::{Mutex, RwLock};
 use super::deadline::{deadline, due_revocation, expiry, revoked_until};
 use super::journal::Journal;
 use super::revoked::RevokedSet;
-use super::table::{handle, shard_of, Shard, Slot, SHARDS};
+use super::subjects::Subjects;
+use super::table::{handle, shard_of, Ident, Shard, Slot, SHARDS};
 use super::types::TrackedRecord;
-use super::types::{Check, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track};
+use super::types::{
+    Check, NewIdent, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
+};
 use super::wheel::Sweeper;
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
@@ -37,6 +40,8 @@ pub struct Store {
     pub(super) defer_expiry: AtomicBool,
     /// The revocation journal (memory backend with a snapshot), attached at start.
     pub(super) journal: OnceLock<Journal>,
+    /// Subjects of tracked and revoked tokens, interned (identity on).
+    pub(super) subjects: Subjects,
 }
 
 impl Store {
@@ -53,6 +58,7 @@ impl Store {
             resolution_ms,
             defer_expiry: AtomicBool::new(false),
             journal: OnceLock::new(),
+            subjects: Subjects::default(),
         }
     }
 
@@ -64,12 +70,14 @@ impl Store {
             let shard = self.shards[si].read();
             if let Some(idx) = shard.find(&key.0) {
                 let slot = shard.slot(idx);
+                let ident = shard.ident(idx);
+                let timing = &timing.of(ident.policy);
                 if let Some(active) = active(slot, now_ms, timing, touch) {
                     return active;
                 }
                 if self.defers_expiry() {
                     if let Some(rev) = due_revocation(slot, key, now_ms, timing) {
-                        return Check::Due(rev);
+                        return Check::Due(self.with_ident(rev, ident));
                     }
                 }
             } else {
@@ -96,10 +104,11 @@ impl Store {
             return self.check_revoked(key, now_ms);
         };
         let slot = shard.slot(idx);
-        if let Some(active) = active(slot, now_ms, timing, touch) {
+        let ident = shard.ident(idx);
+        if let Some(active) = active(slot, now_ms, &timing.of(ident.policy), touch) {
             return active;
         }
-        let Some(rev) = self.expire_slot(slot, key, now_ms, timing) else {
+        let Some(rev) = self.expire_slot(slot, ident, key, now_ms, timing) else {
             return Check::Unknown;
         };
         shard.kill(idx);
@@ -112,16 +121,27 @@ impl Store {
     pub(super) fn expire_slot(
         &self,
         slot: &Slot,
+        ident: Ident,
         key: &TokenKey,
         now_ms: UnixMs,
         timing: &Timing,
     ) -> Option<Revocation> {
-        let rev = due_revocation(slot, key, now_ms, timing)?;
+        let rev = due_revocation(slot, key, now_ms, &timing.of(ident.policy))?;
         if timing.enforce {
             let until = revoked_until(rev.at_ms, timing.retention_ms, slot.exp_ms());
-            self.revoked.insert(*key, rev.reason, until);
+            self.revoked
+                .insert(*key, rev.reason, until, ident.subject, &self.subjects);
         }
-        Some(rev)
+        Some(self.with_ident(rev, ident))
+    }
+
+    /// The revocation with the token's subject name and policy.
+    pub(super) fn with_ident(&self, rev: Revocation, ident: Ident) -> Revocation {
+        Revocation {
+            subject: self.subjects.name(ident.subject),
+            policy: ident.policy,
+            ..rev
+        }
     }
 
     fn check_revoked(&self, key: &TokenKey, now_ms: UnixMs) -> Check {
@@ -140,28 +160,59 @@ impl Store {
         jwt_exp_s: Option<u64>,
         timing: &Timing,
     ) -> Track {
+        self.track_with(key, now_ms, jwt_exp_s, timing, NewIdent::default())
+    }
+
+    /// [`Store::track`] of a verified token: its signature hash, subject and policy are kept.
+    pub fn track_with(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        jwt_exp_s: Option<u64>,
+        timing: &Timing,
+        new: NewIdent<'_>,
+    ) -> Track {
         let si = shard_of(&key.0);
         let mut shard = self.shards[si].write();
         if let Some(idx) = shard.find(&key.0) {
             let slot = shard.slot(idx);
+            let timing = timing.of(shard.ident(idx).policy);
             return Track::Existing {
-                deadline_ms: deadline(slot.last_ms(), slot.first_ms(), timing),
+                deadline_ms: deadline(slot.last_ms(), slot.first_ms(), &timing),
             };
         }
         if self.revoked.get(key, now_ms).is_some() {
             return Track::Revoked;
         }
         let exp_ms = jwt_exp_s.map(|s| s.saturating_mul(1000));
-        if !self.insert_slot(&mut shard, si, Slot::new(key.0, now_ms, now_ms, exp_ms)) {
+        let ident = self.ident_of(new);
+        let slot = Slot::new(key.0, now_ms, now_ms, exp_ms);
+        if !self.insert_slot(&mut shard, si, slot, ident) {
+            self.subjects.release(ident.subject);
             return Track::Overflow;
         }
         Track::New {
-            deadline_ms: deadline(now_ms, now_ms, timing),
+            deadline_ms: deadline(now_ms, now_ms, &timing.of(ident.policy)),
+        }
+    }
+
+    /// The stored form of a new token's ident (takes a reference to its subject).
+    pub(super) fn ident_of(&self, new: NewIdent<'_>) -> Ident {
+        Ident {
+            sig: new.sig,
+            subject: new.subject.map_or(0, |s| self.subjects.acquire(s)),
+            policy: new.policy,
         }
     }
 
     /// Reserves room under `max_tracked`, stores the slot and queues it for the wheel.
-    fn insert_slot(&self, shard: &mut Shard, si: usize, slot: Slot) -> bool {
+    pub(super) fn insert_slot(
+        &self,
+        shard: &mut Shard,
+        si: usize,
+        slot: Slot,
+        ident: Ident,
+    ) -> bool {
         let max = self.max_tracked.load(Ordering::Relaxed);
         let reserved = self
             .live
@@ -171,7 +222,7 @@ impl Store {
         if reserved.is_err() {
             return false;
         }
-        let Some(idx) = shard.insert(slot) else {
+        let Some(idx) = shard.insert_with(slot, ident) else {
             self.live.fetch_sub(1, Ordering::Relaxed);
             return false;
         };
@@ -201,17 +252,29 @@ impl Store {
     ) -> Revocation {
         let mut shard = self.shards[shard_of(&key.0)].write();
         let tracked = shard.find(&key.0);
-        let (last, first, exp) = match tracked {
+        let (last, first, exp, ident) = match tracked {
             Some(idx) => {
                 let slot = shard.slot(idx);
-                (slot.last_ms(), slot.first_ms(), slot.exp_ms())
+                (
+                    slot.last_ms(),
+                    slot.first_ms(),
+                    slot.exp_ms(),
+                    shard.ident(idx),
+                )
             }
-            None => (0, 0, None),
+            None => (0, 0, None, Ident::default()),
+        };
+        // A token revoked again (not tracked any more) keeps the subject its entry knew.
+        let subject = match ident.subject {
+            0 => self.revoked.subject(key, now_ms),
+            s => s,
         };
         self.revoked.insert(
             *key,
             reason,
             revoked_until(now_ms, timing.retention_ms, exp),
+            subject,
+            &self.subjects,
         );
         if let Some(idx) = tracked {
             shard.kill(idx);
@@ -224,6 +287,8 @@ impl Store {
             first_seen_ms: first,
             at_ms: now_ms,
             enforced: true,
+            subject: self.subjects.name(subject),
+            policy: ident.policy,
         }
     }
 
@@ -235,6 +300,7 @@ impl Store {
             if let Some(idx) = shard.find(&key.0) {
                 let slot = shard.slot(idx);
                 let (last, first) = (slot.last_ms(), slot.first_ms());
+                let timing = &timing.of(shard.ident(idx).policy);
                 return match expiry(last, first, now_ms, timing) {
                     None => Status::Active {
                         last_activity_ms: last,
@@ -282,14 +348,17 @@ impl Store {
         let mut tracked = Vec::with_capacity(self.tracked_len());
         for shard in self.shards.iter() {
             let shard = shard.read();
-            tracked.extend(shard.live_slots().map(|s| TrackedRecord {
+            tracked.extend(shard.live_slots().map(|(s, ident)| TrackedRecord {
                 key: TokenKey(s.key()),
                 last_activity_ms: s.last_ms(),
                 first_seen_ms: s.first_ms(),
                 jwt_exp_ms: s.exp_ms(),
+                subject: self.subjects.name(ident.subject),
+                policy: ident.policy,
+                sig: ident.sig,
             }));
         }
-        (tracked, self.revoked.export())
+        (tracked, self.revoked.export(&self.subjects))
     }
 
     /// Loads records (at start, before serving). Tracked records for keys already present keep
@@ -305,7 +374,10 @@ impl Store {
     ) {
         let _ = timing;
         for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
-            self.revoked.merge(r.key, r.reason, r.until_ms);
+            let subject = r.subject.as_deref().map_or(0, |s| self.subjects.acquire(s));
+            self.revoked
+                .merge(r.key, r.reason, r.until_ms, subject, &self.subjects);
+            self.subjects.release(subject);
         }
         for r in tracked {
             let si = shard_of(&r.key.0);
@@ -314,7 +386,14 @@ impl Store {
                 shard.slot(idx).touch(r.last_activity_ms);
             } else if self.revoked.get(&r.key, now_ms).is_none() {
                 let slot = Slot::new(r.key.0, r.last_activity_ms, r.first_seen_ms, r.jwt_exp_ms);
-                self.insert_slot(&mut shard, si, slot);
+                let ident = self.ident_of(NewIdent {
+                    sig: r.sig,
+                    subject: r.subject.as_deref(),
+                    policy: r.policy,
+                });
+                if !self.insert_slot(&mut shard, si, slot, ident) {
+                    self.subjects.release(ident.subject);
+                }
             }
         }
     }

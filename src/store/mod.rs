@@ -23,6 +23,7 @@ mod deferred;
 pub(crate) mod durable;
 pub(crate) mod effects;
 mod expire;
+mod identity;
 pub mod journal;
 pub(crate) mod local;
 mod memory;
@@ -31,6 +32,7 @@ pub mod redis;
 mod revoked;
 pub mod snapshot;
 pub mod state;
+pub(crate) mod subjects;
 pub(crate) mod sweeper;
 mod table;
 #[cfg(test)]
@@ -38,8 +40,10 @@ mod tests;
 mod types;
 mod wheel;
 
+pub use identity::{SubjectToken, Verified};
 pub use memory::Store;
 pub use types::{
-    Check, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track, TrackedRecord,
+    Check, NewIdent, PolicyTiming, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
+    TrackedRecord, MAX_POLICIES,
 };
 pub use wheel::Wheel;

@@ -5,6 +5,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use dashmap::DashMap;
 
+use super::subjects::{SubjectId, Subjects};
 use super::types::{RevokeReason, RevokedRecord};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
@@ -39,8 +40,13 @@ impl BuildHasher for KeyHash {
     }
 }
 
+/// An entry: reason, until, and the subject reference it holds (0 = none).
+type Entry = (RevokeReason, UnixMs, SubjectId);
+
+/// Every subject id the set holds is a reference counted in [`Subjects`]: taken on insert,
+/// given back when an entry is replaced or purged.
 pub(super) struct RevokedSet {
-    map: DashMap<TokenKey, (RevokeReason, UnixMs), KeyHash>,
+    map: DashMap<TokenKey, Entry, KeyHash>,
 }
 
 impl RevokedSet {
@@ -53,42 +59,91 @@ impl RevokedSet {
     /// The entry when it is still in force at `now_ms`.
     pub(super) fn get(&self, key: &TokenKey, now_ms: UnixMs) -> Option<(RevokeReason, UnixMs)> {
         let entry = *self.map.get(key)?;
-        (entry.1 > now_ms).then_some(entry)
+        (entry.1 > now_ms).then_some((entry.0, entry.1))
     }
 
-    /// Sets the entry (a new revocation replaces an older one).
-    pub(super) fn insert(&self, key: TokenKey, reason: RevokeReason, until_ms: UnixMs) {
-        self.map.insert(key, (reason, until_ms));
+    /// The subject of an entry still in force (0 = none).
+    pub(super) fn subject(&self, key: &TokenKey, now_ms: UnixMs) -> SubjectId {
+        match self.map.get(key) {
+            Some(e) if e.1 > now_ms => e.2,
+            _ => 0,
+        }
     }
 
-    /// Adds an imported entry, keeping the later `until` when the key is present.
-    pub(super) fn merge(&self, key: TokenKey, reason: RevokeReason, until_ms: UnixMs) {
-        self.map
-            .entry(key)
-            .and_modify(|e| {
-                if until_ms > e.1 {
-                    *e = (reason, until_ms);
-                }
-            })
-            .or_insert((reason, until_ms));
+    /// Sets the entry (a new revocation replaces an older one), taking a reference to
+    /// `subject`.
+    pub(super) fn insert(
+        &self,
+        key: TokenKey,
+        reason: RevokeReason,
+        until_ms: UnixMs,
+        subject: SubjectId,
+        subjects: &Subjects,
+    ) {
+        subjects.retain(subject);
+        if let Some(old) = self.map.insert(key, (reason, until_ms, subject)) {
+            subjects.release(old.2);
+        }
+    }
+
+    /// Adds an imported or learnt entry, keeping the later `until` when the key is present
+    /// (and the subject it knew, when the new one brings none).
+    pub(super) fn merge(
+        &self,
+        key: TokenKey,
+        reason: RevokeReason,
+        until_ms: UnixMs,
+        subject: SubjectId,
+        subjects: &Subjects,
+    ) {
+        let mut entry = self.map.entry(key).or_insert((reason, until_ms, 0));
+        let e = entry.value_mut();
+        if until_ms > e.1 {
+            e.0 = reason;
+            e.1 = until_ms;
+        }
+        if e.2 == 0 && subject != 0 {
+            subjects.retain(subject);
+            e.2 = subject;
+        }
     }
 
     /// Drops every entry whose retention ended.
-    pub(super) fn purge(&self, now_ms: UnixMs) {
-        self.map.retain(|_, e| e.1 > now_ms);
+    pub(super) fn purge(&self, now_ms: UnixMs, subjects: &Subjects) {
+        self.map.retain(|_, e| {
+            let keep = e.1 > now_ms;
+            if !keep {
+                subjects.release(e.2);
+            }
+            keep
+        });
+    }
+
+    /// Entries of `subject` still in force: key, reason, until.
+    pub(super) fn of_subject(
+        &self,
+        subject: SubjectId,
+        now_ms: UnixMs,
+    ) -> Vec<(TokenKey, RevokeReason, UnixMs)> {
+        self.map
+            .iter()
+            .filter(|e| e.value().2 == subject && e.value().1 > now_ms)
+            .map(|e| (*e.key(), e.value().0, e.value().1))
+            .collect()
     }
 
     pub(super) fn len(&self) -> usize {
         self.map.len()
     }
 
-    pub(super) fn export(&self) -> Vec<RevokedRecord> {
+    pub(super) fn export(&self, subjects: &Subjects) -> Vec<RevokedRecord> {
         self.map
             .iter()
             .map(|e| RevokedRecord {
                 key: *e.key(),
                 reason: e.value().0,
                 until_ms: e.value().1,
+                subject: subjects.name(e.value().2),
             })
             .collect()
     }
@@ -101,26 +156,44 @@ mod tests {
     #[test]
     fn entry_past_its_until_counts_as_gone() {
         let set = RevokedSet::new();
-        set.insert(TokenKey([1; 16]), RevokeReason::Admin, 1000);
+        let subjects = Subjects::default();
+        let alice = subjects.acquire("alice");
+        set.insert(
+            TokenKey([1; 16]),
+            RevokeReason::Admin,
+            1000,
+            alice,
+            &subjects,
+        );
+        subjects.release(alice);
+        assert_eq!(set.subject(&TokenKey([1; 16]), 999), alice);
         assert_eq!(
             set.get(&TokenKey([1; 16]), 999),
             Some((RevokeReason::Admin, 1000))
         );
         assert_eq!(set.get(&TokenKey([1; 16]), 1000), None);
-        set.purge(1000);
+        set.purge(1000, &subjects);
         assert_eq!(set.len(), 0);
+        assert_eq!(subjects.len(), 0, "the purged entry gave its subject back");
     }
 
     #[test]
     fn merge_keeps_later_until() {
         let set = RevokedSet::new();
-        set.insert(TokenKey([1; 16]), RevokeReason::Inactivity, 5000);
-        set.merge(TokenKey([1; 16]), RevokeReason::Admin, 4000);
+        let subjects = Subjects::default();
+        set.insert(
+            TokenKey([1; 16]),
+            RevokeReason::Inactivity,
+            5000,
+            0,
+            &subjects,
+        );
+        set.merge(TokenKey([1; 16]), RevokeReason::Admin, 4000, 0, &subjects);
         assert_eq!(
             set.get(&TokenKey([1; 16]), 0),
             Some((RevokeReason::Inactivity, 5000))
         );
-        set.merge(TokenKey([1; 16]), RevokeReason::Admin, 6000);
+        set.merge(TokenKey([1; 16]), RevokeReason::Admin, 6000, 0, &subjects);
         assert_eq!(
             set.get(&TokenKey([1; 16]), 0),
             Some((RevokeReason::Admin, 6000))

@@ -268,6 +268,9 @@ impl Reader<'_> {
             last_activity_ms: self.u64(),
             first_seen_ms: self.u64(),
             jwt_exp_ms: Some(self.u64()).filter(|&e| e != 0),
+            subject: None,
+            policy: 0,
+            sig: 0,
         }
     }
 
@@ -279,6 +282,7 @@ impl Reader<'_> {
             key,
             reason,
             until_ms: self.u64(),
+            subject: None,
         })
     }
 }

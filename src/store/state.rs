@@ -28,9 +28,11 @@
 //! - **Values down, not calls up.** The live timing and `on_error` are pushed with
 //!   [`apply`](TokenState::apply); readiness is a flag the Redis supervisor sets and
 //!   [`is_ready`](TokenState::is_ready) reads.
-//! - **Subjects** (the identity issue) attach here: a subject index beside the token table in
-//!   [`Local`], and `revoke_subject` / `subject_status` methods on [`TokenState`] that each
-//!   backend implements (see the marked place below). Nothing is built for them yet.
+//! - **Identity**: a verified token's signature hash, subject and policy live beside its
+//!   slot in the local store (`store/identity.rs`, `store/subjects.rs`);
+//!   [`verified`](TokenState::verified), [`track_verified`](TokenState::track_verified),
+//!   [`subject_tokens`](TokenState::subject_tokens) and
+//!   [`revoke_subject`](TokenState::revoke_subject) are here.
 //!
 //! Imports: this file → `local`, `effects`, `redis`, the store's types; never `app`,
 //! `admin`, `proxy` or `revocation`.
@@ -38,13 +40,17 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use super::durable::Durability;
 use super::effects::{Effects, Policy};
+use super::identity::{SubjectToken, Verified};
 use super::journal::Journal;
 use super::local::Local;
 use super::memory::Store;
 use super::redis::{FlushStats, Shared, Unavailable};
 use super::types::TrackedRecord;
-use super::types::{Check, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track};
+use super::types::{
+    Check, NewIdent, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
+};
 use crate::clock::{duration_ms, Clock, UnixMs};
 use crate::config::{Backend as BackendKind, Config};
 use crate::telemetry::Metrics;
@@ -216,10 +222,20 @@ impl TokenState {
     /// A config was applied: the new policy, the table's cap, and what a timing change does
     /// to tracked tokens. `timeout_switched_on`: switching the timeout back on starts every
     /// token afresh (docs/reference.md, "Expiry and revocation").
-    pub fn apply(&self, policy: Policy, max_tracked: usize, timeout_switched_on: bool) {
+    pub fn apply(
+        &self,
+        policy: Policy,
+        max_tracked: usize,
+        timeout_switched_on: bool,
+        policy_map: Option<&[u8]>,
+    ) {
         let store = &self.local.store;
         let old = self.local.policy();
         store.set_max_tracked(max_tracked);
+        // Policies renamed, moved or removed: each token keeps its policy by name.
+        if let Some(map) = policy_map {
+            store.remap_policies(map);
+        }
         self.local.set_policy(policy);
         if timeout_switched_on {
             store.clear_tracked();
@@ -274,6 +290,74 @@ impl TokenState {
         Some(self.redis()?.flush(&self.local).await)
     }
 
-    // Subjects (the identity issue) go here: `revoke_subject`, `subject_status`, each a
-    // `match &self.backend` like the operations above.
+    /// Whether the tracked token was verified with the bytes whose signature hash is `sig`.
+    pub fn verified(&self, key: &TokenKey, sig: u64) -> Verified {
+        self.local.store.verified(key, sig)
+    }
+
+    /// [`TokenState::track`] of a verified token, keeping its signature hash, subject and
+    /// policy.
+    pub fn track_verified(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        jwt_exp_s: Option<u64>,
+        timing: &Timing,
+        ident: NewIdent<'_>,
+    ) -> Track {
+        let track = self
+            .local
+            .store
+            .track_with(key, now_ms, jwt_exp_s, timing, ident);
+        if let (Track::New { .. }, Backend::Redis(shared)) = (&track, &self.backend) {
+            shared.touched(key, now_ms);
+        }
+        track
+    }
+
+    /// Records a verification of a token already tracked (learnt from another replica).
+    pub fn attach(&self, key: &TokenKey, ident: NewIdent<'_>) -> bool {
+        self.local.store.attach(key, ident)
+    }
+
+    /// A token's subject and policy id (0 = default), when known here.
+    pub fn ident(&self, key: &TokenKey, now_ms: UnixMs) -> (Option<Arc<str>>, u8) {
+        self.local.store.ident(key, now_ms)
+    }
+
+    /// The tokens of `subject` known here, under the live timing.
+    pub fn subject_tokens(&self, subject: &str, now_ms: UnixMs) -> Vec<SubjectToken> {
+        let timing = self.local.policy().timing;
+        self.local.store.subject_tokens(subject, now_ms, &timing)
+    }
+
+    /// `DELETE /api/v1/subjects/{subject}/tokens`: revokes every active token of `subject`
+    /// (reason `admin`, each reported and made durable like a single admin revocation).
+    /// Returns how many were revoked and whether all of them are durable.
+    pub async fn revoke_subject(&self, subject: &str, now_ms: UnixMs) -> (usize, Durability) {
+        let active: Vec<TokenKey> = self
+            .subject_tokens(subject, now_ms)
+            .into_iter()
+            .filter(|t| t.revoked.is_none())
+            .map(|t| t.key)
+            .collect();
+        let mut worst = Durability::Done;
+        for key in &active {
+            let d = self.revoke_durably(key, now_ms).await;
+            if d != Durability::Done {
+                worst = d;
+            }
+        }
+        (active.len(), worst)
+    }
+
+    /// Distinct subjects held here.
+    pub fn subjects_len(&self) -> usize {
+        self.local.store.subjects_len()
+    }
+
+    /// Tracked tokens by policy id (index 0 = default).
+    pub fn policy_counts(&self) -> Vec<usize> {
+        self.local.store.policy_counts()
+    }
 }

@@ -116,11 +116,28 @@ pub(super) enum SlotState<'a> {
     Stale,
 }
 
+/// What identity adds to a tracked token (all zero for an opaque token or identity off).
+/// Kept beside the slots, and only as far as the last slot that has one, so that a gateway
+/// without `[identity]` pays nothing for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Ident {
+    /// Keyed hash of the bytes after the signing input (the JWS signature) that were
+    /// verified; a request with the same token id and other bytes is verified again.
+    pub(crate) sig: u64,
+    /// Interned subject; 0 = none.
+    pub(crate) subject: u32,
+    /// 0 = the default policy, i + 1 = `timeout.policies[i]` of the live config.
+    pub(crate) policy: u8,
+}
+
+const _: () = assert!(std::mem::size_of::<Ident>() == 16);
+
 #[derive(Default)]
 pub(super) struct Shard {
     slots: Vec<Slot>,
     index: HashTable<u32>,
     free: Vec<u32>,
+    idents: Vec<Ident>,
 }
 
 impl Shard {
@@ -135,12 +152,51 @@ impl Shard {
         &self.slots[idx as usize]
     }
 
+    pub(super) fn ident(&self, idx: u32) -> Ident {
+        self.idents.get(idx as usize).copied().unwrap_or_default()
+    }
+
+    pub(super) fn set_ident(&mut self, idx: u32, ident: Ident) {
+        let i = idx as usize;
+        if i >= self.idents.len() {
+            if ident == Ident::default() {
+                return;
+            }
+            self.idents.resize(i + 1, Ident::default());
+        }
+        self.idents[i] = ident;
+    }
+
+    /// Every slot's ident that is not the default, with its slot (live or dead).
+    pub(super) fn idents(&self) -> impl Iterator<Item = (&Slot, Ident)> {
+        self.idents
+            .iter()
+            .zip(&self.slots)
+            .filter(|(i, s)| **i != Ident::default() && (s.is_live() || s.is_dead()))
+            .map(|(i, s)| (s, *i))
+    }
+
+    /// Maps every slot's policy through `map` (a policy renamed, moved or removed).
+    pub(super) fn remap_policies(&mut self, map: &[u8]) {
+        for ident in &mut self.idents {
+            ident.policy = map.get(ident.policy as usize).copied().unwrap_or(0);
+        }
+    }
+
     pub(super) fn state(&self, idx: u32) -> SlotState<'_> {
         match self.slots.get(idx as usize) {
             Some(s) if s.is_live() => SlotState::Live(s),
             Some(s) if s.is_dead() => SlotState::Dead,
             _ => SlotState::Stale,
         }
+    }
+
+    /// Stores a new live slot with its ident (the key must not be indexed); None when the
+    /// shard is full.
+    pub(super) fn insert_with(&mut self, slot: Slot, ident: Ident) -> Option<u32> {
+        let idx = self.insert(slot)?;
+        self.set_ident(idx, ident);
+        Some(idx)
     }
 
     /// Stores a new live slot (the key must not be indexed); None when the shard is full.
@@ -169,16 +225,22 @@ impl Shard {
         self.slots[idx as usize].meta = DEAD;
     }
 
-    /// Unindexes and frees a live slot whose wheel item was just consumed.
-    pub(super) fn retire(&mut self, idx: u32) {
+    /// Unindexes and frees a live slot whose wheel item was just consumed; returns the
+    /// subject reference it held.
+    pub(super) fn retire(&mut self, idx: u32) -> u32 {
         self.unindex(idx);
-        self.release(idx);
+        self.release(idx)
     }
 
-    /// Frees a slot whose wheel item was just consumed.
-    pub(super) fn release(&mut self, idx: u32) {
+    /// Frees a slot whose wheel item was just consumed; returns the subject reference it held
+    /// (the caller releases it).
+    pub(super) fn release(&mut self, idx: u32) -> u32 {
         self.slots[idx as usize].meta = FREE;
         self.free.push(idx);
+        match self.idents.get_mut(idx as usize) {
+            Some(ident) => std::mem::take(ident).subject,
+            None => 0,
+        }
     }
 
     fn unindex(&mut self, idx: u32) {
@@ -188,12 +250,24 @@ impl Shard {
         }
     }
 
-    pub(super) fn live_slots(&self) -> impl Iterator<Item = &Slot> {
-        self.slots.iter().filter(|s| s.is_live())
+    /// Live slots with their idents.
+    pub(super) fn live_slots(&self) -> impl Iterator<Item = (&Slot, Ident)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_live())
+            .map(|(i, s)| (s, self.ident(i as u32)))
     }
 
-    pub(super) fn clear(&mut self) {
+    /// Empties the shard; returns the subject references its slots held.
+    pub(super) fn clear(&mut self) -> Vec<u32> {
+        let held = self
+            .idents()
+            .map(|(_, i)| i.subject)
+            .filter(|&s| s != 0)
+            .collect();
         *self = Shard::default();
+        held
     }
 
     #[cfg(test)]

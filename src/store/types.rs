@@ -1,8 +1,21 @@
 //! The store's vocabulary: reasons, the timing policy, revocations, and what a check, a
 //! track or a status lookup answers. Imports nothing else of the store.
 
+use std::sync::Arc;
+
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
+
+/// At most this many `[[timeout.policies]]` (docs/reference.md, "Configuration").
+pub const MAX_POLICIES: usize = 32;
+
+/// One timeout policy's deadlines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct PolicyTiming {
+    /// `u64::MAX` = `idle = "off"`: the idle deadline never comes.
+    pub idle_ms: u64,
+    pub absolute_ms: Option<u64>,
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RevokeReason {
@@ -41,10 +54,43 @@ pub struct Timing {
     pub enforce: bool,
     /// How long a revoked key is kept (bounded further by the token's JWT `exp`).
     pub retention_ms: u64,
+    /// `policies[i]` is the deadlines of a token with policy `i + 1` (`timeout.policies[i]`);
+    /// policy 0 is the default above. A fixed array keeps `Timing` `Copy`.
+    pub policies: [PolicyTiming; MAX_POLICIES],
+}
+
+impl Timing {
+    /// The timing of a token with `policy` (0 = the default: `self`'s own deadlines).
+    pub fn of(&self, policy: u8) -> Timing {
+        match self.policies.get(usize::from(policy).wrapping_sub(1)) {
+            Some(p) if policy != 0 => Timing {
+                idle_ms: p.idle_ms,
+                absolute_ms: p.absolute_ms,
+                ..*self
+            },
+            _ => *self,
+        }
+    }
+
+    /// A timing with the given default deadlines, no policies (tests, benchmarks).
+    pub fn simple(
+        idle_ms: u64,
+        absolute_ms: Option<u64>,
+        enforce: bool,
+        retention_ms: u64,
+    ) -> Timing {
+        Timing {
+            idle_ms,
+            absolute_ms,
+            enforce,
+            retention_ms,
+            policies: [PolicyTiming::default(); MAX_POLICIES],
+        }
+    }
 }
 
 /// A token that just expired (or was revoked by an admin).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Revocation {
     pub key: TokenKey,
     pub reason: RevokeReason,
@@ -54,10 +100,14 @@ pub struct Revocation {
     pub at_ms: UnixMs,
     /// `false` in shadow mode: the token was only dropped from tracking.
     pub enforced: bool,
+    /// The token's subject, when identity knew it.
+    pub subject: Option<Arc<str>>,
+    /// The token's policy (0 = default, i + 1 = `timeout.policies[i]`).
+    pub policy: u8,
 }
 
 /// Result of the per-request check.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Check {
     /// Neither tracked nor revoked.
     Unknown,
@@ -105,20 +155,36 @@ pub enum Status {
 }
 
 /// A tracked token as exported to / imported from a snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrackedRecord {
     pub key: TokenKey,
     pub last_activity_ms: UnixMs,
     pub first_seen_ms: UnixMs,
     pub jwt_exp_ms: Option<UnixMs>,
+    pub subject: Option<Arc<str>>,
+    /// 0 = default, i + 1 = `timeout.policies[i]` (a snapshot stores the name).
+    pub policy: u8,
+    /// The verified signature's hash (0 = none).
+    pub sig: u64,
 }
 
 /// A revoked token as exported to / imported from a snapshot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RevokedRecord {
     pub key: TokenKey,
     pub reason: RevokeReason,
     pub until_ms: UnixMs,
+    pub subject: Option<Arc<str>>,
+}
+
+/// What a verified token brings when it starts to be tracked.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NewIdent<'a> {
+    /// Keyed hash of the verified signature (`Keyer::signature_hash`).
+    pub sig: u64,
+    pub subject: Option<&'a str>,
+    /// 0 = default, i + 1 = `timeout.policies[i]`.
+    pub policy: u8,
 }
 
 /// A reason's one-byte code in the snapshot and the journal.

@@ -49,6 +49,8 @@ pub enum KeyError {
 #[derive(Clone)]
 pub struct Keyer {
     key: [u8; 32],
+    /// Derived from `key`: keys [`Keyer::signature_hash`].
+    sig_key: [u8; 32],
 }
 
 // The hash key is a secret: never print it.
@@ -64,14 +66,25 @@ const KDF_CONTEXT: &str = "idlegate 2026 token key";
 impl Keyer {
     /// Derives the hash key from a secret (the env variable's value) with a KDF.
     pub fn from_secret(secret: &[u8]) -> Keyer {
-        Keyer {
-            key: blake3::derive_key(KDF_CONTEXT, secret),
-        }
+        Keyer::from_key_bytes(blake3::derive_key(KDF_CONTEXT, secret))
     }
 
     /// Uses 32 raw key bytes as they are (the key file's content).
     pub fn from_key_bytes(key: [u8; 32]) -> Keyer {
-        Keyer { key }
+        let sig_key = *blake3::keyed_hash(&key, b"idlegate signature hash key").as_bytes();
+        Keyer { key, sig_key }
+    }
+
+    /// A 64-bit keyed hash of what follows the signing input (a JWS's signature), never 0:
+    /// two requests with the same token id and the same value carry the same bytes. The hash
+    /// is keyed with a key derived from the token key, so it says nothing outside this
+    /// gateway.
+    pub fn signature_hash(&self, token: &str) -> u64 {
+        let rest = &token.as_bytes()[signing_input(token).len()..];
+        let hash = blake3::keyed_hash(&self.sig_key, rest);
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&hash.as_bytes()[..8]);
+        u64::from_le_bytes(b).max(1)
     }
 
     /// The first 128 bits of the keyed BLAKE3 hash of the token's signing input.
@@ -161,6 +174,20 @@ mod tests {
         assert_eq!(
             k.key(&format!("{h}.{p}.sigone")),
             k.key(&format!("{h}.{p}"))
+        );
+    }
+
+    #[test]
+    fn signature_hash_tells_resigned_tokens_apart() {
+        let (h, p) = (b64(r#"{"alg":"ES256"}"#), b64(r#"{"sub":"a"}"#));
+        let k = keyer();
+        let one = k.signature_hash(&format!("{h}.{p}.sigone"));
+        assert_eq!(one, k.signature_hash(&format!("{h}.{p}.sigone")));
+        assert_ne!(one, k.signature_hash(&format!("{h}.{p}.sigtwo")));
+        assert_ne!(one, 0);
+        assert_ne!(
+            one,
+            Keyer::from_secret(b"other").signature_hash(&format!("{h}.{p}.sigone"))
         );
     }
 

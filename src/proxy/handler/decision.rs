@@ -9,6 +9,7 @@ use http::Request;
 
 use super::throttle::Throttle;
 use super::tracking;
+use super::verify::Who;
 use crate::app::{App, Live};
 use crate::classify::ExclusionId;
 use crate::config::TrackMode;
@@ -26,6 +27,8 @@ pub(super) struct Decision {
     pub settled_by_answer: bool,
     /// Not tracked yet: the raw token, to start tracking it if the upstream accepts it.
     pub candidate: Option<String>,
+    /// What verification learnt of the candidate (identity on).
+    pub who: Option<Who>,
 }
 
 /// What the state says of a keyed token that may go on.
@@ -45,6 +48,7 @@ pub(super) async fn decide<B>(
     req: &Request<B>,
     key: Option<TokenKey>,
     token: Option<&str>,
+    who: Option<Who>,
     now_ms: u64,
 ) -> Result<Decision, ProxyError> {
     // Classified first (pure) so that the check can touch in the same step.
@@ -64,13 +68,15 @@ pub(super) async fn decide<B>(
         if settled_by_answer {
             candidate = token.map(str::to_owned);
         } else {
-            verdict.deadline = tracking::track(app, overflow_warning, key, token, now_ms);
+            let who = who.as_ref();
+            verdict.deadline = tracking::track(app, overflow_warning, key, token, who, now_ms);
         }
     }
     Ok(Decision {
         key,
         deadline: verdict.deadline,
         settled_by_answer,
+        who: if candidate.is_some() { who } else { None },
         candidate,
     })
 }

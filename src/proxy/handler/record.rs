@@ -35,6 +35,7 @@ pub(super) fn record(
         mut deadline,
         settled_by_answer,
         candidate,
+        who,
     } = decision;
     // An upstream 401 drops the token; any other answer accepts a candidate.
     if let (Some(key), true) = (&key, settled_by_answer) {
@@ -42,7 +43,8 @@ pub(super) fn record(
             tracking::untrack(app, key);
             deadline = None;
         } else if candidate.is_some() {
-            deadline = tracking::track(app, overflow_warning, key, candidate.as_deref(), now_ms);
+            let (raw, who) = (candidate.as_deref(), who.as_ref());
+            deadline = tracking::track(app, overflow_warning, key, raw, who, now_ms);
         }
     }
     forward::clean_response(&mut resp);

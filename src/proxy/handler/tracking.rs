@@ -2,10 +2,12 @@
 //! `tokens.track = "all"`, once the upstream accepted it otherwise), or is dropped when the
 //! upstream refuses it (docs/reference.md, "Tracking").
 //!
-//! Layout: the handler's only writes to the state layer besides the check; imports
-//! `throttle.rs` for the overflow warning.
+//! Layout: the handler's only writes to the state layer besides the check and the verify
+//! phase's; imports `throttle.rs` for the overflow warning and `verify.rs` for what a
+//! verified token brings.
 
 use super::throttle::Throttle;
+use super::verify::Who;
 use crate::app::App;
 use crate::store::Track;
 use crate::token::{self, TokenKey};
@@ -16,11 +18,16 @@ pub(super) fn track(
     overflow_warning: &Throttle,
     key: &TokenKey,
     raw: Option<&str>,
+    who: Option<&Who>,
     now_ms: u64,
 ) -> Option<u64> {
     let live = app.live();
     let exp = raw.and_then(token::jwt_exp);
-    match app.state().track(key, now_ms, exp, &live.timing) {
+    let ident = who.map(Who::ident).unwrap_or_default();
+    match app
+        .state()
+        .track_verified(key, now_ms, exp, &live.timing, ident)
+    {
         Track::New { deadline_ms } => {
             if let Some(raw) = raw {
                 app.hooks.remember(*key, raw);

@@ -15,7 +15,7 @@ use crate::token::TokenKey;
 const CLAIM_CHUNK: usize = 512;
 
 /// What Redis knows of a token.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Known {
     Revoked(RevokeReason, UnixMs),
     Tracked(TrackedRecord),
@@ -153,7 +153,7 @@ impl Shared {
             let now_ms = local.clock.now_ms();
             let Some(mut conn) = self.connection() else {
                 for rev in chunk {
-                    self.expire_offline(local, *rev, now_ms, timing);
+                    self.expire_offline(local, rev.clone(), now_ms, timing);
                 }
                 continue;
             };
@@ -185,6 +185,10 @@ impl Shared {
 
     fn claim_cmd(&self, rec: &TrackedRecord, now_ms: UnixMs, timing: &Timing) -> ::redis::Cmd {
         let key = &rec.key;
+        // The token's own policy; `idle = "off"` is ten years to Redis (a TTL must be finite).
+        let mut own = timing.of(rec.policy);
+        own.idle_ms = own.idle_ms.min(IDLE_OFF_MS);
+        let timing = &own;
         let mut c = cmd("EVALSHA");
         c.arg(self.scripts.claim.get_hash())
             .arg(3)
@@ -221,7 +225,7 @@ impl Shared {
                 let newer = TrackedRecord {
                     last_activity_ms: last_ms,
                     first_seen_ms: first_ms,
-                    ..*rec
+                    ..rec.clone()
                 };
                 local.store.import(&[newer], &[], now_ms, timing);
                 None
@@ -240,6 +244,8 @@ impl Shared {
                     first_seen_ms: first_ms,
                     at_ms,
                     enforced: timing.enforce,
+                    subject: rec.subject.clone(),
+                    policy: rec.policy,
                 };
                 if timing.enforce {
                     local.store.mark_revoked(key, reason, until_ms, now_ms);
@@ -301,6 +307,9 @@ pub(crate) fn decode_lookup(key: &TokenKey, reply: &Value) -> ::redis::RedisResu
     Ok(known_of(key, &tracked, revoked.as_deref()))
 }
 
+/// What an `idle = "off"` policy is to Redis: ten years.
+const IDLE_OFF_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
+
 fn known_of(key: &TokenKey, tracked: &[Option<u64>], revoked: Option<&str>) -> Known {
     if let Some((reason, until)) = revoked.and_then(super::keys::parse_revoked_value) {
         return Known::Revoked(reason, until);
@@ -311,6 +320,9 @@ fn known_of(key: &TokenKey, tracked: &[Option<u64>], revoked: Option<&str>) -> K
             last_activity_ms: *last,
             first_seen_ms: *first,
             jwt_exp_ms: exp.filter(|e| *e > 0),
+            subject: None,
+            policy: 0,
+            sig: 0,
         }),
         _ => Known::Nothing,
     }

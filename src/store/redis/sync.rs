@@ -133,7 +133,7 @@ impl Shared {
                         let newer = TrackedRecord {
                             last_activity_ms: last_ms,
                             first_seen_ms: first_ms,
-                            ..*rec
+                            ..rec.clone()
                         };
                         local.store.import(&[newer], &[], now_ms, timing);
                     }

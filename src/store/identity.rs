@@ -1,0 +1,163 @@
+//! What identity adds to the memory store (docs/reference.md, "Identity"): the verified
+//! signature of a tracked token, its subject and policy; a subject's tokens; policy ids kept
+//! in step with the live config.
+
+use super::deadline::{deadline, expiry};
+use super::memory::Store;
+use super::table::{shard_of, Ident};
+use super::types::{NewIdent, RevokeReason, Timing};
+use crate::clock::UnixMs;
+use crate::token::TokenKey;
+
+/// Whether a tracked token was verified with the bytes a request brings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verified {
+    /// Tracked, and verified with these very bytes: no verification needed.
+    Same,
+    /// Tracked, but verified with other bytes (or never): verify before touching it.
+    Other,
+    /// Not tracked here.
+    Untracked,
+}
+
+/// One token of a subject, for the admin API.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubjectToken {
+    pub key: TokenKey,
+    /// None = active.
+    pub revoked: Option<RevokeReason>,
+    /// 0 = default, i + 1 = `timeout.policies[i]`.
+    pub policy: u8,
+    /// None for a revoked entry (the set keeps only reason and retention).
+    pub last_activity_ms: Option<UnixMs>,
+    pub first_seen_ms: Option<UnixMs>,
+    /// Active: until the deadline; revoked: until the entry is dropped.
+    pub until_ms: UnixMs,
+}
+
+impl Store {
+    /// Compares the tracked token's verified signature with `sig`; one shard read.
+    pub fn verified(&self, key: &TokenKey, sig: u64) -> Verified {
+        let shard = self.shards[shard_of(&key.0)].read();
+        match shard.find(&key.0) {
+            Some(idx) if shard.ident(idx).sig == sig && sig != 0 => Verified::Same,
+            Some(_) => Verified::Other,
+            None => Verified::Untracked,
+        }
+    }
+
+    /// Records a verification of a token tracked already (learnt from another replica, or
+    /// tracked before identity knew it): its signature hash, subject and policy. Returns
+    /// whether it was tracked.
+    pub fn attach(&self, key: &TokenKey, new: NewIdent<'_>) -> bool {
+        let mut shard = self.shards[shard_of(&key.0)].write();
+        let Some(idx) = shard.find(&key.0) else {
+            return false;
+        };
+        let old = shard.ident(idx);
+        let ident = Ident {
+            subject: match (old.subject, new.subject) {
+                (0, Some(s)) => self.subjects.acquire(s),
+                (old, _) => old,
+            },
+            ..self.ident_of(NewIdent {
+                subject: None,
+                ..new
+            })
+        };
+        shard.set_ident(idx, ident);
+        true
+    }
+
+    /// The tracked token's subject and policy.
+    pub fn ident(&self, key: &TokenKey, now_ms: UnixMs) -> (Option<std::sync::Arc<str>>, u8) {
+        {
+            let shard = self.shards[shard_of(&key.0)].read();
+            if let Some(idx) = shard.find(&key.0) {
+                let ident = shard.ident(idx);
+                return (self.subjects.name(ident.subject), ident.policy);
+            }
+        }
+        (self.subjects.name(self.revoked.subject(key, now_ms)), 0)
+    }
+
+    /// Every tracked token of `subject` (active, newest activity first), then its revoked
+    /// entries still kept (latest first). A tracked token whose deadline has passed is left
+    /// out: the sweeper settles it.
+    pub fn subject_tokens(
+        &self,
+        subject: &str,
+        now_ms: UnixMs,
+        timing: &Timing,
+    ) -> Vec<SubjectToken> {
+        let Some(id) = self.subjects.find(subject) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        for shard in self.shards.iter() {
+            let shard = shard.read();
+            for (slot, ident) in shard.live_slots().filter(|(_, i)| i.subject == id) {
+                let own = timing.of(ident.policy);
+                let (last, first) = (slot.last_ms(), slot.first_ms());
+                if expiry(last, first, now_ms, &own).is_some() {
+                    continue;
+                }
+                out.push(SubjectToken {
+                    key: TokenKey(slot.key()),
+                    revoked: None,
+                    policy: ident.policy,
+                    last_activity_ms: Some(last),
+                    first_seen_ms: Some(first),
+                    until_ms: deadline(last, first, &own),
+                });
+            }
+        }
+        out.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms));
+        let mut revoked: Vec<SubjectToken> = self
+            .revoked
+            .of_subject(id, now_ms)
+            .into_iter()
+            .map(|(key, reason, until_ms)| SubjectToken {
+                key,
+                revoked: Some(reason),
+                policy: 0,
+                last_activity_ms: None,
+                first_seen_ms: None,
+                until_ms,
+            })
+            .collect();
+        revoked.sort_by(|a, b| b.until_ms.cmp(&a.until_ms));
+        out.extend(revoked);
+        out
+    }
+
+    /// Policy ids follow the live config: `map[old] = new` for every id in use (a removed
+    /// policy maps to 0, the default).
+    pub fn remap_policies(&self, map: &[u8]) {
+        for shard in self.shards.iter() {
+            shard.write().remap_policies(map);
+        }
+    }
+
+    /// Tracked tokens by policy id (index 0 = default): one pass over the idents.
+    pub fn policy_counts(&self) -> Vec<usize> {
+        let mut counts = vec![0usize; super::types::MAX_POLICIES + 1];
+        let mut with_policy = 0;
+        for shard in self.shards.iter() {
+            let shard = shard.read();
+            for (slot, ident) in shard.idents() {
+                if slot.is_live() && ident.policy != 0 {
+                    counts[usize::from(ident.policy).min(super::types::MAX_POLICIES)] += 1;
+                    with_policy += 1;
+                }
+            }
+        }
+        counts[0] = self.tracked_len().saturating_sub(with_policy);
+        counts
+    }
+
+    /// Distinct subjects held (tracked and retained revoked tokens).
+    pub fn subjects_len(&self) -> usize {
+        self.subjects.len()
+    }
+}

@@ -128,9 +128,14 @@ impl Report {
             self.requests_without_token,
             self.skipped_total
         );
+        let by_group = if self.policies.is_empty() {
+            "."
+        } else {
+            " by default; tokens by group:"
+        };
         let _ = writeln!(
             out,
-            "Predictions use idle timeout {}{absolute}, or the token's policy:",
+            "Predictions use idle timeout {}{absolute}{by_group}",
             human_secs(self.idle_seconds as f64)
         );
         for p in &self.policies {
@@ -148,7 +153,7 @@ impl Report {
                 p.tokens
             );
         }
-        end_list(out, self.policies.is_empty(), "(no timeout policies)");
+        out.push('\n');
     }
 
     fn write_apis(&self, out: &mut String) {

@@ -8,6 +8,7 @@ use crate::clock::rfc3339;
 use super::collect::{Collector, Policies, Record, ACTIVITY, MAX_LISTED_SKIPS};
 use super::entry::Skipped;
 use super::report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
+use super::timeouts::{ClaimsRead, Holder, TimeoutPolicies, Timeouts};
 
 /// Periodic = at least this many intervals …
 const PERIODIC_MIN_INTERVALS: usize = 4;
@@ -67,10 +68,11 @@ pub struct Timeline {
 /// Walks `(time, resets_timer)` in time order. The first request starts the timer whatever
 /// its class (tracking sets `last_activity` on first sight); a request at or after the
 /// deadline finds the token revoked, and it stays revoked. The longest gap is a property of
-/// the traffic and is measured over all requests, revoked or not.
+/// the traffic and is measured over all requests, revoked or not. `idle_ms` None is an idle
+/// timeout that is off: only the absolute deadline, if any, revokes.
 pub fn timeline(
     requests: impl IntoIterator<Item = (u64, bool)>,
-    idle_ms: u64,
+    idle_ms: Option<u64>,
     absolute_ms: Option<u64>,
 ) -> Option<Timeline> {
     let mut it = requests.into_iter();
@@ -90,9 +92,12 @@ pub fn timeline(
         t.requests += 1;
         t.last_ms = time;
         if t.revoke_at_ms.is_none() {
-            let idle_deadline = last_reset.saturating_add(idle_ms);
-            let deadline = absolute_deadline.map_or(idle_deadline, |a| a.min(idle_deadline));
-            if time >= deadline {
+            let idle_deadline = idle_ms.map(|idle| last_reset.saturating_add(idle));
+            let deadline = match (idle_deadline, absolute_deadline) {
+                (Some(i), Some(a)) => Some(i.min(a)),
+                (i, a) => i.or(a),
+            };
+            if let Some(deadline) = deadline.filter(|&d| time >= d) {
                 t.revoke_at_ms = Some(deadline);
             } else if resets {
                 last_reset = time;
@@ -108,18 +113,12 @@ pub fn timeline(
     Some(t)
 }
 
-/// Idle and absolute timeouts used for predictions, in milliseconds.
-#[derive(Clone, Copy, Debug)]
-pub(super) struct Timeouts {
-    pub idle_ms: u64,
-    pub absolute_ms: Option<u64>,
-}
-
-/// Builds the report from everything the collector gathered.
+/// Builds the report from everything the collector gathered. Each token is predicted under its
+/// own timeout policy, for the current exclusions and for every what-if.
 pub(super) fn build_report(
     mut c: Collector<'_>,
     policies: &Policies,
-    timeouts: Timeouts,
+    timeouts: &TimeoutPolicies<'_>,
 ) -> Report {
     // Stable: entries with the same time keep their file order.
     c.records.sort_by_key(|r| r.time_ms);
@@ -127,17 +126,14 @@ pub(super) fn build_report(
     let by_token = records_by_token(&c.records, c.tokens.len());
     let timelines: Vec<Vec<Option<Timeline>>> = (0..=policies.what_if_groups.len())
         .map(|k| {
-            by_token
-                .iter()
-                .map(|recs| token_timeline(&c.records, recs, k, timeouts))
+            (by_token.iter().zip(&c.holders))
+                .map(|(recs, h)| token_timeline(&c.records, recs, k, timeouts.timeouts(h.policy)))
                 .collect()
         })
         .collect();
-    let mut tokens: Vec<TokenRow> = c
-        .tokens
-        .iter()
+    let mut tokens: Vec<TokenRow> = (c.tokens.iter().zip(&c.holders))
         .zip(&timelines[0])
-        .filter_map(|(key, t)| t.map(|t| token_row(key.to_hex(), &t)))
+        .filter_map(|((key, h), t)| t.map(|t| token_row(key.to_hex(), &t, h, timeouts)))
         .collect();
     tokens.sort_by(|a, b| a.first.cmp(&b.first).then(a.token_id.cmp(&b.token_id)));
     let what_if = policies
@@ -158,8 +154,12 @@ pub(super) fn build_report(
             ),
         });
     }
+    let unreadable = (c.holders.iter()).filter(|h| h.claims == ClaimsRead::Unreadable);
+    let default = timeouts.default();
     Report {
-        idle_seconds: timeouts.idle_ms / 1000,
+        policies: timeouts.rows(&c.holders),
+        tokens_with_unreadable_claims: unreadable.count() as u64,
+        idle_seconds: default.idle_ms.map_or(0, |ms| ms / 1000),
         apis,
         tokens,
         candidates,
@@ -167,7 +167,7 @@ pub(super) fn build_report(
         skipped,
         skipped_total,
         requests_without_token: c.without_token,
-        absolute_seconds: timeouts.absolute_ms.map(|a| a / 1000),
+        absolute_seconds: default.absolute_ms.map(|a| a / 1000),
     }
 }
 
@@ -187,8 +187,11 @@ fn token_timeline(records: &[Record], recs: &[u32], k: usize, t: Timeouts) -> Op
     timeline(requests, t.idle_ms, t.absolute_ms)
 }
 
-fn token_row(token_id: String, t: &Timeline) -> TokenRow {
+fn token_row(token_id: String, t: &Timeline, h: &Holder, p: &TimeoutPolicies<'_>) -> TokenRow {
     TokenRow {
+        policy: p.name(h.policy),
+        subject: h.subject.clone(),
+        claims: h.claims.as_str().to_owned(),
         token_id,
         requests: t.requests,
         resetting_requests: t.resetting,
@@ -316,89 +319,5 @@ fn candidate(row: &ApiRow, acc: &RowAcc, stats: &IntervalStats, policies: &Polic
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MIN: u64 = 60_000;
-
-    #[test]
-    fn periodic_needs_four_intervals_with_low_variation() {
-        assert!(interval_stats(&mut [60_000, 61_000, 59_000, 60_000]).periodic);
-        assert!(!interval_stats(&mut [60_000, 61_000, 59_000]).periodic);
-        assert!(!interval_stats(&mut [1_000, 60_000, 5_000, 300_000]).periodic);
-        assert!(!interval_stats(&mut [0, 0, 0, 0, 0]).periodic);
-    }
-
-    #[test]
-    fn median_of_even_count_is_the_mean_of_the_middle_two() {
-        let s = interval_stats(&mut [4, 1, 3, 2]);
-        assert_eq!(s.median_ms, Some(2.5));
-        assert_eq!(interval_stats(&mut []).median_ms, None);
-    }
-
-    #[test]
-    fn token_whose_requests_end_before_the_deadline_is_never_revoked() {
-        let t = timeline(
-            [(0, true), (10 * MIN, false), (29 * MIN, false)],
-            30 * MIN,
-            None,
-        )
-        .unwrap();
-        assert_eq!(t.revoke_at_ms, None);
-        assert_eq!(t.longest_gap_ms, 29 * MIN);
-        assert_eq!(t.resetting, 1);
-    }
-
-    #[test]
-    fn later_request_reaching_the_deadline_reveals_the_revocation() {
-        let reqs = [
-            (0, true),
-            (10 * MIN, false),
-            (30 * MIN, false),
-            (31 * MIN, true),
-        ];
-        let t = timeline(reqs, 30 * MIN, None).unwrap();
-        assert_eq!(t.revoke_at_ms, Some(30 * MIN));
-        assert_eq!(t.longest_gap_ms, 31 * MIN);
-    }
-
-    #[test]
-    fn revoked_token_stays_revoked_despite_later_activity() {
-        let reqs = [
-            (0, true),
-            (31 * MIN, true),
-            (32 * MIN, true),
-            (90 * MIN, true),
-        ];
-        let t = timeline(reqs, 30 * MIN, None).unwrap();
-        assert_eq!(t.revoke_at_ms, Some(30 * MIN));
-        assert_eq!(t.longest_gap_ms, 58 * MIN);
-    }
-
-    #[test]
-    fn first_request_starts_the_timer_even_when_excluded() {
-        let reqs = [(0, false), (20 * MIN, false), (31 * MIN, false)];
-        let t = timeline(reqs, 30 * MIN, None).unwrap();
-        assert_eq!(t.revoke_at_ms, Some(30 * MIN));
-        assert_eq!(t.resetting, 0);
-    }
-
-    #[test]
-    fn absolute_deadline_applies_when_it_comes_first() {
-        let reqs = (0..20).map(|i| (i * 10 * MIN, true));
-        let t = timeline(reqs, 30 * MIN, Some(60 * MIN)).unwrap();
-        assert_eq!(t.revoke_at_ms, Some(60 * MIN));
-    }
-
-    #[test]
-    fn gap_runs_to_the_last_request_when_no_reset_follows() {
-        let reqs = [
-            (0, true),
-            (5 * MIN, true),
-            (6 * MIN, false),
-            (25 * MIN, false),
-        ];
-        let t = timeline(reqs, 30 * MIN, None).unwrap();
-        assert_eq!(t.longest_gap_ms, 20 * MIN);
-    }
-}
+#[path = "analyze_tests.rs"]
+mod tests;

@@ -14,6 +14,7 @@ use crate::token::{extract, Keyer, TokenKey, TokenSource};
 use super::entry::{HarEntry, Skipped};
 use super::error::HarError;
 use super::template::normalise_path;
+use super::timeouts::{Holder, TimeoutPolicies};
 
 /// At most this many what-if groups: a record keeps one "excluded" bit per policy in a u64,
 /// bit 0 being the current policy.
@@ -30,7 +31,7 @@ pub(super) const ACTIVITY: u32 = u32::MAX;
 /// Changes tried on the recording without editing the config (`idlegate har` flags).
 #[derive(Clone, Debug, Default)]
 pub struct HarOptions {
-    /// `--idle`: replaces `timeout.idle` for predictions.
+    /// `--idle`: replaces `timeout.idle` (the default policy's idle timeout) for predictions.
     pub idle: Option<Duration>,
     /// `--enable GROUP`: default groups switched on in addition to `enabled_defaults`.
     pub enable: Vec<String>,
@@ -105,8 +106,11 @@ pub(super) struct Collector<'a> {
     keyer: &'a Keyer,
     catalog: Option<&'a Catalog>,
     policies: &'a Policies,
+    timeouts: &'a TimeoutPolicies<'a>,
     token_index: HashMap<TokenKey, u32>,
     pub tokens: Vec<TokenKey>,
+    /// Parallel to `tokens`: each token's policy and subject, from its first request.
+    pub holders: Vec<Holder>,
     api_index: HashMap<(http::Method, String), u32>,
     pub apis: Vec<(http::Method, String)>,
     pub records: Vec<Record>,
@@ -124,14 +128,17 @@ impl<'a> Collector<'a> {
         keyer: &'a Keyer,
         catalog: Option<&'a Catalog>,
         policies: &'a Policies,
+        timeouts: &'a TimeoutPolicies<'a>,
     ) -> Self {
         Collector {
             cfg,
             keyer,
             catalog,
             policies,
+            timeouts,
             token_index: HashMap::new(),
             tokens: Vec::new(),
+            holders: Vec::new(),
             api_index: HashMap::new(),
             apis: Vec::new(),
             records: Vec::new(),
@@ -174,8 +181,7 @@ impl<'a> Collector<'a> {
             self.without_token += 1;
             return;
         };
-        let key = self.keyer.key(&token);
-        let token = self.intern_token(key);
+        let token = self.intern_token(&token);
         let api = self.intern_api(&e.method, &e.path);
         let no_touch = self
             .cfg
@@ -202,11 +208,15 @@ impl<'a> Collector<'a> {
         });
     }
 
-    fn intern_token(&mut self, key: TokenKey) -> u32 {
+    /// The token's index; a token seen for the first time also gets its holder (tokens with
+    /// the same key share a signing input, so their claims are the same).
+    fn intern_token(&mut self, token: &str) -> u32 {
+        let key = self.keyer.key(token);
         let next = self.tokens.len() as u32;
         let id = *self.token_index.entry(key).or_insert(next);
         if id == next {
             self.tokens.push(key);
+            self.holders.push(self.timeouts.holder(token));
         }
         id
     }

@@ -15,11 +15,14 @@
 //! - `input`: the byte-order mark in front of a recording.
 //! - `walk`: the serde walk down to `log.entries`, handing each entry on.
 //! - `reader`: [`read_har`], the streaming reader.
+//! - `claims`: a recorded JWT's subject and groups, read without verification.
+//! - `timeouts`: each token's timeout policy, picked from those claims (above `claims`).
 //! - `collect`: [`HarOptions`] and the collector (entry → compact record, per policy).
 //! - `report`: the [`Report`] and its text form.
 //! - `analyze`: timelines, intervals, candidates and what-ifs → the report.
 
 mod analyze;
+mod claims;
 mod collect;
 mod entry;
 mod error;
@@ -30,6 +33,7 @@ mod reader;
 mod report;
 mod template;
 mod time;
+mod timeouts;
 mod walk;
 
 use std::io::Read;
@@ -40,12 +44,11 @@ pub use collect::HarOptions;
 pub use entry::{HarEntry, Skipped};
 pub use error::HarError;
 pub use reader::read_har;
-pub use report::{ApiRow, Candidate, Report, RevokedToken, TokenRow, WhatIf};
+pub use report::{ApiRow, Candidate, PolicyRow, Report, RevokedToken, TokenRow, WhatIf};
 pub use template::{normalise_path, split_url, UrlParts};
 pub use time::parse_rfc3339_ms;
 
 use crate::catalog::Catalog;
-use crate::clock::duration_ms;
 use crate::config::Config;
 use crate::token::Keyer;
 
@@ -76,11 +79,8 @@ pub fn analyze_reader<R: Read>(
     catalog: Option<&Catalog>,
 ) -> Result<Report, HarError> {
     let policies = collect::Policies::build(cfg, opts)?;
-    let mut collector = collect::Collector::new(cfg, keyer, catalog, &policies);
+    let timeouts = timeouts::TimeoutPolicies::build(cfg, opts.idle);
+    let mut collector = collect::Collector::new(cfg, keyer, catalog, &policies, &timeouts);
     read_har(input, |entry| collector.add(entry))?;
-    let timeouts = analyze::Timeouts {
-        idle_ms: duration_ms(opts.idle.unwrap_or(cfg.timeout.idle)),
-        absolute_ms: cfg.timeout.absolute.map(duration_ms),
-    };
-    Ok(analyze::build_report(collector, &policies, timeouts))
+    Ok(analyze::build_report(collector, &policies, &timeouts))
 }

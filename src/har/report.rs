@@ -17,6 +17,10 @@ pub struct Report {
     pub what_if: Vec<WhatIf>,
     pub skipped: Vec<Skipped>,
     pub requests_without_token: u64,
+    /// `[[timeout.policies]]` in priority order, with the tokens each applies to.
+    pub policies: Vec<PolicyRow>,
+    /// Tokens shaped like a JWT whose claims could not be read (predicted under the default).
+    pub tokens_with_unreadable_claims: u64,
     /// Entries skipped, listed or not (text report only; not part of the JSON).
     #[serde(skip)]
     pub skipped_total: u64,
@@ -47,6 +51,23 @@ pub struct TokenRow {
     pub last: String,
     pub longest_gap_seconds: f64,
     pub would_revoke_at: Option<String>,
+    /// The timeout policy the predictions use; null = the default.
+    pub policy: Option<String>,
+    /// The subject claim of a JWT, read without verification.
+    pub subject: Option<String>,
+    /// `jwt`, `opaque` (not a JWT) or `unreadable` (a JWT whose claims could not be read).
+    pub claims: String,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PolicyRow {
+    pub name: String,
+    pub groups: Vec<String>,
+    /// Null = `idle = "off"`.
+    pub idle_seconds: Option<u64>,
+    /// The policy's `absolute`, else `timeout.absolute`; null = none.
+    pub absolute_seconds: Option<u64>,
+    pub tokens: u64,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -107,11 +128,32 @@ impl Report {
             self.requests_without_token,
             self.skipped_total
         );
+        let by_group = if self.policies.is_empty() {
+            "."
+        } else {
+            " by default; tokens by group:"
+        };
         let _ = writeln!(
             out,
-            "Predictions use idle timeout {}{absolute}.\n",
+            "Predictions use idle timeout {}{absolute}{by_group}",
             human_secs(self.idle_seconds as f64)
         );
+        for p in &self.policies {
+            let idle = p
+                .idle_seconds
+                .map_or("off".to_owned(), |s| human_secs(s as f64));
+            let absolute = p
+                .absolute_seconds
+                .map_or("none".to_owned(), |s| human_secs(s as f64));
+            let _ = writeln!(
+                out,
+                "  {:<24} idle {idle}, absolute {absolute}, groups {}: {} token(s)",
+                p.name,
+                p.groups.join(", "),
+                p.tokens
+            );
+        }
+        out.push('\n');
     }
 
     fn write_apis(&self, out: &mut String) {
@@ -157,20 +199,34 @@ impl Report {
         let _ = writeln!(out, "Tokens");
         let _ = writeln!(
             out,
-            "  {:<32}  {:<24}  {:<24}  {:>8}  {:>9}  {:>11}  WOULD BE REVOKED AT",
-            "TOKEN ID", "FIRST", "LAST", "REQUESTS", "RESETTING", "LONGEST GAP"
+            "  {:<32}  {:<24}  {:<24}  {:>8}  {:>9}  {:>11}  {:<24}  {:<20}  SUBJECT",
+            "TOKEN ID",
+            "FIRST",
+            "LAST",
+            "REQUESTS",
+            "RESETTING",
+            "LONGEST GAP",
+            "WOULD BE REVOKED AT",
+            "POLICY"
         );
         for t in &self.tokens {
+            let policy = match (&t.policy, t.claims.as_str()) {
+                (Some(name), _) => name.as_str(),
+                (None, "unreadable") => "default (bad claims)",
+                (None, _) => "default",
+            };
             let _ = writeln!(
                 out,
-                "  {:<32}  {:<24}  {:<24}  {:>8}  {:>9}  {:>11}  {}",
+                "  {:<32}  {:<24}  {:<24}  {:>8}  {:>9}  {:>11}  {:<24}  {:<20}  {}",
                 t.token_id,
                 t.first,
                 t.last,
                 t.requests,
                 t.resetting_requests,
                 human_secs(t.longest_gap_seconds),
-                t.would_revoke_at.as_deref().unwrap_or("never")
+                t.would_revoke_at.as_deref().unwrap_or("never"),
+                policy,
+                t.subject.as_deref().unwrap_or("-")
             );
         }
         end_list(out, self.tokens.is_empty(), "none");
@@ -202,6 +258,14 @@ impl Report {
     }
 
     fn write_footer(&self, out: &mut String) {
+        if self.tokens_with_unreadable_claims > 0 {
+            let _ = writeln!(
+                out,
+                "{} token(s) look like JWTs but their claims could not be read (not base64url JSON, \
+                 or a subject or groups claim of the wrong type); they use the default timeout.",
+                self.tokens_with_unreadable_claims
+            );
+        }
         if self.skipped_total > 0 {
             let _ = writeln!(
                 out,
@@ -244,71 +308,5 @@ fn end_list(out: &mut String, empty_list: bool, empty: &str) {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn sample() -> Report {
-        Report {
-            idle_seconds: 1800,
-            apis: vec![ApiRow {
-                method: "GET".into(),
-                template: "/api/v2/users/{userId}/presences/purecloud".into(),
-                count: 50,
-                class: "activity".into(),
-                exclusion: None,
-                median_interval_seconds: Some(60.0),
-                periodic: true,
-            }],
-            tokens: vec![TokenRow {
-                token_id: "0123456789abcdef0123456789abcdef".into(),
-                requests: 50,
-                resetting_requests: 50,
-                first: "2024-05-01T10:00:00.000Z".into(),
-                last: "2024-05-01T10:49:00.000Z".into(),
-                longest_gap_seconds: 61.5,
-                would_revoke_at: None,
-            }],
-            candidates: vec![],
-            what_if: vec![WhatIf {
-                group: "presence-polling".into(),
-                revoked_tokens: vec![RevokedToken {
-                    token_id: "0123456789abcdef0123456789abcdef".into(),
-                    at: "2024-05-01T10:30:00.000Z".into(),
-                }],
-            }],
-            skipped: vec![],
-            skipped_total: 0,
-            requests_without_token: 2,
-            absolute_seconds: None,
-        }
-    }
-
-    #[test]
-    fn json_has_the_stable_field_order_and_nulls() {
-        let json = sample().to_json();
-        let keys = [
-            "\"idle_seconds\"",
-            "\"apis\"",
-            "\"tokens\"",
-            "\"candidates\"",
-            "\"what_if\"",
-            "\"skipped\"",
-            "\"requests_without_token\"",
-        ];
-        let positions: Vec<usize> = keys.iter().map(|k| json.find(k).unwrap()).collect();
-        assert!(positions.windows(2).all(|w| w[0] < w[1]), "{json}");
-        assert!(json.contains("\"exclusion\": null"));
-        assert!(json.contains("\"would_revoke_at\": null"));
-        assert!(!json.contains("absolute_seconds"));
-    }
-
-    #[test]
-    fn text_names_never_revoked_tokens_and_what_if_times() {
-        let text = sample().to_text();
-        assert!(text.contains("never"));
-        assert!(text.contains("presence-polling"));
-        assert!(text.contains("2024-05-01T10:30:00.000Z"));
-        assert!(text.contains("shadow"));
-        assert!(text.contains("1m 2s") || text.contains("1m 1s"), "{text}");
-    }
-}
+#[path = "report_tests.rs"]
+mod tests;

@@ -6,7 +6,8 @@
 //! - [`settings`]: the settings document, a `PUT` body read field by field, config diagnostics
 //!   named by settings field (applying and saving is [`crate::config_change`]'s);
 //! - [`catalog_search`]: `GET /apis`, the type-ahead over the API catalog;
-//! - [`tokens`]: `GET`/`DELETE /tokens/{token_id}`; [`stats`]: `GET /stats`;
+//! - [`tokens`]: `GET`/`DELETE /tokens/{token_id}`; [`subjects`]: `GET`/`DELETE
+//!   /subjects/{subject}/tokens`; [`stats`]: `GET /stats`;
 //! - [`auth`]: the admin bearer token; [`host`]: the `Host` check;
 //! - [`error`]: `AdminError`, the one place an admin refusal becomes a response;
 //! - [`listen`]: the admin listener's bounded connections; [`ui`]: the UI's static assets.
@@ -19,6 +20,7 @@ pub(crate) mod listen;
 pub(crate) mod routes;
 pub(crate) mod settings;
 pub(crate) mod stats;
+pub(crate) mod subjects;
 pub(crate) mod tokens;
 pub(crate) mod ui;
 

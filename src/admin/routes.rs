@@ -12,7 +12,7 @@ use serde::Serialize;
 use super::auth::Admin;
 use super::error::{AdminError, FieldError};
 use super::settings::{self, SettingsDoc};
-use super::{catalog_search, stats, tokens};
+use super::{catalog_search, stats, subjects, tokens};
 use crate::app::App;
 use crate::config::Config;
 use crate::config_change::{self, ChangeSource, Rejected, Saved};
@@ -23,6 +23,10 @@ pub(crate) fn routes() -> Router<Arc<App>> {
         .route("/settings", get(get_settings).put(put_settings))
         .route("/apis", get(catalog_search::search))
         .route("/stats", get(stats::get_stats))
+        .route(
+            "/subjects/{subject}/tokens",
+            get(subjects::list).delete(subjects::revoke_all),
+        )
         .route(
             "/tokens/{token_id}",
             get(tokens::get_status).delete(tokens::revoke),

@@ -55,7 +55,14 @@ pub(crate) async fn get_status(
     let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
     let now = app.clock.now_ms();
     let status = app.state().status(&key, now);
-    Ok(Json(status_doc(status, now)))
+    let mut doc = status_doc(status, now);
+    if status != Status::Unknown {
+        // Who holds it (identity on): null for an opaque token or the default policy.
+        let (subject, policy) = app.state().ident(&key, now);
+        doc["subject"] = json!(subject.as_deref());
+        doc["policy"] = json!(app.policy_name(policy));
+    }
+    Ok(Json(doc))
 }
 
 /// `DELETE /api/v1/tokens/{token_id}`: revokes now, known or not (an operator may revoke an
@@ -81,8 +88,13 @@ pub(crate) async fn revoke(
 
 /// 204 once kept; else 503 saying what holds and what does not.
 fn answer(durability: Durability) -> Result<StatusCode, AdminError> {
+    durable(durability).map(|()| StatusCode::NO_CONTENT)
+}
+
+/// An admin revocation's durability as the API says it: fine, or the 503 naming what holds.
+pub(super) fn durable(durability: Durability) -> Result<(), AdminError> {
     match durability {
-        Durability::Done => Ok(StatusCode::NO_CONTENT),
+        Durability::Done => Ok(()),
         Durability::NotOnDisk => Err(AdminError::RevocationNotDurable),
         Durability::QueuedForRedis => Err(AdminError::RevocationNotStored),
     }

@@ -61,6 +61,16 @@ pub(super) enum ErrorKind {
     /// A request head that cannot be forwarded faithfully (its `Host`, for one).
     #[error("{0}")]
     BadRequest(&'static str),
+    /// The session status endpoint was asked without a token.
+    #[error("no token in the request")]
+    NoToken,
+    /// The session status endpoint with a method it does not answer; `Allow` names the one
+    /// it does.
+    #[error("the session endpoint answers {0} only")]
+    SessionMethod(&'static str),
+    /// A path under the reserved session path that is not one of its endpoints.
+    #[error("no such session endpoint")]
+    SessionNotFound,
     /// `CONNECT`: idlegate is a reverse proxy, not a tunnel to any address.
     #[error("the CONNECT method is not supported")]
     MethodNotAllowed,

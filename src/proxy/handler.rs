@@ -11,6 +11,7 @@ mod admit;
 mod decision;
 mod exchange;
 mod record;
+mod session;
 mod throttle;
 mod tracking;
 mod verify;
@@ -82,6 +83,12 @@ impl Proxy {
             Ok(token) => token,
             Err(refused) => return self.answer(refused),
         };
+        let status_path = &live.config.proxy.status_path;
+        if let Some(endpoint) = session::endpoint(status_path, req.uri().path()) {
+            let answered =
+                session::answer(app, &live, &req, endpoint, token.as_deref(), now_ms).await;
+            return answered.unwrap_or_else(|refused| self.answer(refused));
+        }
         let key = identify(app, &live, token.as_deref());
         let who = match verify(app, &live, key.as_ref(), token.as_deref(), now_ms).await {
             Ok(who) => who,

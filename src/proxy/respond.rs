@@ -60,6 +60,30 @@ impl ProxyError {
                 "invalid_request",
                 &self.to_string(),
             ),
+            ErrorKind::NoToken => {
+                let mut resp = json(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_request",
+                    &self.to_string(),
+                );
+                // RFC 6750 3.1: no error code when the request carries no credentials.
+                resp.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+                resp
+            }
+            ErrorKind::SessionMethod(allow) => {
+                let mut resp = json(
+                    StatusCode::METHOD_NOT_ALLOWED,
+                    "method_not_allowed",
+                    &self.to_string(),
+                );
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+                resp
+            }
+            ErrorKind::SessionNotFound => {
+                json(StatusCode::NOT_FOUND, "not_found", &self.to_string())
+            }
             ErrorKind::MethodNotAllowed => {
                 let mut resp = json(
                     StatusCode::METHOD_NOT_ALLOWED,
@@ -111,7 +135,13 @@ fn invalid_token(why: &str) -> Response<ProxyBody> {
 }
 
 fn json(status: StatusCode, error: &str, description: &str) -> Response<ProxyBody> {
-    let body = serde_json::json!({ "error": error, "error_description": description }).to_string();
+    let body = serde_json::json!({ "error": error, "error_description": description });
+    json_body(status, &body)
+}
+
+/// A JSON answer of idlegate's own (`Cache-Control: no-store`).
+pub(super) fn json_body(status: StatusCode, body: &serde_json::Value) -> Response<ProxyBody> {
+    let body = body.to_string();
     let mut resp = Response::new(Either::Right(Full::new(Bytes::from(body))));
     *resp.status_mut() = status;
     resp.headers_mut().insert(

@@ -351,6 +351,11 @@ impl TokenState {
         (active.len(), worst)
     }
 
+    /// A tracked token's times, subject and policy, as this replica holds them.
+    pub fn record(&self, key: &TokenKey) -> Option<TrackedRecord> {
+        self.local.store.record(key)
+    }
+
     /// Distinct subjects held here.
     pub fn subjects_len(&self) -> usize {
         self.local.store.subjects_len()

@@ -14,6 +14,8 @@
 //! - `groups`: the default groups file and its built-in copy.
 //! - `defaults`: every default, in one place.
 //! - `exclusions`: the `[exclusions]` section.
+//! - `policies`: the `[timeout]` section with its timeouts by group.
+//! - `identity`: the `[identity]` section.
 //! - `validate`: the whole document, section by section.
 //! - `summary`: the effective-policy text `idlegate check` prints.
 //! - `save`: writing settings back into the file, keeping its comments.
@@ -22,7 +24,9 @@ mod defaults;
 mod diagnostic;
 mod exclusions;
 mod groups;
+mod identity;
 mod model;
+mod policies;
 pub(crate) mod save;
 mod summary;
 mod validate;
@@ -31,6 +35,10 @@ mod walk;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::*;
+pub use policies::{
+    group_count_problem, group_problem, policy_name_problem, priority_problem, sort_by_priority,
+    MAX_POLICIES, MAX_POLICY_GROUPS, MAX_PRIORITY,
+};
 
 use std::path::Path;
 
@@ -84,6 +92,10 @@ pub fn text_digest(text: &str) -> [u8; 32] {
 }
 
 #[cfg(test)]
+mod identity_tests;
+#[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod policies_tests;
 #[cfg(test)]
 mod tests;

@@ -213,3 +213,35 @@ fn policy_for_picks_the_first_policy_with_a_common_group() {
     assert_eq!(t.policy_for(&["x".into()]), Some(1));
     assert_eq!(t.policy_for(&["z".into()]), None);
 }
+
+#[test]
+fn check_lists_identity_settings_and_policies_in_priority_order() {
+    // Keys before the first table header still belong to HEAD's `[identity]`.
+    let text = [
+        "audience = [\"api\", \"web\"]\nissuer = \"https://idp/\"\non_invalid = \"pass\"\n",
+        &policy("second", 2, "absolute = \"12h\"\n"),
+        &policy("first", 1, "").replace("idle = \"1h\"", "idle = \"off\""),
+        "[timeout]\nwarn_before = \"3m\"\n",
+    ]
+    .concat();
+    let policy_text = ok(&text).config.effective_policy();
+    let expected = "  warn_before        3m\n\
+                    \x20 policies           2 by group, first match wins:\n\
+                    \x20      1  first                    idle off, absolute timeout.absolute\n\
+                    \x20         groups: g-first\n\
+                    \x20      2  second                   idle 1h, absolute 12h\n\
+                    \x20         groups: g-second\n";
+    assert!(policy_text.contains(expected), "{policy_text}");
+    let identity = "[identity]\n\
+                    \x20 jwks               file cfg/jwks.json\n\
+                    \x20 issuer             https://idp/\n\
+                    \x20 audience           api, web\n\
+                    \x20 algorithms         RS256, ES256\n\
+                    \x20 subject_claim      sub\n\
+                    \x20 groups_claim       groups\n\
+                    \x20 refresh            10m\n\
+                    \x20 leeway             1m\n\
+                    \x20 on_invalid         pass (forwarded as an opaque token)\n";
+    assert!(policy_text.contains(identity), "{policy_text}");
+    assert!(policy_text.contains("status_path        /.idlegate/session\n"));
+}

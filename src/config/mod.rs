@@ -19,6 +19,7 @@
 //! - `validate`: the whole document, section by section.
 //! - `summary`: the effective-policy text `idlegate check` prints.
 //! - `save`: writing settings back into the file, keeping its comments.
+//! - `save_policies`: the `[[timeout.policies]]` part of `save`.
 
 mod defaults;
 mod diagnostic;
@@ -28,6 +29,7 @@ mod identity;
 mod model;
 mod policies;
 pub(crate) mod save;
+mod save_policies;
 mod summary;
 mod validate;
 mod values;
@@ -97,5 +99,7 @@ mod identity_tests;
 mod limits_tests;
 #[cfg(test)]
 mod policies_tests;
+#[cfg(test)]
+mod save_policies_tests;
 #[cfg(test)]
 mod tests;

@@ -261,6 +261,14 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if old.proxy.connect_timeout != new.proxy.connect_timeout {
         keys.push("proxy.connect_timeout");
     }
+    // The status endpoint's path is routed at start; the verifier and its JWKS fetcher are
+    // built at start. Policies and `warn_before` are read live.
+    if old.proxy.status_path != new.proxy.status_path {
+        keys.push("proxy.status_path");
+    }
+    if old.identity != new.identity {
+        keys.push("identity");
+    }
     if old.timeout.resolution != new.timeout.resolution {
         keys.push("timeout.resolution");
     }
@@ -304,5 +312,36 @@ mod tests {
         assert!(keys_needing_restart(&old, &new).is_empty());
         new.proxy.max_connections = 10;
         assert_eq!(keys_needing_restart(&old, &new), ["proxy.max_connections"]);
+    }
+
+    #[test]
+    fn identity_and_status_path_need_a_restart_and_policies_do_not() {
+        let old = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
+        let mut new = old.clone();
+        new.timeout.warn_before = Duration::from_secs(30);
+        new.timeout.policies = vec![crate::config::TimeoutPolicy {
+            name: "p".into(),
+            groups: vec!["g".into()],
+            idle: None,
+            absolute: None,
+            priority: 1,
+        }];
+        assert!(keys_needing_restart(&old, &new).is_empty());
+        new.proxy.status_path = "/s".into();
+        new.identity = Some(crate::config::IdentityConfig {
+            jwks: crate::config::JwksSource::File("j.json".into()),
+            issuer: None,
+            audience: Vec::new(),
+            algorithms: vec!["RS256".into()],
+            subject_claim: vec!["sub".into()],
+            groups_claim: vec!["groups".into()],
+            refresh: Duration::from_secs(600),
+            leeway: Duration::from_secs(60),
+            on_invalid: crate::config::OnInvalid::Reject,
+        });
+        assert_eq!(
+            keys_needing_restart(&old, &new),
+            ["proxy.status_path", "identity"]
+        );
     }
 }

@@ -14,16 +14,22 @@
 //! - `groups`: the default groups file and its built-in copy.
 //! - `defaults`: every default, in one place.
 //! - `exclusions`: the `[exclusions]` section.
+//! - `policies`: the `[timeout]` section with its timeouts by group.
+//! - `identity`: the `[identity]` section.
 //! - `validate`: the whole document, section by section.
 //! - `summary`: the effective-policy text `idlegate check` prints.
 //! - `save`: writing settings back into the file, keeping its comments.
+//! - `save_policies`: the `[[timeout.policies]]` part of `save`.
 
 mod defaults;
 mod diagnostic;
 mod exclusions;
 mod groups;
+mod identity;
 mod model;
+mod policies;
 pub(crate) mod save;
+mod save_policies;
 mod summary;
 mod validate;
 mod values;
@@ -31,6 +37,10 @@ mod walk;
 
 pub use diagnostic::{Diagnostic, Severity};
 pub use model::*;
+pub use policies::{
+    group_count_problem, group_problem, policy_name_problem, priority_problem, sort_by_priority,
+    MAX_POLICIES, MAX_POLICY_GROUPS, MAX_PRIORITY,
+};
 
 use std::path::Path;
 
@@ -84,6 +94,12 @@ pub fn text_digest(text: &str) -> [u8; 32] {
 }
 
 #[cfg(test)]
+mod identity_tests;
+#[cfg(test)]
 mod limits_tests;
+#[cfg(test)]
+mod policies_tests;
+#[cfg(test)]
+mod save_policies_tests;
 #[cfg(test)]
 mod tests;

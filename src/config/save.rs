@@ -1,5 +1,6 @@
 //! Saving the operator's settings (admin API Save) into the config file: only
-//! `[timeout] enabled/idle/mode` and `[exclusions] enabled_defaults/custom` are touched, with
+//! `[timeout] enabled/idle/mode/warn_before`, `[[timeout.policies]]` and
+//! `[exclusions] enabled_defaults/custom` are touched, with
 //! `toml_edit` so that comments, key order and every other key stay byte for byte; the file
 //! is replaced atomically (temp file in the same folder, fsync, rename, fsync of the folder).
 
@@ -9,7 +10,8 @@ use std::time::Duration;
 
 use toml_edit::{Array, DocumentMut, Item, Table, TableLike, Value};
 
-use super::model::{Config, Mode};
+use super::model::{Config, Mode, TimeoutPolicy};
+use super::save_policies::set_policies;
 
 /// The settings the admin API can change.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -21,6 +23,10 @@ pub struct Settings {
     pub enabled_defaults: Vec<String>,
     /// Custom patterns as written.
     pub custom: Vec<String>,
+    /// `[[timeout.policies]]`, sorted by priority.
+    pub policies: Vec<TimeoutPolicy>,
+    /// `timeout.warn_before`.
+    pub warn_before: Duration,
 }
 
 impl Settings {
@@ -36,6 +42,8 @@ impl Settings {
                 .iter()
                 .map(|p| p.text().to_string())
                 .collect(),
+            policies: config.timeout.policies.clone(),
+            warn_before: config.timeout.warn_before,
         }
     }
 }
@@ -139,6 +147,12 @@ pub(crate) fn edit_settings(text: &str, s: &Settings) -> Result<String, EditErro
     set_if_changed(timeout, "mode", Value::from(s.mode.as_str()), |v| {
         v.map_or(Some("enforce"), Value::as_str) == Some(s.mode.as_str())
     });
+    let warn_before = Value::from(idle_text(s.warn_before));
+    set_if_changed(timeout, "warn_before", warn_before, |v| {
+        let text = v.map_or(Some("2m"), Value::as_str);
+        text.and_then(|t| humantime::parse_duration(t).ok()) == Some(s.warn_before)
+    });
+    set_policies(timeout, &s.policies);
     let exclusions = table(&mut doc, "exclusions")?;
     set_strings(exclusions, "enabled_defaults", &s.enabled_defaults);
     set_strings(exclusions, "custom", &s.custom);
@@ -150,6 +164,12 @@ pub(crate) fn edit_settings(text: &str, s: &Settings) -> Result<String, EditErro
             .is_some_and(|t| t.is_empty());
         if created && empty {
             doc.remove(key);
+        }
+    }
+    // A `[timeout]` created only to hold `[[timeout.policies]]` needs no header of its own.
+    if let Some(t) = doc.get_mut("timeout").and_then(Item::as_table_mut) {
+        if created[0] && t.iter().all(|(_, item)| !item.is_value()) {
+            t.set_implicit(true);
         }
     }
     Ok(keep_line_ends(text, &untouched, doc.to_string()))

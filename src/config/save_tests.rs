@@ -9,6 +9,8 @@ fn settings() -> Settings {
         mode: Mode::Enforce,
         enabled_defaults: vec![],
         custom: vec![],
+        policies: vec![],
+        warn_before: Duration::from_secs(120),
     }
 }
 
@@ -89,6 +91,7 @@ fn changes_keep_comments_key_order_and_other_keys() {
         mode: Mode::Shadow,
         enabled_defaults: vec![],
         custom: vec!["GET /a".into(), "POST /c/{id}".into()],
+        ..settings()
     };
     let out = edit_settings(COMMENTED, &s).unwrap();
     let expected = r#"# top comment
@@ -146,6 +149,7 @@ fn saved_text_reads_back_as_the_same_settings() {
         mode: Mode::Shadow,
         enabled_defaults: vec!["token-checks".into()],
         custom: vec!["GET /api/v2/users/{userId}?a=b".into()],
+        ..settings()
     };
     let out = edit_settings(text, &s).unwrap();
     let loaded = crate::config::parse(&out, std::path::Path::new("x.toml")).unwrap();

@@ -22,6 +22,7 @@ pub(crate) fn render(c: &Config) -> String {
     tokens(&mut out, &c.tokens);
     exclusions(&mut out, &c.exclusions);
     catalog_state_revocation(&mut out, c);
+    identity(&mut out, c.identity.as_ref());
     out
 }
 
@@ -50,6 +51,7 @@ fn proxy(out: &mut String, c: &Config) {
     row(out, "keepalive_timeout", duration(p.keepalive_timeout));
     row(out, "header_timeout", duration(p.header_timeout));
     row(out, "body_timeout", duration(p.body_timeout));
+    row(out, "status_path", &p.status_path);
     section(out, "admin");
     row(out, "listen", c.admin.listen);
     row(out, "token_env", &c.admin.token_env);
@@ -73,6 +75,68 @@ fn timeout(out: &mut String, t: &TimeoutConfig) {
     row(out, "mode", mode);
     row(out, "resolution", duration(t.resolution));
     row(out, "expose_remaining", yes_no(t.expose_remaining));
+    row(out, "warn_before", duration(t.warn_before));
+    policies(out, &t.policies);
+}
+
+/// The policies in the order they are tried (ascending priority).
+fn policies(out: &mut String, policies: &[TimeoutPolicy]) {
+    if policies.is_empty() {
+        row(
+            out,
+            "policies",
+            "none (every token gets idle and absolute above)",
+        );
+        return;
+    }
+    row(
+        out,
+        "policies",
+        format!("{} by group, first match wins:", policies.len()),
+    );
+    for p in policies {
+        let idle = p.idle.map_or("off".to_string(), duration);
+        let absolute = p.absolute.map_or("timeout.absolute".to_string(), duration);
+        let _ = writeln!(
+            out,
+            "    {:>4}  {:<24} idle {idle}, absolute {absolute}",
+            p.priority, p.name
+        );
+        let _ = writeln!(out, "          groups: {}", p.groups.join(", "));
+    }
+}
+
+fn identity(out: &mut String, identity: Option<&IdentityConfig>) {
+    section(out, "identity");
+    let Some(i) = identity else {
+        row(out, "verification", "off (tokens are opaque)");
+        return;
+    };
+    let jwks = match &i.jwks {
+        JwksSource::Url(url) => url.to_string(),
+        JwksSource::File(path) => format!("file {}", path.display()),
+    };
+    row(out, "jwks", jwks);
+    row(
+        out,
+        "issuer",
+        i.issuer.as_deref().unwrap_or("any (not checked)"),
+    );
+    let audience = match i.audience.len() {
+        0 => "any (not checked)".to_string(),
+        _ => i.audience.join(", "),
+    };
+    row(out, "audience", audience);
+    row(out, "algorithms", i.algorithms.join(", "));
+    row(out, "subject_claim", i.subject_claim.join("."));
+    row(out, "groups_claim", i.groups_claim.join("."));
+    row(out, "refresh", duration(i.refresh));
+    row(out, "leeway", duration(i.leeway));
+    let on_invalid = match i.on_invalid {
+        OnInvalid::Reject => "reject (401, never forwarded)",
+        OnInvalid::Pass => "pass (forwarded as an opaque token)",
+    };
+    row(out, "on_invalid", on_invalid);
 }
 
 fn tokens(out: &mut String, t: &TokensConfig) {

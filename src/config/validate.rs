@@ -8,7 +8,9 @@ use crate::token::TokenSource;
 
 use super::diagnostic::{Diagnostic, Severity};
 use super::exclusions::read_exclusions;
+use super::identity::read_identity;
 use super::model::*;
+use super::policies::read_timeout;
 use super::walk::{parse_document, set, Field, Report, Section, Source};
 use super::{defaults, values};
 
@@ -21,6 +23,7 @@ const SECTIONS: &[&str] = &[
     "catalog",
     "state",
     "revocation",
+    "identity",
 ];
 
 /// Validates `text` as read from `path`. Returns the config when there is no error, and every
@@ -63,6 +66,10 @@ fn read_root(
     let catalog = read_catalog(section("catalog", r).as_ref(), r, base);
     let state = read_state(section("state", r).as_ref(), r, base);
     let revocation = read_revocation(section("revocation", r).as_ref(), r);
+    let identity = section("identity", r).and_then(|s| read_identity(&s, r, base));
+    if identity.is_none() && !timeout.policies.is_empty() {
+        warn_policies_without_identity(root, r);
+    }
     Some(Config {
         path: None,
         proxy: ProxyConfig {
@@ -76,7 +83,7 @@ fn read_root(
         catalog,
         state,
         revocation,
-        identity: None,
+        identity,
     })
 }
 
@@ -107,6 +114,7 @@ fn read_proxy(s: Option<&Section>, r: &mut Report) -> ProxyConfig {
             "keepalive_timeout",
             "header_timeout",
             "body_timeout",
+            "status_path",
         ];
         s.reject_unknown(&[&keys[..], &more[..]].concat(), r);
     }
@@ -141,7 +149,19 @@ fn read_proxy(s: Option<&Section>, r: &mut Report) -> ProxyConfig {
     ] {
         set(s, name, r, slot, values::duration);
     }
+    set(s, "status_path", r, &mut c.status_path, values::status_path);
     c
+}
+
+/// Policies match verified groups, and only `[identity]` verifies tokens.
+fn warn_policies_without_identity(root: &Section, r: &mut Report) {
+    let timeout = root.get("timeout").and_then(|f| f.table(r));
+    if let Some(f) = timeout.and_then(|t| t.get("policies")) {
+        f.warning(
+            r,
+            "no [identity] section: tokens carry no verified groups, so no policy can ever match",
+        );
+    }
 }
 
 fn read_admin(s: Option<&Section>, r: &mut Report) -> AdminConfig {
@@ -160,61 +180,6 @@ fn read_admin(s: Option<&Section>, r: &mut Report) -> AdminConfig {
         values::host_names,
     );
     c
-}
-
-fn read_timeout(s: Option<&Section>, r: &mut Report) -> TimeoutConfig {
-    let mut c = defaults::timeout();
-    let Some(s) = s else { return c };
-    let keys = [
-        "enabled",
-        "idle",
-        "absolute",
-        "mode",
-        "resolution",
-        "expose_remaining",
-    ];
-    s.reject_unknown(&keys, r);
-    let s = Some(s);
-    set(s, "enabled", r, &mut c.enabled, Field::bool);
-    set(s, "idle", r, &mut c.idle, values::duration);
-    set(s, "absolute", r, &mut c.absolute, |f, r| {
-        values::duration(f, r).map(Some)
-    });
-    let modes = [("enforce", Mode::Enforce), ("shadow", Mode::Shadow)];
-    set(s, "mode", r, &mut c.mode, |f, r| {
-        values::choice(f, r, &modes)
-    });
-    set(s, "resolution", r, &mut c.resolution, values::duration);
-    set(
-        s,
-        "expose_remaining",
-        r,
-        &mut c.expose_remaining,
-        Field::bool,
-    );
-    warn_short_timeouts(s, r, &c);
-    c
-}
-
-fn warn_short_timeouts(s: Option<&Section>, r: &mut Report, c: &TimeoutConfig) {
-    let short = "under 5 minutes; fine for tests, but production timeouts are 5 minutes to 8 hours";
-    let field = |name: &str| s.and_then(|s| s.get(name));
-    if let Some(f) = field("idle").filter(|_| c.idle < defaults::WARN_BELOW) {
-        f.warning(r, format!("idle timeout {short}"));
-    }
-    if let Some(absolute) = c.absolute {
-        if let Some(f) = field("absolute") {
-            if absolute < defaults::WARN_BELOW {
-                f.warning(r, format!("absolute lifetime {short}"));
-            }
-            if absolute < c.idle {
-                f.warning(
-                    r,
-                    "shorter than timeout.idle: tokens always reach the absolute lifetime first",
-                );
-            }
-        }
-    }
 }
 
 fn read_tokens(s: Option<&Section>, r: &mut Report) -> TokensConfig {

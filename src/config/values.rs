@@ -188,6 +188,26 @@ pub(crate) fn redis_url(f: &Field, r: &mut Report) -> Option<String> {
     }
 }
 
+/// `proxy.status_path`: an absolute request path of printable ASCII, at most 200 bytes, without
+/// a query, a fragment or a trailing `/` (`{path}/extend` is appended to it).
+pub(crate) fn status_path(f: &Field, r: &mut Report) -> Option<String> {
+    let text = f.str(r)?;
+    let problem = if !text.starts_with('/') {
+        Some("must start with '/'")
+    } else if text.len() > 200 {
+        Some("must be at most 200 bytes")
+    } else if !text.bytes().all(|b| b.is_ascii_graphic()) {
+        Some("must be printable ASCII without spaces")
+    } else if text.contains(['?', '#']) {
+        Some("must not contain '?' or '#' (a path only)")
+    } else if text.ends_with('/') {
+        Some("must not end with '/' (\"/extend\" is appended to it)")
+    } else {
+        None
+    };
+    report_or(f, r, problem.map(str::to_string), text.to_string())
+}
+
 /// A valid HTTP header name, stored lowercase.
 pub(crate) fn header_name(f: &Field, r: &mut Report) -> Option<http::HeaderName> {
     let text = f.str(r)?;

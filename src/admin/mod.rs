@@ -19,6 +19,7 @@ pub(crate) mod host;
 pub(crate) mod listen;
 pub(crate) mod routes;
 pub(crate) mod settings;
+pub(crate) mod settings_policies;
 pub(crate) mod stats;
 pub(crate) mod subjects;
 pub(crate) mod tokens;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::error::FieldError;
+use super::settings_policies::{read_policies, PolicyDoc};
 use crate::classify::Pattern;
 use crate::config::save::Settings;
 use crate::config::{Config, Diagnostic, Mode, Severity};
@@ -25,6 +26,9 @@ pub(crate) struct SettingsDoc {
     pub mode: &'static str,
     pub default_exclusions: Vec<GroupDoc>,
     pub custom_exclusions: Vec<String>,
+    /// Timeouts by group, in priority order.
+    pub policies: Vec<PolicyDoc>,
+    pub warn_before_seconds: u64,
 }
 
 #[derive(Clone, Debug, Serialize, PartialEq)]
@@ -57,6 +61,8 @@ impl SettingsDoc {
                 })
                 .collect(),
             custom_exclusions: ex.custom.iter().map(|p| p.text().to_string()).collect(),
+            policies: config.timeout.policies.iter().map(PolicyDoc::of).collect(),
+            warn_before_seconds: config.timeout.warn_before.as_secs(),
         }
     }
 }
@@ -111,6 +117,7 @@ pub(crate) fn read_put(body: &Value, current: &Config) -> Result<SettingsChange,
             settings.enabled_defaults = ids;
         }
     }
+    read_timeouts_by_group(obj, &mut settings, &mut errors);
     let mut patterns = current.exclusions.custom.clone();
     if let Some(v) = obj.get("custom_exclusions") {
         if let Some(parsed) = read_custom(v, &mut errors) {
@@ -122,6 +129,29 @@ pub(crate) fn read_put(body: &Value, current: &Config) -> Result<SettingsChange,
         Ok(SettingsChange { settings, patterns })
     } else {
         Err(errors)
+    }
+}
+
+/// `policies` (the complete new list) and `warn_before_seconds`.
+fn read_timeouts_by_group(
+    obj: &Map<String, Value>,
+    settings: &mut Settings,
+    errors: &mut Vec<FieldError>,
+) {
+    if let Some(v) = obj.get("policies") {
+        if let Some(policies) = read_policies(v, MAX_IDLE_SECONDS, errors) {
+            settings.policies = policies;
+        }
+    }
+    if let Some(v) = obj.get("warn_before_seconds") {
+        match v.as_u64().filter(|n| (1..=MAX_IDLE_SECONDS).contains(n)) {
+            Some(n) => settings.warn_before = Duration::from_secs(n),
+            None => err(
+                errors,
+                "warn_before_seconds",
+                format!("must be a whole number of seconds from 1 to {MAX_IDLE_SECONDS} (got {v})"),
+            ),
+        }
     }
 }
 
@@ -251,12 +281,20 @@ pub(crate) fn field_errors(diagnostics: &[Diagnostic]) -> (Vec<FieldError>, Vec<
 }
 
 /// The settings field a config key holds: `timeout.idle` → `idle_seconds`,
-/// `exclusions.custom[2]` → `custom_exclusions[2]`.
+/// `exclusions.custom[2]` → `custom_exclusions[2]`, `timeout.policies[1].idle` →
+/// `policies[1].idle_seconds` (the file holds the policies in the document's order).
 fn settings_field(key: &str) -> Option<String> {
+    if let Some(rest) = key.strip_prefix("timeout.policies") {
+        let rest = rest
+            .replace(".idle", ".idle_seconds")
+            .replace(".absolute", ".absolute_seconds");
+        return (rest.is_empty() || rest.starts_with('[')).then(|| format!("policies{rest}"));
+    }
     let field = match key {
         "timeout.enabled" => "enabled",
         "timeout.idle" => "idle_seconds",
         "timeout.mode" => "mode",
+        "timeout.warn_before" => "warn_before_seconds",
         _ if key.starts_with("exclusions.enabled_defaults") => "default_exclusions",
         _ => {
             let index = key.strip_prefix("exclusions.custom")?;

@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::classify::Pattern;
 use crate::config::save::{self, EditedFile, Settings};
 use crate::config::text_digest as digest;
-use crate::config::Config;
+use crate::config::{Config, TimeoutPolicy};
 
 /// Validated settings: the values, and the custom patterns as parsed.
 #[derive(Clone, Debug)]
@@ -124,6 +124,8 @@ pub(crate) fn config_with(current: &Config, change: &SettingsChange) -> Config {
     config.timeout.enabled = change.settings.enabled;
     config.timeout.idle = change.settings.idle;
     config.timeout.mode = change.settings.mode;
+    config.timeout.policies = change.settings.policies.clone();
+    config.timeout.warn_before = change.settings.warn_before;
     config.exclusions.enabled_defaults = change.settings.enabled_defaults.clone();
     config.exclusions.custom = change.patterns.clone();
     config
@@ -156,7 +158,34 @@ pub(crate) fn describe(old: &Settings, new: &Settings) -> Vec<String> {
         &new.enabled_defaults,
     );
     list_changes(&mut out, "custom_exclusions", &old.custom, &new.custom);
+    if old.warn_before != new.warn_before {
+        out.push(format!(
+            "warn_before_seconds: {} -> {}",
+            old.warn_before.as_secs(),
+            new.warn_before.as_secs()
+        ));
+    }
+    policy_changes(&mut out, &old.policies, &new.policies);
     out
+}
+
+/// `policies: +"name"`, `-"name"`, `~"name"` (its groups, timeouts or priority changed), or
+/// `policies: reordered` when only the order of equal priorities changed.
+fn policy_changes(out: &mut Vec<String>, old: &[TimeoutPolicy], new: &[TimeoutPolicy]) {
+    let find = |list: &[TimeoutPolicy], name: &str| list.iter().position(|p| p.name == name);
+    let before = out.len();
+    for p in new {
+        match find(old, &p.name) {
+            None => out.push(format!("policies: +{:?}", p.name)),
+            Some(i) if old[i] != *p => out.push(format!("policies: ~{:?}", p.name)),
+            Some(_) => {}
+        }
+    }
+    let removed = old.iter().filter(|p| find(new, &p.name).is_none());
+    out.extend(removed.map(|p| format!("policies: -{:?}", p.name)));
+    if out.len() == before && old != new {
+        out.push("policies: reordered".to_string());
+    }
 }
 
 fn list_changes(out: &mut Vec<String>, name: &str, old: &[String], new: &[String]) {

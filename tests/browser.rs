@@ -9,6 +9,8 @@
 mod common;
 #[path = "browser/flow.rs"]
 mod flow;
+#[path = "browser/sections.rs"]
+mod sections;
 #[path = "browser/sections_flow.rs"]
 mod sections_flow;
 #[path = "browser/webdriver.rs"]
@@ -112,6 +114,19 @@ fn png_size(png: &[u8]) -> (u32, u32) {
     let be = |b: &[u8]| u32::from_be_bytes([b[0], b[1], b[2], b[3]]);
     assert!(png.len() > 24 && &png[1..4] == b"PNG", "not a PNG");
     (be(&png[16..20]), be(&png[20..24]))
+}
+
+/// A look at one part of the page, kept under target/ only (for reviewing a change by eye).
+async fn look_at(s: &webdriver::Session<'_>, id: &str, name: &str) -> Result<(), String> {
+    s.execute(
+        "document.getElementById(arguments[0]).scrollIntoView()",
+        serde_json::json!([id]),
+    )
+    .await?;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&tmp, s.screenshot().await?).map_err(|e| e.to_string())?;
+    eprintln!("screenshot: {}", tmp.display());
+    Ok(())
 }
 
 /// The README's screenshot: always kept under target/, written to docs/ when missing or when
@@ -284,12 +299,6 @@ async fn seed_traffic(gw: &common::Gateway) {
     assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
 }
 
-/// Policies the operator adds: `(name, groups, idle minutes)`; the second is typed with an
-/// invalid name first, and moved above the first.
-const STAFF: (&str, &str, u64) = ("staff", "employees", 30);
-const CONTRACTORS: (&str, &str, u64) = ("contractors", "contractors, vendors", 5);
-const WARN_BEFORE_MINUTES: u64 = 3;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_adds_reorders_and_saves_timeout_policies_in_the_admin_ui() {
     let Some(browser) = browser_or_skip() else {
@@ -302,7 +311,7 @@ async fn operator_adds_reorders_and_saves_timeout_policies_in_the_admin_ui() {
         .new_session(&browser.chromium, profile.path())
         .await
         .unwrap();
-    let result = drive_policies(&s, &gw).await;
+    let result = sections::drive_policies(&s, &gw).await;
     s.quit().await;
     let (refused, summary) = result.unwrap();
     assert!(refused.contains("invalid policy name"), "{refused}");
@@ -310,88 +319,8 @@ async fn operator_adds_reorders_and_saves_timeout_policies_in_the_admin_ui() {
         summary,
         "2 policies added; warning 2 minutes → 3 minutes before the timeout."
     );
-    check_policies_saved(&gw, &config_path).await;
+    sections::check_policies_saved(&gw, &config_path).await;
 }
-
-/// Answers the error shown next to the misnamed policy and the summary of the final Save.
-async fn drive_policies(
-    s: &webdriver::Session<'_>,
-    gw: &common::Gateway,
-) -> Result<(String, String), String> {
-    flow::sign_in(s, &admin_url(gw), ADMIN_TOKEN).await?;
-    sections_flow::add_policy(s, STAFF.0, STAFF.1, None).await?;
-    let last =
-        sections_flow::add_policy(s, "Contractors", CONTRACTORS.1, Some(CONTRACTORS.2)).await?;
-    sections_flow::move_up(s, last).await?;
-    let listed = sections_flow::listed_policies(s).await?;
-    let expected = |first: &str| {
-        vec![
-            (first.to_string(), "priority 10".to_string()),
-            (STAFF.0.to_string(), "priority 20".to_string()),
-        ]
-    };
-    if listed != expected("Contractors") {
-        return Err(format!("after Move up the list reads {listed:?}"));
-    }
-    sections_flow::replace_text(s, "#warn-before", &WARN_BEFORE_MINUTES.to_string()).await?;
-    flow::open_summary(s).await?;
-    flow::confirm(s).await?;
-    let refused = sections_flow::policy_error(s, 0).await?;
-    sections_flow::replace_text(s, "#policy-name-0", CONTRACTORS.0).await?;
-    let summary = flow::open_summary(s).await?;
-    flow::confirm(s).await?;
-    s.wait_text("#save-status", "Saved").await?;
-    let listed = sections_flow::listed_policies(s).await?;
-    if listed != expected(CONTRACTORS.0) {
-        return Err(format!("after Save the list reads {listed:?}"));
-    }
-    Ok((refused, summary))
-}
-
-async fn check_policies_saved(gw: &common::Gateway, path: &Path) {
-    let (status, settings) = admin_get(gw, "/api/v1/settings").await;
-    assert_eq!(status, StatusCode::OK, "{settings}");
-    let policy = |(name, _, minutes): (&str, &str, u64), groups: &[&str], priority: u64| {
-        serde_json::json!({"name": name, "groups": groups, "idle_seconds": minutes * 60,
-            "absolute_seconds": null, "priority": priority})
-    };
-    assert_eq!(
-        settings["policies"],
-        serde_json::json!([
-            policy(CONTRACTORS, &["contractors", "vendors"], 10),
-            policy(STAFF, &["employees"], 20),
-        ])
-    );
-    assert_eq!(settings["warn_before_seconds"], WARN_BEFORE_MINUTES * 60);
-
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(text.contains("[[timeout.policies]]"), "{text}");
-    let timeout = idlegate::config::load(path)
-        .expect("the saved file is valid")
-        .config
-        .timeout;
-    let saved: Vec<_> = timeout
-        .policies
-        .iter()
-        .map(|p| (p.name.as_str(), p.priority, p.idle))
-        .collect();
-    let idle = |minutes: u64| Some(Duration::from_secs(minutes * 60));
-    assert_eq!(
-        saved,
-        [
-            (CONTRACTORS.0, 10, idle(CONTRACTORS.2)),
-            (STAFF.0, 20, idle(STAFF.2))
-        ]
-    );
-    assert_eq!(
-        timeout.warn_before,
-        Duration::from_secs(WARN_BEFORE_MINUTES * 60)
-    );
-}
-
-/// A subject with characters that must be percent-encoded in the URL path.
-const SUBJECT: &str = "alice@example.com/ops x";
-const SUBJECT_PATH: &str = "/api/v1/subjects/alice%40example.com%2Fops%20x/tokens";
 
 /// Identity is not verified end to end yet, so no request can give a token a subject: the
 /// operator signs out a subject with no tokens and the box must say so and send the DELETE.
@@ -407,55 +336,22 @@ async fn operator_signs_a_user_out_everywhere_in_the_admin_ui() {
         .new_session(&browser.chromium, profile.path())
         .await
         .unwrap();
-    let result = drive_sign_out(&s, &gw).await;
+    let result = sections::drive_sign_out(&s, &gw).await;
     s.quit().await;
     let (note, question, status, deletes, refreshed) = result.unwrap();
-    assert_eq!(note, format!("0 tokens for {SUBJECT} on this replica."));
-    assert!(question.contains(SUBJECT), "{question}");
+    assert_eq!(
+        note,
+        format!("0 tokens for {} on this replica.", sections::SUBJECT)
+    );
+    assert!(question.contains(sections::SUBJECT), "{question}");
     assert_eq!(status, "0 tokens revoked.");
     assert_eq!(deletes.len(), 1, "{deletes:?}");
     let (_, url, code, body) = &deletes[0];
-    assert_eq!((url.as_str(), *code), (SUBJECT_PATH, 200));
+    assert_eq!((url.as_str(), *code), (sections::SUBJECT_PATH, 200));
     let body: Value = serde_json::from_str(body).unwrap();
     assert_eq!(body, serde_json::json!({"revoked": 0}));
     assert!(
         refreshed,
         "the list was not asked for again after the DELETE"
     );
-}
-
-type SignOutSeen = (
-    String,
-    String,
-    String,
-    Vec<(String, String, u16, String)>,
-    bool,
-);
-
-/// Answers the list note, the confirm question, the status, the DELETE calls and whether the
-/// list was fetched again afterwards.
-async fn drive_sign_out(
-    s: &webdriver::Session<'_>,
-    gw: &common::Gateway,
-) -> Result<SignOutSeen, String> {
-    flow::sign_in(s, &admin_url(gw), ADMIN_TOKEN).await?;
-    let note = sections_flow::find_tokens(s, SUBJECT).await?;
-    if sections_flow::token_rows(s).await? != 0 {
-        return Err("token rows listed for a subject without tokens".into());
-    }
-    sections_flow::spy_on_fetch(s).await?;
-    let question = sections_flow::ask_sign_out(s).await?;
-    let status = sections_flow::confirm_sign_out(s).await?;
-    let deletes = sections_flow::seen(s, "DELETE").await?;
-    let refreshed = s
-        .wait_until(
-            "the list to be fetched again",
-            &format!(
-                "return window.seen.some(c => c[0] === 'GET' && c[1] === '{SUBJECT_PATH}' \
-                 && c[2] === 200)"
-            ),
-        )
-        .await
-        .is_ok();
-    Ok((note, question, status, deletes, refreshed))
 }

@@ -24,6 +24,8 @@ pub async fn drive_policies(
     let last =
         sections_flow::add_policy(s, "Contractors", CONTRACTORS.1, Some(CONTRACTORS.2)).await?;
     sections_flow::move_up(s, last).await?;
+    let scratch = sections_flow::add_policy(s, "scratch", "nobody", None).await?;
+    sections_flow::remove_policy(s, scratch).await?;
     let listed = sections_flow::listed_policies(s).await?;
     let expected = |first: &str| {
         vec![

@@ -71,14 +71,23 @@ pub async fn listed_policies(s: &Session<'_>) -> WdResult<Vec<(String, String)>>
     serde_json::from_value(v).map_err(|e| e.to_string())
 }
 
-/// Clicks *Move up* on row `index`.
+/// Clicks *Move up* on row `index`; the focus must follow the moved policy, so a keyboard
+/// user can go on moving it.
 pub async fn move_up(s: &Session<'_>, index: usize) -> WdResult<()> {
     let button = s.find(&format!("#policy-up-{index}")).await?;
     let label = s.text(&button).await?;
     if label != "Move up" {
         return Err(format!("move-up button reads {label:?}"));
     }
-    s.click(&button).await
+    s.click(&button).await?;
+    let above = index
+        .checked_sub(1)
+        .ok_or("the first policy cannot move up")?;
+    s.wait_until(
+        "the focus to follow the moved policy",
+        &format!("return !!document.activeElement.closest('#policy-row-{above}')"),
+    )
+    .await
 }
 
 /// Waits for the server's error to show next to policy `index`; answers it.
@@ -153,4 +162,19 @@ pub async fn ask_sign_out(s: &Session<'_>) -> WdResult<String> {
 pub async fn confirm_sign_out(s: &Session<'_>) -> WdResult<String> {
     s.click(&s.find("#everywhere-yes").await?).await?;
     s.wait_text("#everywhere-status", "revoked").await
+}
+
+/// Clicks *Remove policy* on row `index`; the row count must drop by one.
+pub async fn remove_policy(s: &Session<'_>, index: usize) -> WdResult<()> {
+    let before = policy_count(s).await?;
+    s.click(&s.find(&format!("#policy-remove-{index}")).await?)
+        .await?;
+    s.wait_until(
+        "the policy row to go",
+        &format!(
+            "return document.querySelectorAll('#policies > li').length === {}",
+            before - 1
+        ),
+    )
+    .await
 }

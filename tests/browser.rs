@@ -2,12 +2,17 @@
 //! an operator signs in, switches a default group on, picks a custom API from the type-ahead,
 //! pastes another, removes a third that the server refused, and saves. Then the change is
 //! checked where it must have landed: the admin API, the config file (comments kept) and live
-//! traffic. Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
+//! traffic. Two more sessions: an operator adds timeout policies, reorders and saves them; and
+//! signs a user out everywhere. Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
 //! them it skips loudly, except under CI, where it fails.
 
 mod common;
 #[path = "browser/flow.rs"]
 mod flow;
+#[path = "browser/sections.rs"]
+mod sections;
+#[path = "browser/sections_flow.rs"]
+mod sections_flow;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 
@@ -76,6 +81,20 @@ fn write_config(dir: &Path, upstream: std::net::SocketAddr) -> PathBuf {
     path
 }
 
+/// A gateway on a copy of the shipped config; the temp folder holds the config file.
+async fn gateway_on_shipped_config() -> (common::Gateway, PathBuf, tempfile::TempDir) {
+    std::env::set_var(ADMIN_TOKEN_ENV, ADMIN_TOKEN);
+    let dir = tempfile::tempdir().unwrap();
+    let upstream = common::upstream().await;
+    let config_path = write_config(dir.path(), upstream);
+    let loaded = idlegate::config::load(&config_path).expect("the test config is valid");
+    (common::gateway(loaded.config).await, config_path, dir)
+}
+
+fn admin_url(gw: &common::Gateway) -> String {
+    format!("http://{}/", gw.running.admin_addr)
+}
+
 async fn admin_get(gw: &common::Gateway, path: &str) -> (StatusCode, Value) {
     let req = Request::get(format!("http://{}{path}", gw.running.admin_addr))
         .header("authorization", format!("Bearer {ADMIN_TOKEN}"))
@@ -97,6 +116,19 @@ fn png_size(png: &[u8]) -> (u32, u32) {
     (be(&png[16..20]), be(&png[20..24]))
 }
 
+/// A look at one part of the page, kept under target/ only (for reviewing a change by eye).
+async fn look_at(s: &webdriver::Session<'_>, id: &str, name: &str) -> Result<(), String> {
+    s.execute(
+        "document.getElementById(arguments[0]).scrollIntoView()",
+        serde_json::json!([id]),
+    )
+    .await?;
+    let tmp = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&tmp, s.screenshot().await?).map_err(|e| e.to_string())?;
+    eprintln!("screenshot: {}", tmp.display());
+    Ok(())
+}
+
 /// The README's screenshot: always kept under target/, written to docs/ when missing or when
 /// UPDATE_SCREENSHOTS is set (so an ordinary test run leaves the work tree clean).
 fn keep_screenshot(png: &[u8]) {
@@ -115,12 +147,7 @@ async fn operator_changes_exclusions_in_the_admin_ui() {
     let Some(browser) = browser_or_skip() else {
         return;
     };
-    std::env::set_var(ADMIN_TOKEN_ENV, ADMIN_TOKEN);
-    let dir = tempfile::tempdir().unwrap();
-    let upstream = common::upstream().await;
-    let config_path = write_config(dir.path(), upstream);
-    let loaded = idlegate::config::load(&config_path).expect("the test config is valid");
-    let gw = common::gateway(loaded.config).await;
+    let (gw, config_path, _dir) = gateway_on_shipped_config().await;
     seed_traffic(&gw).await;
 
     let driver = Driver::start(&browser.chromedriver).await.unwrap();
@@ -149,12 +176,7 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
         serde_json::json!({"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": false}),
     )
     .await?;
-    flow::sign_in(
-        s,
-        &format!("http://{}/", gw.running.admin_addr),
-        ADMIN_TOKEN,
-    )
-    .await?;
+    flow::sign_in(s, &admin_url(gw), ADMIN_TOKEN).await?;
     flow::choose_timeout(s, TIMEOUT_MINUTES).await?;
     flow::switch_group_on(s, flow::GROUP).await?;
     flow::pick_suggestion(s, "routingstatus", flow::PICKED).await?;
@@ -275,4 +297,61 @@ async fn seed_traffic(gw: &common::Gateway) {
     gw.clock.advance(Duration::from_secs(2 * 60));
     let gone = gw.get(users_me, Some("seed-token-c")).await;
     assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_adds_reorders_and_saves_timeout_policies_in_the_admin_ui() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let (gw, config_path, _dir) = gateway_on_shipped_config().await;
+    let driver = Driver::start(&browser.chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
+    let result = sections::drive_policies(&s, &gw).await;
+    s.quit().await;
+    let (refused, summary) = result.unwrap();
+    assert!(refused.contains("invalid policy name"), "{refused}");
+    assert_eq!(
+        summary,
+        "2 policies added; warning 2 minutes → 3 minutes before the timeout."
+    );
+    sections::check_policies_saved(&gw, &config_path).await;
+}
+
+/// Identity is not verified end to end yet, so no request can give a token a subject: the
+/// operator signs out a subject with no tokens and the box must say so and send the DELETE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_signs_a_user_out_everywhere_in_the_admin_ui() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let (gw, _config_path, _dir) = gateway_on_shipped_config().await;
+    let driver = Driver::start(&browser.chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
+    let result = sections::drive_sign_out(&s, &gw).await;
+    s.quit().await;
+    let (note, question, status, deletes, refreshed) = result.unwrap();
+    assert_eq!(
+        note,
+        format!("0 tokens for {} on this replica.", sections::SUBJECT)
+    );
+    assert!(question.contains(sections::SUBJECT), "{question}");
+    assert_eq!(status, "0 tokens revoked.");
+    assert_eq!(deletes.len(), 1, "{deletes:?}");
+    let (_, url, code, body) = &deletes[0];
+    assert_eq!((url.as_str(), *code), (sections::SUBJECT_PATH, 200));
+    let body: Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body, serde_json::json!({"revoked": 0}));
+    assert!(
+        refreshed,
+        "the list was not asked for again after the DELETE"
+    );
 }

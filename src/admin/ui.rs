@@ -14,6 +14,8 @@ use crate::app::App;
 const INDEX_HTML: &str = include_str!("ui/index.html");
 const APP_JS: &str = include_str!("ui/app.js");
 const APP_CSS: &str = include_str!("ui/app.css");
+const POLICIES_JS: &str = include_str!("ui/policies.js");
+const EVERYWHERE_JS: &str = include_str!("ui/everywhere.js");
 
 /// Everything comes from this origin; no inline script or style, no framing, no plugins.
 /// `connect-src 'self'` is implied by `default-src` and is what the page's `fetch` needs.
@@ -21,20 +23,28 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
      style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-/// `GET /`, `GET /ui/app.js`, `GET /ui/app.css`.
+/// `GET /`, `GET /ui/app.js`, `GET /ui/app.css`, and the scripts of the policies and
+/// sign-out-everywhere sections.
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(|| async { index() }))
         .route("/ui/app.js", get(|| async { script() }))
         .route("/ui/app.css", get(|| async { style() }))
+        .route("/ui/policies.js", get(|| async { asset(POLICIES_JS, JS) }))
+        .route(
+            "/ui/everywhere.js",
+            get(|| async { asset(EVERYWHERE_JS, JS) }),
+        )
 }
 
 fn index() -> Response {
     asset(INDEX_HTML, "text/html; charset=utf-8")
 }
 
+const JS: &str = "text/javascript; charset=utf-8";
+
 fn script() -> Response {
-    asset(APP_JS, "text/javascript; charset=utf-8")
+    asset(APP_JS, JS)
 }
 
 fn style() -> Response {

@@ -22,6 +22,17 @@
   const state = { saved: null, draft: null, suggestions: [], active: -1, statsTimer: null,
     searchTimer: null, searchSeq: 0 };
 
+  // The sections of policies.js and everywhere.js (loaded first): each edits its `keys` of
+  // the settings document, or is a panel of its own shown while signed in.
+  const sections = () => window.idlegateSections || [];
+
+  function showPanels(visible) {
+    for (const sec of sections()) {
+      if (sec.reset) sec.reset();
+      if (sec.panel) $(sec.panel).hidden = !visible;
+    }
+  }
+
   // ---- API -------------------------------------------------------------------------------
 
   class ApiError extends Error {
@@ -57,6 +68,7 @@
     $("sign-out").hidden = true;
     $("banner-shadow").hidden = true;
     $("banner-disabled").hidden = true;
+    showPanels(false);
     $("signin").hidden = false;
     $("signin-error").textContent = message || "";
     $("admin-token").value = "";
@@ -87,6 +99,7 @@
       $("settings").hidden = false;
       $("figures").hidden = false;
       $("sign-out").hidden = false;
+      showPanels(true);
       clearErrors();
       render();
       startStats();
@@ -137,6 +150,7 @@
     renderIdle(d.idle_seconds);
     renderGroups(d.default_exclusions);
     renderCustoms(d.custom_exclusions);
+    for (const sec of sections()) if (sec.render) sec.render(d);
     showBanners(state.saved.mode, state.saved.enabled);
     updateDirty();
   }
@@ -436,6 +450,12 @@
     const groupsNow = after.default_exclusions.filter((g) => g.enabled).map((g) => g.id);
     groupsNow.filter((g) => !groupsWas.includes(g)).forEach((g) => details.unshift("Group switched on: " + g));
     groupsWas.filter((g) => !groupsNow.includes(g)).forEach((g) => details.unshift("Group switched off: " + g));
+    for (const sec of sections()) {
+      if (!sec.describe) continue;
+      const more = sec.describe(before, after);
+      parts.push(...more.parts);
+      details.push(...more.details);
+    }
     const sameCustoms = JSON.stringify(before.custom_exclusions) === JSON.stringify(after.custom_exclusions);
     if (!parts.length && !details.length && !sameCustoms) parts.push("the custom list will be reordered");
     const headline = parts.length ? capitalise(parts.join("; ")) + "." : "";
@@ -457,13 +477,15 @@
   }
 
   function payload(doc) {
-    return {
+    const body = {
       enabled: doc.enabled,
       idle_seconds: doc.idle_seconds,
       mode: doc.mode,
       default_exclusions: doc.default_exclusions.map((g) => Object.assign({}, g)),
       custom_exclusions: doc.custom_exclusions.slice(),
     };
+    for (const sec of sections()) for (const key of sec.keys) if (doc[key] !== undefined) body[key] = clone(doc[key]);
+    return body;
   }
 
   function onSave(event) {
@@ -523,7 +545,7 @@
   function clearErrors() {
     document.querySelectorAll("#settings .error").forEach((e) => { e.textContent = ""; });
     document.querySelectorAll("#settings .invalid").forEach((e) => e.classList.remove("invalid"));
-    $("idle").removeAttribute("aria-invalid");
+    document.querySelectorAll("#settings [aria-invalid]").forEach((e) => e.removeAttribute("aria-invalid"));
   }
 
   // Puts each server error next to what it names; the first one gets the focus.
@@ -541,6 +563,10 @@
   }
 
   function errorTarget(field) {
+    for (const sec of sections()) {
+      const target = sec.errorTarget && sec.errorTarget(field);
+      if (target) return target;
+    }
     const custom = /^custom_exclusions\[(\d+)\]/.exec(field);
     if (custom && $("custom-error-" + custom[1])) {
       const i = custom[1];
@@ -566,6 +592,8 @@
   // ---- wiring ----------------------------------------------------------------------------
 
   function wire() {
+    const context = { $, el, api, draft: () => state.draft, changed: updateDirty };
+    for (const sec of sections()) sec.init(context);
     $("signin-form").addEventListener("submit", signIn);
     $("sign-out").addEventListener("click", () => signOut("Signed out."));
     $("enabled").addEventListener("change", (e) => { state.draft.enabled = e.target.checked; updateDirty(); });

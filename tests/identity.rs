@@ -88,10 +88,17 @@ async fn a_forged_signature_on_a_real_tokens_header_and_payload_is_refused_and_t
     assert_eq!(refused.status, 401);
     let challenge = refused.headers["www-authenticate"].to_str().unwrap();
     assert!(challenge.starts_with("Bearer error=\"invalid_token\", error_description="));
-    assert!(!refused.body.contains("\"path\""), "not forwarded: {}", refused.body);
+    assert!(
+        !refused.body.contains("\"path\""),
+        "not forwarded: {}",
+        refused.body
+    );
     s.gw.clock.advance(Duration::from_millis(600));
     let after = s.gw.get("/api/x", Some(&token)).await;
-    assert_eq!(after.status, 401, "the real token idled out: the forgery did not touch it");
+    assert_eq!(
+        after.status, 401,
+        "the real token idled out: the forgery did not touch it"
+    );
 }
 
 #[tokio::test]
@@ -114,7 +121,10 @@ async fn invalid_tokens_get_401_naming_why_and_are_never_tracked() {
         assert_eq!(r.status, 401, "{why}");
         assert_eq!(r.json()["error"], "invalid_token");
         assert!(
-            r.json()["error_description"].as_str().unwrap().contains(why),
+            r.json()["error_description"]
+                .as_str()
+                .unwrap()
+                .contains(why),
             "{why}: {}",
             r.body
         );
@@ -147,12 +157,24 @@ async fn the_status_endpoint_reports_without_resetting_and_extend_is_one_activit
     assert_eq!(doc["idle_remaining_seconds"], 40);
     // Within timeout.warn_before (2 minutes by default) of the deadline: warning.
     assert_eq!(doc["warning"], true);
-    let extended = s.gw.call("POST", "/.idlegate/session/extend", Some(&token)).await;
+    let extended =
+        s.gw.call("POST", "/.idlegate/session/extend", Some(&token))
+            .await;
     assert_eq!(extended.status, 200);
     assert_eq!(extended.json()["idle_remaining_seconds"], 60);
     // Reserved: other paths and methods are answered by idlegate, never forwarded.
-    assert_eq!(s.gw.get("/.idlegate/session/other", Some(&token)).await.status, 404);
-    assert_eq!(s.gw.call("POST", "/.idlegate/session", Some(&token)).await.status, 405);
+    assert_eq!(
+        s.gw.get("/.idlegate/session/other", Some(&token))
+            .await
+            .status,
+        404
+    );
+    assert_eq!(
+        s.gw.call("POST", "/.idlegate/session", Some(&token))
+            .await
+            .status,
+        405
+    );
     assert_eq!(s.gw.get("/.idlegate/session", None).await.status, 401);
 }
 
@@ -164,8 +186,16 @@ async fn a_policy_with_idle_off_is_never_revoked_for_inactivity() {
     assert_eq!(s.gw.get("/api/x", Some(&kiosk)).await.status, 200);
     assert_eq!(s.gw.get("/api/x", Some(&plain)).await.status, 200);
     s.gw.clock.advance(Duration::from_secs(30 * 60));
-    assert_eq!(s.gw.get("/api/x", Some(&plain)).await.status, 401, "default idle 2 s");
-    assert_eq!(s.gw.get("/api/x", Some(&kiosk)).await.status, 200, "idle off");
+    assert_eq!(
+        s.gw.get("/api/x", Some(&plain)).await.status,
+        401,
+        "default idle 2 s"
+    );
+    assert_eq!(
+        s.gw.get("/api/x", Some(&kiosk)).await.status,
+        200,
+        "idle off"
+    );
     let doc = s.gw.get("/.idlegate/session", Some(&kiosk)).await.json();
     assert_eq!(doc["policy"], "kiosks");
     assert_eq!(doc["idle_timeout_seconds"], serde_json::Value::Null);
@@ -202,7 +232,11 @@ async fn an_operator_signs_a_subject_out_everywhere() {
         assert_eq!(r.status, 401);
         assert!(r.body.contains("administrator"), "{}", r.body);
     }
-    assert_eq!(s.gw.get("/api/x", Some(&franks)).await.status, 200, "another subject");
+    assert_eq!(
+        s.gw.get("/api/x", Some(&franks)).await.status,
+        200,
+        "another subject"
+    );
     let listed = admin_get(&s.gw, path).await.json();
     let states: Vec<_> = listed["tokens"]
         .as_array()

@@ -7,12 +7,7 @@ const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
 
 fn timing() -> Timing {
-    Timing {
-        idle_ms: IDLE,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: 86_400_000,
-    }
+    Timing::simple(IDLE, None, true, 86_400_000)
 }
 
 fn key(n: u32) -> TokenKey {
@@ -111,6 +106,7 @@ fn flipped_byte_fails_the_checksum() {
             key: key(1),
             reason: RevokeReason::Admin,
             until_ms: 5,
+            subject: None,
         }],
     );
     bytes[HEADER_LEN + 3] ^= 1;

@@ -27,12 +27,7 @@ fn key_in_shard0(n: u32) -> TokenKey {
 }
 
 fn enforce() -> Timing {
-    Timing {
-        idle_ms: IDLE,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: 86_400_000,
-    }
+    Timing::simple(IDLE, None, true, 86_400_000)
 }
 
 fn shadow() -> Timing {

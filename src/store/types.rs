@@ -155,7 +155,7 @@ pub enum Status {
 }
 
 /// A tracked token as exported to / imported from a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrackedRecord {
     pub key: TokenKey,
     pub last_activity_ms: UnixMs,

@@ -42,12 +42,14 @@ fn import_keeps_later_activity_and_expires_idle_tokens_at_once() {
             last_activity_ms: T0 + 100,
             first_seen_ms: T0,
             jwt_exp_ms: None,
+            ..Default::default()
         },
         TrackedRecord {
             key: key(2),
             last_activity_ms: T0,
             first_seen_ms: T0,
             jwt_exp_ms: None,
+            ..Default::default()
         },
     ];
     s.import(&recs, &[], T0 + IDLE + 200, &t);
@@ -73,11 +75,13 @@ fn import_never_tracks_a_revoked_key() {
         last_activity_ms: T0,
         first_seen_ms: T0,
         jwt_exp_ms: None,
+        ..Default::default()
     }];
     let revoked = [RevokedRecord {
         key: key(1),
         reason: RevokeReason::Admin,
         until_ms: T0 + 1000,
+        subject: None,
     }];
     s.import(&tracked, &revoked, T0, &t);
     assert_eq!(s.tracked_len(), 0);

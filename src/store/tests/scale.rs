@@ -158,3 +158,33 @@ fn million_tracked_tokens_fit_in_64_bytes_each() {
     eprintln!("{per_token} bytes per tracked token");
     assert!(per_token <= 64, "{per_token} bytes per tracked token");
 }
+
+#[test]
+#[ignore = "memory bar (see the README, Benchmarks): run alone with --ignored --test-threads=1"]
+fn million_tracked_tokens_with_identity_fit_in_96_bytes_each() {
+    let s = store();
+    let mut t = enforce();
+    for (i, p) in t.policies.iter_mut().take(3).enumerate() {
+        p.idle_ms = IDLE * (i as u64 + 2);
+    }
+    let before = rss_bytes();
+    for i in 0..1_000_000u32 {
+        // 10 tokens per subject, every token verified, policies 0–3.
+        let subject = format!("user-{:08}@example.com", i / 10);
+        let ident = NewIdent {
+            sig: u64::from(i) + 1,
+            subject: Some(&subject),
+            policy: (i % 4) as u8,
+        };
+        s.track_with(&key(i), T0 + u64::from(i % 5000), None, &t, ident);
+    }
+    s.expire_due(T0 + 5000, &t); // files every token in the wheel
+    let per_token = (rss_bytes() - before) / 1_000_000;
+    assert_eq!(s.tracked_len(), 1_000_000);
+    assert_eq!(s.subjects_len(), 100_000);
+    eprintln!("{per_token} bytes per tracked token with identity");
+    assert!(
+        per_token <= 96,
+        "{per_token} bytes per tracked token with identity"
+    );
+}

@@ -187,6 +187,10 @@ fn read_file(path: &Path) -> Result<Option<Contents>, SnapshotError> {
 #[path = "snapshot_tests.rs"]
 mod tests;
 
+#[cfg(test)]
+#[path = "snapshot_identity_tests.rs"]
+mod identity_tests;
+
 /// The file format's decoder and encoder, for the fuzz targets and their corpus test.
 pub(crate) fn decode_bytes(bytes: &[u8]) -> Result<Contents, String> {
     decode(bytes)

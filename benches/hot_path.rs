@@ -40,12 +40,7 @@ fn bench_hot_path(c: &mut Criterion) {
     let classifier = Classifier::new(&groups, &enabled, &custom_patterns(), true);
     let keyer = Keyer::from_secret(b"bench");
     let sources = vec![TokenSource::Authorization];
-    let timing = Timing {
-        idle_ms: 30 * 60_000,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: 86_400_000,
-    };
+    let timing = Timing::simple(30 * 60_000, None, true, 86_400_000);
     let now = 1_800_000_000_000u64;
     let store = Store::new(10_000_000, 1000, now);
     let tokens: Vec<String> = (0..TOKENS).map(jwt).collect();

@@ -14,12 +14,7 @@ const N: usize = 1_000_000;
 const NOW: u64 = 1_800_000_000_000;
 
 fn timing() -> Timing {
-    Timing {
-        idle_ms: 60_000,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: 86_400_000,
-    }
+    Timing::simple(60_000, None, true, 86_400_000)
 }
 
 fn key(i: usize) -> TokenKey {

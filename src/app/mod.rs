@@ -179,12 +179,10 @@ impl App {
         let max_tracked = new.config.tokens.max_tracked;
         self.hooks.reconfigure(&new.config.revocation);
         let names = names_of(&new.config);
-        let map = policy_map(&names_of(&old.config), &names);
         self.metrics.identity.set_policies(&names);
-        self.policy_names.store(Arc::new(names));
+        self.policy_names.store(Arc::new(names.clone()));
         self.live.store(Arc::new(new));
-        self.state
-            .apply(policy, max_tracked, switched_on, map.as_deref());
+        self.state.apply(policy, max_tracked, switched_on, names);
         restart
     }
 
@@ -225,21 +223,6 @@ fn names_of(config: &Config) -> Vec<String> {
         .iter()
         .map(|p| p.name.clone())
         .collect()
-}
-
-/// How policy ids move when the policies change: `map[old id] = new id`, by name (a removed
-/// policy's tokens fall back to the default, 0). None when nothing moves.
-fn policy_map(old: &[String], new: &[String]) -> Option<Vec<u8>> {
-    let mut map = vec![0u8];
-    for name in old {
-        let id = new
-            .iter()
-            .position(|n| n == name)
-            .map_or(0, |i| i as u8 + 1);
-        map.push(id);
-    }
-    let same = map.iter().enumerate().all(|(i, &id)| usize::from(id) == i);
-    (!same).then_some(map)
 }
 
 fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
@@ -291,17 +274,6 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
 mod tests {
     use super::*;
     use std::time::Duration;
-
-    #[test]
-    fn policy_ids_follow_their_names_and_a_removed_policy_falls_back_to_default() {
-        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-        assert_eq!(policy_map(&s(&["a", "b"]), &s(&["a", "b", "c"])), None);
-        assert_eq!(
-            policy_map(&s(&["a", "b"]), &s(&["b", "a"])),
-            Some(vec![0, 2, 1])
-        );
-        assert_eq!(policy_map(&s(&["a", "b"]), &s(&["b"])), Some(vec![0, 0, 1]));
-    }
 
     #[test]
     fn max_connections_needs_a_restart_and_the_connection_timeouts_do_not() {

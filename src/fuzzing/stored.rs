@@ -15,9 +15,10 @@ const NOW_MS: u64 = 1_700_000_000_000;
 const DAY_MS: u64 = 86_400_000;
 
 /// The snapshot file, as given and with a valid checksum appended (random bytes almost never
-/// carry one, and the records are only decoded past it). A decoded file encodes back to the
-/// same bytes; loading it into a store keeps every live revocation and tracks no revoked key;
-/// a sweep a day later expires only what was due.
+/// carry one, and the records are only decoded past it). A decoded file encodes to bytes that
+/// decode to the same contents and encode the same again (a version 1 file or a table out of
+/// order is re-encoded, not copied); loading it into a store keeps every live revocation and
+/// tracks no revoked key; a sweep a day later expires only what was due.
 pub fn snapshot(data: &[u8]) {
     check_snapshot(data);
     let mut sealed = data.to_vec();
@@ -26,14 +27,21 @@ pub fn snapshot(data: &[u8]) {
 }
 
 fn check_snapshot(bytes: &[u8]) {
-    let (tracked, revoked) = match decode_bytes(bytes) {
-        Ok(state) => state,
+    let contents = match decode_bytes(bytes) {
+        Ok(contents) => contents,
         Err(reason) => return assert!(!reason.is_empty()),
     };
-    assert_eq!(encode_records(&tracked, &revoked), bytes);
+    let (tracked, revoked) = (&contents.tracked, &contents.revoked);
+    let encoded = encode_records(tracked, revoked, &contents.policies);
+    let again = decode_bytes(&encoded).expect("an encoded snapshot decodes");
+    assert_eq!(again, contents);
+    assert_eq!(
+        encode_records(&again.tracked, &again.revoked, &again.policies),
+        encoded
+    );
     let timing = Timing::simple(30 * 60_000, Some(DAY_MS / 2), true, DAY_MS);
     let store = Store::new(1_000, 1_000, NOW_MS);
-    store.import(&tracked, &revoked, NOW_MS, &timing);
+    store.import(tracked, revoked, NOW_MS, &timing);
     assert!(store.tracked_len() <= tracked.len().min(1_000));
     for r in revoked.iter().filter(|r| r.until_ms > NOW_MS) {
         let status = store.status(&r.key, NOW_MS, &timing);

@@ -71,12 +71,7 @@ mod tests {
     use super::*;
 
     fn timing(idle_ms: u64, absolute_ms: Option<u64>) -> Timing {
-        Timing {
-            idle_ms,
-            absolute_ms,
-            enforce: true,
-            retention_ms: 1000,
-        }
+        Timing::simple(idle_ms, absolute_ms, true, 1000)
     }
 
     #[test]

@@ -82,12 +82,7 @@ mod tests {
     const IDLE: u64 = 60_000;
 
     fn timing(enforce: bool) -> Timing {
-        Timing {
-            idle_ms: IDLE,
-            absolute_ms: None,
-            enforce,
-            retention_ms: 3_600_000,
-        }
+        Timing::simple(IDLE, None, enforce, 3_600_000)
     }
 
     fn deferring() -> Store {
@@ -121,7 +116,7 @@ mod tests {
         assert_eq!(s.tracked_len(), 1);
         // Due again next tick while nobody settled it.
         assert_eq!(s.expire_due(T0 + IDLE + 1000, &t).len(), 1);
-        let rev = s.expire_due(T0 + IDLE + 2000, &t)[0];
+        let rev = s.expire_due(T0 + IDLE + 2000, &t).remove(0);
         s.settle_expiry(&rev, &t, T0 + IDLE + 2000);
         assert_eq!(s.tracked_len(), 0);
         assert!(s.expire_due(T0 + IDLE + 3000, &t).is_empty());
@@ -141,6 +136,7 @@ mod tests {
             last_activity_ms: T0 + 30_000,
             first_seen_ms: T0,
             jwt_exp_ms: None,
+            ..Default::default()
         };
         s.import(&[newer], &[], T0 + IDLE, &t);
         assert!(s.expire_due(T0 + IDLE + 1000, &t).is_empty());

@@ -69,3 +69,13 @@ fn policy_timings(config: &Config) -> [PolicyTiming; MAX_POLICIES] {
     }
     out
 }
+
+/// The names of `timeout.policies`, in order: policy id i + 1 is `names[i]`.
+pub(crate) fn policy_names(config: &Config) -> Vec<String> {
+    config
+        .timeout
+        .policies
+        .iter()
+        .map(|p| p.name.clone())
+        .collect()
+}

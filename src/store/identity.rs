@@ -3,9 +3,11 @@
 //! in step with the live config.
 
 use super::deadline::{deadline, expiry};
-use super::memory::Store;
+use super::memory::{bounded, Store};
 use super::table::{shard_of, Ident};
-use super::types::{NewIdent, RevokeReason, Timing};
+use super::types::{NewIdent, RevokeReason, RevokedRecord, Timing, TrackedRecord};
+use std::sync::Arc;
+
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
@@ -56,7 +58,7 @@ impl Store {
         };
         let old = shard.ident(idx);
         let ident = Ident {
-            subject: match (old.subject, new.subject) {
+            subject: match (old.subject, bounded(new.subject)) {
                 (0, Some(s)) => self.subjects.acquire(s),
                 (old, _) => old,
             },
@@ -131,6 +133,30 @@ impl Store {
         out
     }
 
+    /// The live policies' names in order (id i + 1 = `names[i]`). Tracked tokens keep their
+    /// policy by name: ids move with a reorder, and a removed policy's tokens fall back to
+    /// the default (docs/reference.md, "Identity").
+    pub fn set_policy_names(&self, names: Vec<String>) {
+        let mut live = self.policy_names.lock();
+        if let Some(map) = policy_map(&live, &names) {
+            self.remap_policies(&map);
+        }
+        *live = Arc::new(names);
+    }
+
+    /// The names the policy ids stand for now.
+    pub fn policy_names(&self) -> Arc<Vec<String>> {
+        self.policy_names.lock().clone()
+    }
+
+    /// [`Store::export`] with the names its policy ids stand for, taken together (a config
+    /// applied meanwhile waits), for the snapshot.
+    pub fn export_named(&self) -> (Vec<TrackedRecord>, Vec<RevokedRecord>, Arc<Vec<String>>) {
+        let names = self.policy_names.lock();
+        let (tracked, revoked) = self.export();
+        (tracked, revoked, names.clone())
+    }
+
     /// Policy ids follow the live config: `map[old] = new` for every id in use (a removed
     /// policy maps to 0, the default).
     pub fn remap_policies(&self, map: &[u8]) {
@@ -159,5 +185,37 @@ impl Store {
     /// Distinct subjects held (tracked and retained revoked tokens).
     pub fn subjects_len(&self) -> usize {
         self.subjects.len()
+    }
+}
+
+/// How policy ids move from the policies `old` to `new`: `map[old id] = new id`, by name (a
+/// policy gone from `new` maps to the default, 0). None when no id moves.
+pub(crate) fn policy_map(old: &[String], new: &[String]) -> Option<Vec<u8>> {
+    let mut map = vec![0u8];
+    for name in old {
+        let id = new
+            .iter()
+            .position(|n| n == name)
+            .and_then(|i| u8::try_from(i + 1).ok())
+            .unwrap_or(0);
+        map.push(id);
+    }
+    let same = map.iter().enumerate().all(|(i, &id)| usize::from(id) == i);
+    (!same).then_some(map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::policy_map;
+
+    #[test]
+    fn policy_ids_follow_their_names_and_a_removed_policy_falls_back_to_default() {
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(policy_map(&s(&["a", "b"]), &s(&["a", "b", "c"])), None);
+        assert_eq!(
+            policy_map(&s(&["a", "b"]), &s(&["b", "a"])),
+            Some(vec![0, 2, 1])
+        );
+        assert_eq!(policy_map(&s(&["a", "b"]), &s(&["b"])), Some(vec![0, 0, 1]));
     }
 }

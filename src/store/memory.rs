@@ -3,7 +3,7 @@
 //! [`Store::track`]; the sweeper's side is in `expire.rs`, deferred expiry in `deferred.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use parking_lot::{Mutex, RwLock};
 
@@ -15,6 +15,7 @@ use super::table::{handle, shard_of, Ident, Shard, Slot, SHARDS};
 use super::types::TrackedRecord;
 use super::types::{
     Check, NewIdent, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
+    MAX_SUBJECT_LEN,
 };
 use super::wheel::Sweeper;
 use crate::clock::UnixMs;
@@ -42,6 +43,9 @@ pub struct Store {
     pub(super) journal: OnceLock<Journal>,
     /// Subjects of tracked and revoked tokens, interned (identity on).
     pub(super) subjects: Subjects,
+    /// What the idents' policy ids stand for: id i + 1 = `policy_names[i]`. Held while the
+    /// ids are remapped and while a snapshot exports them, so ids and names always agree.
+    pub(super) policy_names: Mutex<Arc<Vec<String>>>,
 }
 
 impl Store {
@@ -59,6 +63,7 @@ impl Store {
             defer_expiry: AtomicBool::new(false),
             journal: OnceLock::new(),
             subjects: Subjects::default(),
+            policy_names: Mutex::new(Arc::default()),
         }
     }
 
@@ -200,7 +205,7 @@ impl Store {
     pub(super) fn ident_of(&self, new: NewIdent<'_>) -> Ident {
         Ident {
             sig: new.sig,
-            subject: new.subject.map_or(0, |s| self.subjects.acquire(s)),
+            subject: bounded(new.subject).map_or(0, |s| self.subjects.acquire(s)),
             policy: new.policy,
         }
     }
@@ -397,6 +402,11 @@ impl Store {
             }
         }
     }
+}
+
+/// A subject the store may keep: one within [`MAX_SUBJECT_LEN`].
+pub(super) fn bounded(subject: Option<&str>) -> Option<&str> {
+    subject.filter(|s| s.len() <= MAX_SUBJECT_LEN)
 }
 
 /// `Check::Active` (touching when asked) unless the slot's deadline has passed at `now_ms`.

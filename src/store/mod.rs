@@ -12,7 +12,8 @@
 //!   (wheel in `wheel`); `deferred`: expiry deferred to the shared state.
 //! - `types`: reasons, timing, revocations and the answers of the store.
 //! - [`redis`]: the Redis backend (lookup, claim, flush, pub/sub, its tasks).
-//! - [`snapshot`], [`journal`], [`persist`]: the memory backend's persistence.
+//! - [`snapshot`] (bytes in `snapshot_format`), [`journal`], [`persist`]: the memory
+//!   backend's persistence.
 //! - [`sweeper`]: the sweeper task.
 //!
 //! This file only declares and re-exports: the files below import each other one way, and
@@ -31,6 +32,7 @@ pub(crate) mod persist;
 pub mod redis;
 mod revoked;
 pub mod snapshot;
+mod snapshot_format;
 pub mod state;
 pub(crate) mod subjects;
 pub(crate) mod sweeper;
@@ -44,6 +46,6 @@ pub use identity::{SubjectToken, Verified};
 pub use memory::Store;
 pub use types::{
     Check, NewIdent, PolicyTiming, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
-    TrackedRecord, MAX_POLICIES,
+    TrackedRecord, MAX_POLICIES, MAX_SUBJECT_LEN,
 };
 pub use wheel::Wheel;

@@ -1,18 +1,17 @@
 //! Snapshot format, atomic rotation and fallback rules.
 
 use super::*;
+use crate::store::snapshot_format::V1_HEADER_LEN;
 use crate::store::{Check, RevokeReason, Status};
+use crate::token::TokenKey;
+
+type State = (Vec<TrackedRecord>, Vec<RevokedRecord>);
 
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
 
 fn timing() -> Timing {
-    Timing {
-        idle_ms: IDLE,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: 86_400_000,
-    }
+    Timing::simple(IDLE, None, true, 86_400_000)
 }
 
 fn key(n: u32) -> TokenKey {
@@ -111,9 +110,11 @@ fn flipped_byte_fails_the_checksum() {
             key: key(1),
             reason: RevokeReason::Admin,
             until_ms: 5,
+            subject: None,
         }],
+        &[],
     );
-    bytes[HEADER_LEN + 3] ^= 1;
+    bytes[V1_HEADER_LEN + 3] ^= 1;
     assert_eq!(decode(&bytes).unwrap_err(), "checksum mismatch");
     assert!(decode(b"IDLGSNAP").is_err());
     assert!(decode(&[0u8; 100]).unwrap_err().contains("magic"));

@@ -91,6 +91,7 @@ impl TokenState {
                 Backend::Redis(Arc::new(Shared::new(config, metrics)))
             }
         };
+        store.set_policy_names(super::effects::policy_names(config));
         let local = Local::new(store, clock, effects, Policy::of(config));
         TokenState {
             local: Arc::new(local),
@@ -218,23 +219,22 @@ impl TokenState {
         }
     }
 
-    /// A config was applied: the new policy, the table's cap, and what a timing change does
-    /// to tracked tokens. `timeout_switched_on`: switching the timeout back on starts every
-    /// token afresh (docs/reference.md, "Expiry and revocation").
+    /// A config was applied: the new policy, the table's cap, the names of
+    /// `timeout.policies` in order, and what a timing change does to tracked tokens.
+    /// `timeout_switched_on`: switching the timeout back on starts every token afresh
+    /// (docs/reference.md, "Expiry and revocation").
     pub fn apply(
         &self,
         policy: Policy,
         max_tracked: usize,
         timeout_switched_on: bool,
-        policy_map: Option<&[u8]>,
+        policy_names: Vec<String>,
     ) {
         let store = &self.local.store;
         let old = self.local.policy();
         store.set_max_tracked(max_tracked);
         // Policies renamed, moved or removed: each token keeps its policy by name.
-        if let Some(map) = policy_map {
-            store.remap_policies(map);
-        }
+        store.set_policy_names(policy_names);
         self.local.set_policy(policy);
         if timeout_switched_on {
             store.clear_tracked();

@@ -7,6 +7,9 @@ use crate::token::TokenKey;
 /// Snapshot export/import and behaviour at scale (100,000 and a million tokens).
 mod scale;
 
+/// Deadlines by policy, policies by name, signatures, subjects.
+mod identity;
+
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
 
@@ -27,12 +30,7 @@ fn key_in_shard0(n: u32) -> TokenKey {
 }
 
 fn enforce() -> Timing {
-    Timing {
-        idle_ms: IDLE,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: 86_400_000,
-    }
+    Timing::simple(IDLE, None, true, 86_400_000)
 }
 
 fn shadow() -> Timing {

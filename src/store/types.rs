@@ -9,6 +9,11 @@ use crate::token::TokenKey;
 /// At most this many `[[timeout.policies]]` (docs/reference.md, "Configuration").
 pub const MAX_POLICIES: usize = 32;
 
+/// The longest subject the store keeps, in bytes (docs/reference.md, "Identity"). A longer
+/// one is not recorded: cutting it could make two subjects one, and sign-out-everywhere
+/// would then reach another user's tokens.
+pub const MAX_SUBJECT_LEN: usize = 256;
+
 /// One timeout policy's deadlines.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub struct PolicyTiming {
@@ -155,7 +160,7 @@ pub enum Status {
 }
 
 /// A tracked token as exported to / imported from a snapshot.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TrackedRecord {
     pub key: TokenKey,
     pub last_activity_ms: UnixMs,

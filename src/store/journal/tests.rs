@@ -14,12 +14,7 @@ const T0: UnixMs = 1_700_000_000_000;
 const DAY: u64 = 86_400_000;
 
 fn timing() -> Timing {
-    Timing {
-        idle_ms: 60_000,
-        absolute_ms: None,
-        enforce: true,
-        retention_ms: DAY,
-    }
+    Timing::simple(60_000, None, true, DAY)
 }
 
 fn key(n: u8) -> TokenKey {

@@ -351,19 +351,15 @@ mod tests {
                 key: k,
                 last_activity_ms: 5,
                 first_seen_ms: 1,
-                jwt_exp_ms: None
+                jwt_exp_ms: None,
+                ..Default::default()
             })
         );
     }
 
     #[test]
     fn tracked_ttl_covers_idle_and_retention() {
-        let t = Timing {
-            idle_ms: 1000,
-            absolute_ms: None,
-            enforce: true,
-            retention_ms: 5000,
-        };
+        let t = Timing::simple(1000, None, true, 5000);
         assert_eq!(tracked_ttl_ms(&t), 6000);
     }
 }

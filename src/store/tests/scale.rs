@@ -42,12 +42,14 @@ fn import_keeps_later_activity_and_expires_idle_tokens_at_once() {
             last_activity_ms: T0 + 100,
             first_seen_ms: T0,
             jwt_exp_ms: None,
+            ..Default::default()
         },
         TrackedRecord {
             key: key(2),
             last_activity_ms: T0,
             first_seen_ms: T0,
             jwt_exp_ms: None,
+            ..Default::default()
         },
     ];
     s.import(&recs, &[], T0 + IDLE + 200, &t);
@@ -73,11 +75,13 @@ fn import_never_tracks_a_revoked_key() {
         last_activity_ms: T0,
         first_seen_ms: T0,
         jwt_exp_ms: None,
+        ..Default::default()
     }];
     let revoked = [RevokedRecord {
         key: key(1),
         reason: RevokeReason::Admin,
         until_ms: T0 + 1000,
+        subject: None,
     }];
     s.import(&tracked, &revoked, T0, &t);
     assert_eq!(s.tracked_len(), 0);
@@ -153,4 +157,34 @@ fn million_tracked_tokens_fit_in_64_bytes_each() {
     assert_eq!(s.tracked_len(), 1_000_000);
     eprintln!("{per_token} bytes per tracked token");
     assert!(per_token <= 64, "{per_token} bytes per tracked token");
+}
+
+#[test]
+#[ignore = "memory bar (see the README, Benchmarks): run alone with --ignored --test-threads=1"]
+fn million_tracked_tokens_with_identity_fit_in_96_bytes_each() {
+    let s = store();
+    let mut t = enforce();
+    for (i, p) in t.policies.iter_mut().take(3).enumerate() {
+        p.idle_ms = IDLE * (i as u64 + 2);
+    }
+    let before = rss_bytes();
+    for i in 0..1_000_000u32 {
+        // 10 tokens per subject, every token verified, policies 0–3.
+        let subject = format!("user-{:08}@example.com", i / 10);
+        let ident = NewIdent {
+            sig: u64::from(i) + 1,
+            subject: Some(&subject),
+            policy: (i % 4) as u8,
+        };
+        s.track_with(&key(i), T0 + u64::from(i % 5000), None, &t, ident);
+    }
+    s.expire_due(T0 + 5000, &t); // files every token in the wheel
+    let per_token = (rss_bytes() - before) / 1_000_000;
+    assert_eq!(s.tracked_len(), 1_000_000);
+    assert_eq!(s.subjects_len(), 100_000);
+    eprintln!("{per_token} bytes per tracked token with identity");
+    assert!(
+        per_token <= 96,
+        "{per_token} bytes per tracked token with identity"
+    );
 }

@@ -28,7 +28,7 @@ use super::pool::Pool;
 use super::respond::ProxyBody;
 use crate::app::App;
 use admit::{admit, identify};
-use decision::decide;
+use decision::{decide, Presented};
 use exchange::{exchange, upstream_request, Route};
 use record::record;
 use throttle::Throttle;
@@ -99,9 +99,11 @@ impl Proxy {
             &live,
             &self.overflow_warning,
             &req,
-            key,
-            token.as_deref(),
-            who,
+            Presented {
+                key,
+                token: token.as_deref(),
+                who,
+            },
             now_ms,
         )
         .await;

@@ -31,6 +31,15 @@ pub(super) struct Decision {
     pub who: Option<Who>,
 }
 
+/// The request's token as the earlier phases left it.
+pub(super) struct Presented<'t> {
+    /// Its key: `None` without a token or while idle tracking is off.
+    pub key: Option<TokenKey>,
+    pub token: Option<&'t str>,
+    /// What verification learnt of it now (identity on, first sight or new bytes).
+    pub who: Option<Who>,
+}
+
 /// What the state says of a keyed token that may go on.
 struct Verdict {
     /// The token's deadline when it is tracked.
@@ -46,11 +55,10 @@ pub(super) async fn decide<B>(
     live: &Live,
     overflow_warning: &Throttle,
     req: &Request<B>,
-    key: Option<TokenKey>,
-    token: Option<&str>,
-    who: Option<Who>,
+    presented: Presented<'_>,
     now_ms: u64,
 ) -> Result<Decision, ProxyError> {
+    let Presented { key, token, who } = presented;
     // Classified first (pure) so that the check can touch in the same step.
     let exclusion = classify(live, req);
     let mut verdict = Verdict {

@@ -2,12 +2,15 @@
 //! with 100,000 tracked tokens, every shipped default group switched on and 200 custom patterns.
 //!
 //! cargo bench --bench hot_path
+//!
+//! `identity_on` is the same request with `[identity]`: the token was verified on first sight
+//! and carries a subject and a policy (README, "Benchmarks": within 10 % of identity off).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
 use idlegate::classify::{Classifier, Pattern};
 use idlegate::config::builtin_groups;
-use idlegate::store::{Store, Timing};
+use idlegate::store::{NewIdent, PolicyTiming, Store, Timing, Verified};
 use idlegate::token::{extract, Keyer, TokenSource};
 
 const TOKENS: usize = 100_000;
@@ -86,6 +89,40 @@ fn bench_hot_path(c: &mut Criterion) {
             let key = keyer.key(&token);
             let exclusion = classifier.classify(method, path, None, false);
             black_box(store.check(&key, now + 1000, &timing, exclusion.is_none()))
+        })
+    });
+
+    // Identity on: every token tracked verified, with a subject (10 tokens each) and one of
+    // four policies. A known token with the same bytes costs the signature hash and one more
+    // lookup (`verified`) before the same check.
+    let mut id_timing = timing;
+    for (n, p) in id_timing.policies.iter_mut().take(3).enumerate() {
+        *p = PolicyTiming {
+            idle_ms: 60_000 * (n as u64 + 10),
+            absolute_ms: None,
+        };
+    }
+    let id_store = Store::new(10_000_000, 1000, now);
+    for (n, t) in tokens.iter().enumerate() {
+        let subject = format!("user-{}", n / 10);
+        let ident = NewIdent {
+            sig: keyer.signature_hash(t),
+            subject: Some(&subject),
+            policy: (n % 4) as u8,
+        };
+        id_store.track_with(&keyer.key(t), now, None, &id_timing, ident);
+    }
+    let mut i = 0usize;
+    c.bench_function("hot_path/identity_on/extract+key+verified+check+classify+touch", |b| {
+        b.iter(|| {
+            let (headers, method, path) = &requests[i & 1023];
+            i = i.wrapping_add(1);
+            let token = extract(&sources, headers, None).unwrap();
+            let key = keyer.key(&token);
+            let seen = id_store.verified(&key, keyer.signature_hash(&token));
+            assert_eq!(seen, Verified::Same);
+            let exclusion = classifier.classify(method, path, None, false);
+            black_box(id_store.check(&key, now + 1000, &id_timing, exclusion.is_none()))
         })
     });
 

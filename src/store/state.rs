@@ -325,25 +325,51 @@ impl TokenState {
         self.local.store.ident(key, now_ms)
     }
 
-    /// The tokens of `subject` known here, under the live timing.
-    pub fn subject_tokens(&self, subject: &str, now_ms: UnixMs) -> Vec<SubjectToken> {
+    /// The tokens of `subject`, under the live timing: those known here and, with Redis, those
+    /// only other replicas saw (their remaining time under the default timing). With Redis
+    /// unreachable, those known here (logged).
+    pub async fn subject_tokens(&self, subject: &str, now_ms: UnixMs) -> Vec<SubjectToken> {
         let timing = self.local.policy().timing;
-        self.local.store.subject_tokens(subject, now_ms, &timing)
+        let here = self.local.store.subject_tokens(subject, now_ms, &timing);
+        match &self.backend {
+            Backend::Memory => here,
+            Backend::Redis(shared) => shared.subject_tokens(subject, here, &timing).await,
+        }
     }
 
     /// `DELETE /api/v1/subjects/{subject}/tokens`: revokes every active token of `subject`
-    /// (reason `admin`, each reported and made durable like a single admin revocation).
-    /// Returns how many were revoked and whether all of them are durable.
+    /// (reason `admin`, each reported and made durable like a single admin revocation; with
+    /// Redis, the ones other replicas saw too, and every replica refuses them). Returns how
+    /// many were revoked and whether all of them are durable.
     pub async fn revoke_subject(&self, subject: &str, now_ms: UnixMs) -> (usize, Durability) {
-        let active: Vec<TokenKey> = self
+        let active: Vec<SubjectToken> = self
             .subject_tokens(subject, now_ms)
+            .await
             .into_iter()
             .filter(|t| t.revoked.is_none())
-            .map(|t| t.key)
             .collect();
+        if let Backend::Redis(_) = &self.backend {
+            // A token seen only elsewhere is taken in first, so that its revocation (audit,
+            // hooks, the revoked entry) names its subject.
+            let timing = self.local.policy().timing;
+            let elsewhere: Vec<TrackedRecord> = active
+                .iter()
+                .filter(|t| self.local.store.record(&t.key).is_none())
+                .map(|t| TrackedRecord {
+                    key: t.key,
+                    last_activity_ms: t.last_activity_ms.unwrap_or(now_ms),
+                    first_seen_ms: t.first_seen_ms.unwrap_or(now_ms),
+                    jwt_exp_ms: None,
+                    subject: Some(Arc::from(subject)),
+                    policy: t.policy,
+                    sig: 0,
+                })
+                .collect();
+            self.local.store.import(&elsewhere, &[], now_ms, &timing);
+        }
         let mut worst = Durability::Done;
-        for key in &active {
-            let d = self.revoke_durably(key, now_ms).await;
+        for t in &active {
+            let d = self.revoke_durably(&t.key, now_ms).await;
             if d != Durability::Done {
                 worst = d;
             }

@@ -95,6 +95,24 @@ async fn a_flushed_token_carries_its_subject_and_joins_the_subjects_set_with_a_t
     // The tracked TTL: idle (2 s) + retention (24 h).
     let tracked_ttl = 2000 + 24 * 3600 * 1000;
     assert!(ttl_ms > 0 && ttl_ms <= tracked_ttl, "set TTL {ttl_ms} ms");
+
+    // The next flush of a touch refreshes the set's TTL.
+    let _: bool = redis::cmd("PEXPIRE")
+        .arg(&set)
+        .arg(5000)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    let state = a.running.app.state();
+    let touched = state.check(&key, a.clock.now_ms(), &timing(), true).await;
+    assert!(matches!(touched, Ok(Check::Active { .. })));
+    state.flush_to_redis().await;
+    let refreshed: i64 = redis::cmd("PTTL")
+        .arg(&set)
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(refreshed > 5000, "set TTL refreshed: {refreshed} ms");
     stop([a, b]).await;
     cleanup(SHARED_URL, &prefix).await;
 }

@@ -55,6 +55,7 @@ pub(crate) async fn list(
     let tokens: Vec<_> = app
         .state()
         .subject_tokens(&subject, now)
+        .await
         .iter()
         .map(|t| token_doc(&app, t, now))
         .collect();

@@ -2,6 +2,7 @@
 //! fsynced to the revocation journal (memory backend with a snapshot) or stored in Redis.
 //! The admin API turns the [`Durability`] into 204 or 503.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
@@ -9,7 +10,8 @@ use tokio::sync::oneshot;
 use super::journal::JournalRecord;
 use super::memory::Store;
 use super::state::{Backend, TokenState};
-use super::types::RevokeReason;
+use super::identity::SubjectToken;
+use super::types::{RevokeReason, TrackedRecord};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
@@ -66,18 +68,38 @@ impl TokenState {
     }
 
     /// `DELETE /api/v1/subjects/{subject}/tokens`: revokes every active token of `subject`
-    /// (reason `admin`, each reported and made durable like a single admin revocation).
-    /// Returns how many were revoked and whether all of them are durable.
+    /// (reason `admin`, each reported and made durable like a single admin revocation; with
+    /// Redis, the ones other replicas saw too, and every replica refuses them). Returns how
+    /// many were revoked and whether all of them are durable.
     pub async fn revoke_subject(&self, subject: &str, now_ms: UnixMs) -> (usize, Durability) {
-        let active: Vec<TokenKey> = self
+        let active: Vec<SubjectToken> = self
             .subject_tokens(subject, now_ms)
+            .await
             .into_iter()
             .filter(|t| t.revoked.is_none())
-            .map(|t| t.key)
             .collect();
+        if let Backend::Redis(_) = &self.backend {
+            // A token seen only elsewhere is taken in first, so that its revocation (audit,
+            // hooks, the revoked entry) names its subject.
+            let timing = self.local.policy().timing;
+            let elsewhere: Vec<TrackedRecord> = active
+                .iter()
+                .filter(|t| self.local.store.record(&t.key).is_none())
+                .map(|t| TrackedRecord {
+                    key: t.key,
+                    last_activity_ms: t.last_activity_ms.unwrap_or(now_ms),
+                    first_seen_ms: t.first_seen_ms.unwrap_or(now_ms),
+                    jwt_exp_ms: None,
+                    subject: Some(Arc::from(subject)),
+                    policy: t.policy,
+                    sig: 0,
+                })
+                .collect();
+            self.local.store.import(&elsewhere, &[], now_ms, &timing);
+        }
         let mut worst = Durability::Done;
-        for key in &active {
-            let d = self.revoke_durably(key, now_ms).await;
+        for t in &active {
+            let d = self.revoke_durably(&t.key, now_ms).await;
             if d != Durability::Done {
                 worst = d;
             }

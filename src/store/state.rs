@@ -324,10 +324,16 @@ impl TokenState {
         self.local.store.ident(key, now_ms)
     }
 
-    /// The tokens of `subject` known here, under the live timing.
-    pub fn subject_tokens(&self, subject: &str, now_ms: UnixMs) -> Vec<SubjectToken> {
+    /// The tokens of `subject`, under the live timing: those known here and, with Redis, those
+    /// only other replicas saw (their remaining time under the default timing). With Redis
+    /// unreachable, those known here (logged).
+    pub async fn subject_tokens(&self, subject: &str, now_ms: UnixMs) -> Vec<SubjectToken> {
         let timing = self.local.policy().timing;
-        self.local.store.subject_tokens(subject, now_ms, &timing)
+        let here = self.local.store.subject_tokens(subject, now_ms, &timing);
+        match &self.backend {
+            Backend::Memory => here,
+            Backend::Redis(shared) => shared.subject_tokens(subject, here, &timing).await,
+        }
     }
 
     /// A tracked token's times, subject and policy, as this replica holds them.

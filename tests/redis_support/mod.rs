@@ -51,6 +51,16 @@ pub fn unique_prefix() -> String {
     format!("idlegate-test-{hex}")
 }
 
+/// `<prefix>:u:{<32 hex of blake3(subject)>}`: the set of a subject's token ids.
+pub fn subject_set(prefix: &str, subject: &str) -> String {
+    let hash = blake3::hash(subject.as_bytes());
+    let hex: String = hash.as_bytes()[..16]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("{prefix}:u:{{{hex}}}")
+}
+
 pub async fn connect(url: &str) -> redis::aio::MultiplexedConnection {
     redis::Client::open(url)
         .unwrap()

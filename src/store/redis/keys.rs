@@ -4,10 +4,14 @@
 //! (a keyed hash), never a raw token.
 //!
 //! - `<prefix>:{<id>}:t` hash `l` (last activity, ms), `f` (first seen, ms), `e` (JWT exp, ms;
-//!   0 = none): the token is tracked. Expires `idle + retention` after its last write.
+//!   0 = none), `u` (subject, when identity knows it): the token is tracked. Expires
+//!   `idle + retention` after its last write.
 //! - `<prefix>:{<id>}:r` string `"<reason> <until ms>"`, expiring at `until`: revoked.
 //! - `<prefix>:{<id>}:s` marker of a shadow expiry (shadow mode), expiring after `idle`, so
 //!   that one replica only counts it.
+//! - `<prefix>:u:{<subject hash>}` set of the token ids of one subject (32 hex digits of the
+//!   subject's BLAKE3 hash: its own hash tag, so a subject's set lives in one slot). Its TTL is
+//!   refreshed on each add to the longest tracked TTL of its tokens.
 //! - `<prefix>:epoch` a random id of the data set (detects a Redis that lost its data).
 //! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"`.
 
@@ -39,6 +43,17 @@ impl Keys {
 
     pub fn shadow(&self, key: &TokenKey) -> String {
         format!("{}:{{{}}}:s", self.prefix, key.to_hex())
+    }
+
+    /// The set of `subject`'s token ids. The subject is hashed: it may hold braces, spaces
+    /// or personal data, none of which belongs in a key name.
+    pub fn subject(&self, subject: &str) -> String {
+        let hash = blake3::hash(subject.as_bytes());
+        let hex: String = hash.as_bytes()[..16]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        format!("{}:u:{{{hex}}}", self.prefix)
     }
 
     /// A random id written once per Redis data set: when it changes (or vanishes), Redis lost
@@ -98,6 +113,20 @@ mod tests {
         assert_eq!(k.revoked(&key), format!("idlegate:{{{id}}}:r"));
         assert_eq!(k.shadow(&key), format!("idlegate:{{{id}}}:s"));
         assert_eq!(k.channel(), "idlegate:revocations");
+    }
+
+    #[test]
+    fn a_subject_set_has_its_own_hash_tag_of_32_hex_digits() {
+        let k = Keys::new("idlegate");
+        let set = k.subject("alice {admin}");
+        let tag = set
+            .strip_prefix("idlegate:u:{")
+            .and_then(|s| s.strip_suffix('}'))
+            .expect("<prefix>:u:{<hash>}");
+        assert_eq!(tag.len(), 32);
+        assert!(tag.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_eq!(set, k.subject("alice {admin}"), "stable");
+        assert_ne!(set, k.subject("bob"));
     }
 
     #[test]

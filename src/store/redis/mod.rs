@@ -7,17 +7,21 @@
 //! - expiry by claim: a locally due token is expired by one atomic script that knows every
 //!   replica's flushed activity; the claiming replica alone runs audit and hooks;
 //! - revocations published on a channel and stored as keys, so a replica that missed the
-//!   message learns on lookup, on flush, on claim, or by the sweep after a reconnect.
+//!   message learns on lookup, on flush, on claim, or by the sweep after a reconnect;
+//! - a set of token ids per subject, so a subject's tokens are listed and revoked on every
+//!   replica (`subjects`).
 //!
 //! Tasks: the connection supervisor (`conn`: connect with backoff, subscribe, apply messages)
 //! and the flusher (`sync`). Both start with [`spawn`].
 
 mod conn;
 mod keys;
+mod lookup;
 mod path;
 mod pubsub;
 mod scripts;
 mod shared;
+mod subjects;
 mod sync;
 
 pub use keys::Keys;
@@ -29,7 +33,7 @@ pub use sync::FlushStats;
 /// replies), for the fuzz targets and their corpus test.
 pub(crate) mod decode {
     pub(crate) use super::keys::{parse_message, parse_revoked_value};
-    pub(crate) use super::path::{decode_lookup, Known};
+    pub(crate) use super::lookup::{decode_lookup, Known};
     pub(crate) use super::pubsub::decode_push;
     pub(crate) use super::scripts::{decode_claim, decode_flush};
 }

@@ -3,24 +3,17 @@
 
 use ::redis::{cmd, pipe, Value};
 
+use super::lookup::{decode_lookup, Known};
 use super::scripts::{decode_claim, ClaimReply};
 use super::shared::{Shared, Unavailable};
 use crate::clock::UnixMs;
 use crate::config::OnError;
 use crate::store::local::Local;
-use crate::store::{Check, Revocation, RevokeReason, Timing, TrackedRecord};
+use crate::store::{Check, Revocation, Timing, TrackedRecord};
 use crate::token::TokenKey;
 
 /// Claims sent in one pipeline by the sweeper.
 const CLAIM_CHUNK: usize = 512;
-
-/// What Redis knows of a token.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) enum Known {
-    Revoked(RevokeReason, UnixMs),
-    Tracked(TrackedRecord),
-    Nothing,
-}
 
 impl Shared {
     /// Completes the local check with the shared state. Never returns `Check::Due`; an
@@ -91,7 +84,7 @@ impl Shared {
         let mut p = pipe();
         p.cmd("HMGET")
             .arg(self.keys.tracked(key))
-            .arg(&["l", "f", "e"])
+            .arg(&["l", "f", "e", "u"])
             .cmd("GET")
             .arg(self.keys.revoked(key));
         let reply: ::redis::RedisResult<Value> = p.query_async(&mut conn).await;
@@ -185,9 +178,7 @@ impl Shared {
 
     fn claim_cmd(&self, rec: &TrackedRecord, now_ms: UnixMs, timing: &Timing) -> ::redis::Cmd {
         let key = &rec.key;
-        // The token's own policy; `idle = "off"` is ten years to Redis (a TTL must be finite).
-        let mut own = timing.of(rec.policy);
-        own.idle_ms = own.idle_ms.min(IDLE_OFF_MS);
+        let own = own_timing(timing, rec.policy);
         let timing = &own;
         let mut c = cmd("EVALSHA");
         c.arg(self.scripts.claim.get_hash())
@@ -205,7 +196,8 @@ impl Shared {
             .arg(if timing.enforce { 1 } else { 0 })
             .arg(self.keys.channel())
             .arg(key.to_hex())
-            .arg(tracked_ttl_ms(timing));
+            .arg(tracked_ttl_ms(timing))
+            .arg(rec.subject.as_deref().unwrap_or(""));
         c
     }
 
@@ -293,6 +285,13 @@ pub(super) fn tracked_ttl_ms(timing: &Timing) -> u64 {
         .clamp(1000, i64::MAX as u64 / 2)
 }
 
+/// A token's own policy as Redis sees it: `idle = "off"` is ten years (a TTL must be finite).
+pub(super) fn own_timing(timing: &Timing, policy: u8) -> Timing {
+    let mut own = timing.of(policy);
+    own.idle_ms = own.idle_ms.min(IDLE_OFF_MS);
+    own
+}
+
 /// Redis could not be asked: `on_error` decides for a locally unknown token.
 fn unreachable(local: &Local) -> Result<Check, Unavailable> {
     match local.policy().on_error {
@@ -301,61 +300,12 @@ fn unreachable(local: &Local) -> Result<Check, Unavailable> {
     }
 }
 
-/// The lookup pipeline's reply (`HMGET` of the tracked hash, `GET` of the revoked key).
-pub(crate) fn decode_lookup(key: &TokenKey, reply: &Value) -> ::redis::RedisResult<Known> {
-    let (tracked, revoked): (Vec<Option<u64>>, Option<String>) = ::redis::from_redis_value(reply)?;
-    Ok(known_of(key, &tracked, revoked.as_deref()))
-}
-
 /// What an `idle = "off"` policy is to Redis: ten years.
 const IDLE_OFF_MS: u64 = 10 * 365 * 24 * 3600 * 1000;
-
-fn known_of(key: &TokenKey, tracked: &[Option<u64>], revoked: Option<&str>) -> Known {
-    if let Some((reason, until)) = revoked.and_then(super::keys::parse_revoked_value) {
-        return Known::Revoked(reason, until);
-    }
-    match tracked {
-        [Some(last), Some(first), exp] => Known::Tracked(TrackedRecord {
-            key: *key,
-            last_activity_ms: *last,
-            first_seen_ms: *first,
-            jwt_exp_ms: exp.filter(|e| *e > 0),
-            subject: None,
-            policy: 0,
-            sig: 0,
-        }),
-        _ => Known::Nothing,
-    }
-}
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn revoked_key_wins_over_a_tracked_hash() {
-        let k = TokenKey([1; 16]);
-        assert_eq!(
-            known_of(&k, &[Some(5), Some(1), None], Some("admin 99")),
-            Known::Revoked(RevokeReason::Admin, 99)
-        );
-    }
-
-    #[test]
-    fn tracked_hash_needs_both_times_and_zero_exp_is_none() {
-        let k = TokenKey([1; 16]);
-        assert_eq!(known_of(&k, &[Some(5), None, None], None), Known::Nothing);
-        assert_eq!(
-            known_of(&k, &[Some(5), Some(1), Some(0)], None),
-            Known::Tracked(TrackedRecord {
-                key: k,
-                last_activity_ms: 5,
-                first_seen_ms: 1,
-                jwt_exp_ms: None,
-                ..Default::default()
-            })
-        );
-    }
 
     #[test]
     fn tracked_ttl_covers_idle_and_retention() {

@@ -8,7 +8,7 @@ use super::keys::{parse_reason, parse_revoked_value};
 use crate::clock::UnixMs;
 use crate::store::RevokeReason;
 
-/// Flush of a touched token. KEYS: t, r. ARGV: last, first, exp, ttl.
+/// Flush of a touched token. KEYS: t, r. ARGV: last, first, exp, ttl, subject ('' = none).
 /// Newest activity wins (max of last, min of first). A revoked token is not written back:
 /// the reply tells the replica, which learns the revocation it may have missed.
 const FLUSH: &str = r#"
@@ -19,12 +19,13 @@ local t = redis.call('HMGET', KEYS[1], 'l', 'f')
 if t[1] then last = math.max(last, tonumber(t[1])) end
 if t[2] then first = math.min(first, tonumber(t[2])) end
 redis.call('HSET', KEYS[1], 'l', string.format('%.0f', last), 'f', string.format('%.0f', first), 'e', ARGV[3])
+if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
 return {0, string.format('%.0f', last), string.format('%.0f', first)}
 "#;
 
 /// Expiry claim. KEYS: t, r, s. ARGV: last, first, exp, now, idle, absolute (0 = none),
-/// retention, enforce (1/0), channel, token id, ttl.
+/// retention, enforce (1/0), channel, token id, ttl, subject ('' = none).
 /// Atomically: revoked already → say so; newer activity in Redis keeps the token alive →
 /// the merged times; really expired → revoke (enforce: `r` with PX, delete `t`, publish) and
 /// report the claim to this replica alone.
@@ -42,6 +43,7 @@ local at, reason = last + idle, 'inactivity'
 if abs > 0 and first + abs < at then at, reason = first + abs, 'absolute' end
 if at > now then
   redis.call('HSET', KEYS[1], 'l', fmt(last), 'f', fmt(first), 'e', fmt(exp))
+  if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[12]) end
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
   return {0, fmt(last), fmt(first)}
 end
@@ -80,10 +82,22 @@ redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. v)
 return 1
 "#;
 
+/// A token joins its subject's set. KEYS: the subject's set (its own slot: never in the same
+/// script as a token's keys). ARGV: token id, ttl. The set lives as long as its longest-lived
+/// token: the TTL is raised, never lowered.
+const SUBJECT_ADD: &str = r#"
+redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 1
+"#;
+
 pub(super) struct Scripts {
     pub flush: Script,
     pub claim: Script,
     pub revoke: Script,
+    pub subject_add: Script,
 }
 
 impl Scripts {
@@ -92,11 +106,12 @@ impl Scripts {
             flush: Script::new(FLUSH),
             claim: Script::new(CLAIM),
             revoke: Script::new(REVOKE),
+            subject_add: Script::new(SUBJECT_ADD),
         }
     }
 
-    pub(super) fn all(&self) -> [&Script; 3] {
-        [&self.flush, &self.claim, &self.revoke]
+    pub(super) fn all(&self) -> [&Script; 4] {
+        [&self.flush, &self.claim, &self.revoke, &self.subject_add]
     }
 }
 

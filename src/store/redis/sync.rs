@@ -1,6 +1,7 @@
 //! The flusher: every `state.sync_interval` it writes the touched tokens (one max() script
-//! each, pipelined), and at once the revocations decided here. What cannot be written stays
-//! queued until Redis is back; the sync-lag gauge shows the age of the oldest unwritten change.
+//! each, pipelined, and for a token with a subject one add to its subject's set), and at once
+//! the revocations decided here. What cannot be written stays queued until Redis is back; the
+//! sync-lag gauge shows the age of the oldest unwritten change.
 
 use std::future::Future;
 use std::sync::atomic::Ordering;
@@ -11,7 +12,7 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{cmd, pipe, Value};
 use tokio::time::MissedTickBehavior;
 
-use super::path::tracked_ttl_ms;
+use super::path::{own_timing, tracked_ttl_ms};
 use super::scripts::{decode_flush, FlushReply};
 use super::shared::{PendingRevocation, Shared};
 use crate::clock::UnixMs;
@@ -118,10 +119,16 @@ impl Shared {
         if records.is_empty() {
             return Ok((0, 0));
         }
-        let ttl = tracked_ttl_ms(timing);
         let mut p = pipe();
         for r in &records {
+            // Each token's own policy: a longer one must not lose its hash early.
+            let ttl = tracked_ttl_ms(&own_timing(timing, r.policy));
             p.add_command(self.flush_cmd(r, ttl));
+            if let Some(subject) = &r.subject {
+                // Not part of the script: the subject's set lives in another slot.
+                p.add_command(self.subject_add_cmd(subject, &r.key, ttl))
+                    .ignore();
+            }
         }
         let replies: Vec<Value> = p.query_async(conn).await?;
         let now_ms = local.clock.now_ms();
@@ -158,7 +165,8 @@ impl Shared {
             .arg(rec.last_activity_ms)
             .arg(rec.first_seen_ms)
             .arg(rec.jwt_exp_ms.unwrap_or(0))
-            .arg(ttl_ms);
+            .arg(ttl_ms)
+            .arg(rec.subject.as_deref().unwrap_or(""));
         c
     }
 

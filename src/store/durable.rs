@@ -64,6 +64,26 @@ impl TokenState {
             }
         }
     }
+
+    /// `DELETE /api/v1/subjects/{subject}/tokens`: revokes every active token of `subject`
+    /// (reason `admin`, each reported and made durable like a single admin revocation).
+    /// Returns how many were revoked and whether all of them are durable.
+    pub async fn revoke_subject(&self, subject: &str, now_ms: UnixMs) -> (usize, Durability) {
+        let active: Vec<TokenKey> = self
+            .subject_tokens(subject, now_ms)
+            .into_iter()
+            .filter(|t| t.revoked.is_none())
+            .map(|t| t.key)
+            .collect();
+        let mut worst = Durability::Done;
+        for key in &active {
+            let d = self.revoke_durably(key, now_ms).await;
+            if d != Durability::Done {
+                worst = d;
+            }
+        }
+        (active.len(), worst)
+    }
 }
 
 /// Appends the revocation to the journal, when there is one, and waits for the fsync.

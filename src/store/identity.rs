@@ -114,7 +114,7 @@ impl Store {
                 });
             }
         }
-        out.sort_by(|a, b| b.last_activity_ms.cmp(&a.last_activity_ms));
+        out.sort_by_key(|t| std::cmp::Reverse(t.last_activity_ms));
         let mut revoked: Vec<SubjectToken> = self
             .revoked
             .of_subject(id, now_ms)
@@ -128,7 +128,7 @@ impl Store {
                 until_ms,
             })
             .collect();
-        revoked.sort_by(|a, b| b.until_ms.cmp(&a.until_ms));
+        revoked.sort_by_key(|t| std::cmp::Reverse(t.until_ms));
         out.extend(revoked);
         out
     }

@@ -31,8 +31,8 @@
 //! - **Identity**: a verified token's signature hash, subject and policy live beside its
 //!   slot in the local store (`store/identity.rs`, `store/subjects.rs`);
 //!   [`verified`](TokenState::verified), [`track_verified`](TokenState::track_verified),
-//!   [`subject_tokens`](TokenState::subject_tokens) and
-//!   [`revoke_subject`](TokenState::revoke_subject) are here.
+//!   [`subject_tokens`](TokenState::subject_tokens) are here;
+//!   [`revoke_subject`](TokenState::revoke_subject) is in `durable.rs`.
 //!
 //! Imports: this file → `local`, `effects`, `redis`, the store's types; never `app`,
 //! `admin`, `proxy` or `revocation`.
@@ -40,7 +40,6 @@
 use std::future::Future;
 use std::sync::Arc;
 
-use super::durable::Durability;
 use super::effects::{Effects, Policy};
 use super::identity::{SubjectToken, Verified};
 use super::journal::Journal;
@@ -329,26 +328,6 @@ impl TokenState {
     pub fn subject_tokens(&self, subject: &str, now_ms: UnixMs) -> Vec<SubjectToken> {
         let timing = self.local.policy().timing;
         self.local.store.subject_tokens(subject, now_ms, &timing)
-    }
-
-    /// `DELETE /api/v1/subjects/{subject}/tokens`: revokes every active token of `subject`
-    /// (reason `admin`, each reported and made durable like a single admin revocation).
-    /// Returns how many were revoked and whether all of them are durable.
-    pub async fn revoke_subject(&self, subject: &str, now_ms: UnixMs) -> (usize, Durability) {
-        let active: Vec<TokenKey> = self
-            .subject_tokens(subject, now_ms)
-            .into_iter()
-            .filter(|t| t.revoked.is_none())
-            .map(|t| t.key)
-            .collect();
-        let mut worst = Durability::Done;
-        for key in &active {
-            let d = self.revoke_durably(key, now_ms).await;
-            if d != Durability::Done {
-                worst = d;
-            }
-        }
-        (active.len(), worst)
     }
 
     /// Distinct subjects held here.

@@ -113,18 +113,21 @@ fn bench_hot_path(c: &mut Criterion) {
         id_store.track_with(&keyer.key(t), now, None, &id_timing, ident);
     }
     let mut i = 0usize;
-    c.bench_function("hot_path/identity_on/extract+key+verified+check+classify+touch", |b| {
-        b.iter(|| {
-            let (headers, method, path) = &requests[i & 1023];
-            i = i.wrapping_add(1);
-            let token = extract(&sources, headers, None).unwrap();
-            let key = keyer.key(&token);
-            let seen = id_store.verified(&key, keyer.signature_hash(&token));
-            assert_eq!(seen, Verified::Same);
-            let exclusion = classifier.classify(method, path, None, false);
-            black_box(id_store.check(&key, now + 1000, &id_timing, exclusion.is_none()))
-        })
-    });
+    c.bench_function(
+        "hot_path/identity_on/extract+key+verified+check+classify+touch",
+        |b| {
+            b.iter(|| {
+                let (headers, method, path) = &requests[i & 1023];
+                i = i.wrapping_add(1);
+                let token = extract(&sources, headers, None).unwrap();
+                let key = keyer.key(&token);
+                let seen = id_store.verified(&key, keyer.signature_hash(&token));
+                assert_eq!(seen, Verified::Same);
+                let exclusion = classifier.classify(method, path, None, false);
+                black_box(id_store.check(&key, now + 1000, &id_timing, exclusion.is_none()))
+            })
+        },
+    );
 
     let token = &tokens[7];
     c.bench_function("hot_path/key_only_700B_jwt", |b| {

@@ -7,10 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::oneshot;
 
+use super::identity::SubjectToken;
 use super::journal::JournalRecord;
 use super::memory::Store;
 use super::state::{Backend, TokenState};
-use super::identity::SubjectToken;
 use super::types::{RevokeReason, TrackedRecord};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;

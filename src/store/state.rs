@@ -31,8 +31,8 @@
 //! - **Identity**: a verified token's signature hash, subject and policy live beside its
 //!   slot in the local store (`store/identity.rs`, `store/subjects.rs`);
 //!   [`verified`](TokenState::verified), [`track_verified`](TokenState::track_verified),
-//!   [`subject_tokens`](TokenState::subject_tokens) and
-//!   [`revoke_subject`](TokenState::revoke_subject) are here.
+//!   [`subject_tokens`](TokenState::subject_tokens) are here;
+//!   [`revoke_subject`](TokenState::revoke_subject) is in `durable.rs`.
 //!
 //! Imports: this file → `local`, `effects`, `redis`, the store's types; never `app`,
 //! `admin`, `proxy` or `revocation`.

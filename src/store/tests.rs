@@ -10,6 +10,9 @@ mod scale;
 /// Deadlines by policy, policies by name, signatures, subjects.
 mod identity;
 
+/// Identity through the seam: policies applied by name.
+mod state_identity;
+
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
 

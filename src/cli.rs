@@ -107,6 +107,17 @@ pub fn check(path: &Path) -> i32 {
     match checked {
         Ok(loaded) => {
             print_diagnostics(&loaded.warnings);
+            if let Some(config::IdentityConfig {
+                jwks: config::JwksSource::File(jwks),
+                ..
+            }) = &loaded.config.identity
+            {
+                // A key set that cannot verify anything would only show as 401s at run time.
+                if let Err(e) = crate::identity::check_jwks_file(jwks) {
+                    eprintln!("error: [identity] jwks {}: {e}", jwks.display());
+                    return 1;
+                }
+            }
             print!("{}", loaded.config.effective_policy());
             0
         }

@@ -98,6 +98,11 @@ pub async fn run(
         let reloader = reload::Reloader::start(app.clone(), path);
         tokio::spawn(reloader.run(stopped(stop_rx.clone())))
     });
+    // With `[identity]`: the JWKS is loaded (ready once a first set is in) and refreshed.
+    let identity = app
+        .identity
+        .as_ref()
+        .map(|i| i.spawn_refresh(stopped(stop_rx.clone())));
     // Memory: ready now. Redis: ready once Redis was reached (docs/reference.md, "State and durability").
     let shared = app.state().spawn(stopped(stop_rx.clone()));
     tracing::info!(
@@ -117,6 +122,9 @@ pub async fn run(
         let _ = persist.await;
     }
     let _ = admin.await;
+    if let Some(identity) = identity {
+        let _ = identity.await;
+    }
     if let Some(reloader) = reloader {
         let _ = reloader.await;
     }

@@ -15,14 +15,13 @@
 //! - `input`: the byte-order mark in front of a recording.
 //! - `walk`: the serde walk down to `log.entries`, handing each entry on.
 //! - `reader`: [`read_har`], the streaming reader.
-//! - `claims`: a recorded JWT's subject and groups, read without verification.
-//! - `timeouts`: each token's timeout policy, picked from those claims (above `claims`).
+//! - `timeouts`: each token's timeout policy, picked from its JWT claims (read without
+//!   verification by `token::decode_unverified`).
 //! - `collect`: [`HarOptions`] and the collector (entry → compact record, per policy).
 //! - `report`: the [`Report`] and its text form.
 //! - `analyze`: timelines, intervals, candidates and what-ifs → the report.
 
 mod analyze;
-mod claims;
 mod collect;
 mod entry;
 mod error;

@@ -8,7 +8,7 @@ use crate::clock::duration_ms;
 use crate::config::{Config, TimeoutConfig};
 use crate::token::signing_input;
 
-use super::claims::decode_unverified;
+use crate::token::decode_unverified;
 use super::report::PolicyRow;
 
 /// Claim paths used when the config has no `[identity]`.

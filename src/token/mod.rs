@@ -14,7 +14,10 @@ mod jwt;
 mod key;
 mod keyfile;
 
-pub use claims::Claims;
+pub use claims::{
+    decode_json_segment, decode_unverified, jws_segments, numeric_date, read_claims, Claims,
+    ClaimsError, MAX_GROUPS, MAX_SUBJECT_BYTES,
+};
 pub use extract::{
     extract, extract_checked, Conflict, Extracted, SourceError, TokenSource, MAX_TOKEN_LEN,
 };

@@ -65,6 +65,12 @@ async fn a_verified_token_is_forwarded_and_tracked_with_its_subject_and_policy()
             .await,
         1.0
     );
+    assert_eq!(
+        s.gw.metric("idlegate_policy_tokens{policy=\"supervisors\"}")
+            .await,
+        1.0
+    );
+    assert_eq!(s.gw.metric("idlegate_subjects").await, 1.0);
     // A known token with the same bytes is not verified again.
     assert_eq!(s.gw.get("/api/x", Some(&token)).await.status, 200);
     assert_eq!(

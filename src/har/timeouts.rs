@@ -8,8 +8,8 @@ use crate::clock::duration_ms;
 use crate::config::{Config, TimeoutConfig};
 use crate::token::signing_input;
 
-use crate::token::decode_unverified;
 use super::report::PolicyRow;
+use crate::token::decode_unverified;
 
 /// Claim paths used when the config has no `[identity]`.
 const DEFAULT_SUBJECT_CLAIM: &str = "sub";

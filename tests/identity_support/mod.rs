@@ -5,12 +5,10 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_lc_rs::encoding::AsDer;
 use aws_lc_rs::rand::SystemRandom;
 use aws_lc_rs::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_FIXED_SIGNING};
 use base64::Engine as _;
 use idlegate::config::{Config, IdentityConfig, JwksSource, OnInvalid, TimeoutPolicy};
-use jsonwebtoken::{encode, Algorithm, EncodingKey, Header};
 
 fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
@@ -19,15 +17,13 @@ fn b64(bytes: &[u8]) -> String {
 /// An ES256 signing key and its `kid`.
 pub struct Signer {
     pub kid: String,
-    key: EncodingKey,
+    key: EcdsaKeyPair,
     jwk: serde_json::Value,
 }
 
 impl Signer {
     pub fn new(kid: &str) -> Signer {
         let pair = EcdsaKeyPair::generate(&ECDSA_P256_SHA256_FIXED_SIGNING).unwrap();
-        let _ = SystemRandom::new();
-        let pkcs8 = pair.private_key().as_der().unwrap();
         let point = pair.public_key().as_ref().to_vec();
         // Uncompressed point: 0x04 || x (32) || y (32).
         let jwk = serde_json::json!({
@@ -36,16 +32,24 @@ impl Signer {
         });
         Signer {
             kid: kid.to_string(),
-            key: EncodingKey::from_ec_der(pkcs8.as_ref()),
+            key: pair,
             jwk,
         }
     }
 
     /// A token with these claims, signed with this key.
     pub fn sign(&self, claims: &serde_json::Value) -> String {
-        let mut header = Header::new(Algorithm::ES256);
-        header.kid = Some(self.kid.clone());
-        encode(&header, claims, &self.key).unwrap()
+        let header = serde_json::json!({"alg": "ES256", "typ": "JWT", "kid": self.kid});
+        let input = format!(
+            "{}.{}",
+            b64(header.to_string().as_bytes()),
+            b64(claims.to_string().as_bytes())
+        );
+        let sig = self
+            .key
+            .sign(&SystemRandom::new(), input.as_bytes())
+            .unwrap();
+        format!("{input}.{}", b64(sig.as_ref()))
     }
 
     pub fn jwk(&self) -> serde_json::Value {

@@ -12,7 +12,7 @@ use serde_json::json;
 
 use super::verify::{verify, Who};
 use crate::app::{App, Live};
-use crate::clock::{duration_ms, rfc3339, UnixMs};
+use crate::clock::{duration_ms, remaining_seconds, rfc3339, UnixMs};
 use crate::proxy::error::{ErrorKind, ProxyError};
 use crate::proxy::respond::{json_body, ProxyBody};
 use crate::store::Check;
@@ -98,7 +98,8 @@ fn status_json(
     let idle = (timing.idle_ms != u64::MAX).then_some(timing.idle_ms);
     let idle_deadline = idle.map(|i| last.saturating_add(i));
     let absolute_deadline = timing.absolute_ms.map(|a| first.saturating_add(a));
-    let remaining = |d: UnixMs| d.saturating_sub(now_ms) / 1000;
+    // Whole seconds, rounded up: as the admin API counts them.
+    let remaining = |d: UnixMs| remaining_seconds(d, now_ms);
     let idle_remaining = idle_deadline.map(remaining);
     let warn_s = duration_ms(live.config.timeout.warn_before) / 1000;
     let expires = earliest(idle_deadline, absolute_deadline);

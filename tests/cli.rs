@@ -74,6 +74,42 @@ fn check_warns_about_short_timeouts_without_failing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains(": warning: timeout.idle:"));
 }
 
+#[test]
+fn check_refuses_a_jwks_file_that_cannot_verify_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    let body = "[proxy]\nupstream = \"http://127.0.0.1:9\"\n[identity]\njwks = \"jwks.json\"\n";
+    let cfg = write_config(dir.path(), body);
+    let cases = [
+        ("not json", "JSON"),
+        (r#"{"keys":[]}"#, "key"),
+        (
+            r#"{"keys":[{"kty":"oct","k":"c2VjcmV0","alg":"HS256","kid":"a"}]}"#,
+            "key",
+        ),
+    ];
+    for (jwks, says) in cases {
+        std::fs::write(dir.path().join("jwks.json"), jwks).unwrap();
+        let out = idlegate()
+            .args(["check", "--config"])
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{jwks}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains("[identity] jwks") && stderr.contains(says),
+            "{jwks}: {stderr}"
+        );
+    }
+    std::fs::remove_file(dir.path().join("jwks.json")).unwrap();
+    let out = idlegate()
+        .args(["check", "--config"])
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "a missing file");
+}
+
 // Before: the defaults file was read whole, so a path at /dev/zero never finished.
 #[test]
 fn check_refuses_an_endless_defaults_file_with_a_clear_error() {

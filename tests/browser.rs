@@ -7,8 +7,11 @@
 //! them it skips loudly, except under CI, where it fails.
 
 mod common;
+#[path = "browser/everywhere.rs"]
+mod everywhere;
 #[path = "browser/flow.rs"]
 mod flow;
+mod identity_support;
 #[path = "browser/sections.rs"]
 mod sections;
 #[path = "browser/sections_flow.rs"]
@@ -83,12 +86,20 @@ fn write_config(dir: &Path, upstream: std::net::SocketAddr) -> PathBuf {
 
 /// A gateway on a copy of the shipped config; the temp folder holds the config file.
 async fn gateway_on_shipped_config() -> (common::Gateway, PathBuf, tempfile::TempDir) {
+    gateway_on_shipped_config_with(|config, _| config).await
+}
+
+/// The same, with `adjust` changing the loaded config (given the temp folder) before start.
+async fn gateway_on_shipped_config_with(
+    adjust: impl FnOnce(idlegate::config::Config, &Path) -> idlegate::config::Config,
+) -> (common::Gateway, PathBuf, tempfile::TempDir) {
     std::env::set_var(ADMIN_TOKEN_ENV, ADMIN_TOKEN);
     let dir = tempfile::tempdir().unwrap();
     let upstream = common::upstream().await;
     let config_path = write_config(dir.path(), upstream);
     let loaded = idlegate::config::load(&config_path).expect("the test config is valid");
-    (common::gateway(loaded.config).await, config_path, dir)
+    let config = adjust(loaded.config, dir.path());
+    (common::gateway(config).await, config_path, dir)
 }
 
 fn admin_url(gw: &common::Gateway) -> String {
@@ -322,8 +333,8 @@ async fn operator_adds_reorders_and_saves_timeout_policies_in_the_admin_ui() {
     sections::check_policies_saved(&gw, &config_path).await;
 }
 
-/// Identity is not verified end to end yet, so no request can give a token a subject: the
-/// operator signs out a subject with no tokens and the box must say so and send the DELETE.
+/// A subject with no tokens on this replica: the box must say so and still send the DELETE
+/// (other replicas may hold tokens of the subject).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_signs_a_user_out_everywhere_in_the_admin_ui() {
     let Some(browser) = browser_or_skip() else {
@@ -354,4 +365,25 @@ async fn operator_signs_a_user_out_everywhere_in_the_admin_ui() {
         refreshed,
         "the list was not asked for again after the DELETE"
     );
+}
+
+/// With `[identity]`: the operator finds a verified user's three tokens and signs them all out
+/// with one DELETE; afterwards the proxy refuses each of them and still serves another user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_a_verified_user_out_everywhere_revokes_only_their_tokens() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let (gw, signer, _dir) = everywhere::gateway_with_identity().await;
+    let tokens = everywhere::send_tokens(&gw, &signer).await;
+    let driver = Driver::start(&browser.chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
+    let result = everywhere::drive(&s, &gw).await;
+    s.quit().await;
+    everywhere::check_page(&result.unwrap(), &tokens);
+    everywhere::check_proxy(&gw, &tokens).await;
 }

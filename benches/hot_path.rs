@@ -10,7 +10,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
 use idlegate::classify::{Classifier, Pattern};
 use idlegate::config::builtin_groups;
-use idlegate::store::{NewIdent, PolicyTiming, Store, Timing, Verified};
+use idlegate::store::{Check, NewIdent, PolicyTiming, Store, Timing};
 use idlegate::token::{extract, Keyer, TokenSource};
 
 const TOKENS: usize = 100_000;
@@ -93,8 +93,8 @@ fn bench_hot_path(c: &mut Criterion) {
     });
 
     // Identity on: every token tracked verified, with a subject (10 tokens each) and one of
-    // four policies. A known token with the same bytes costs the signature hash and one more
-    // lookup (`verified`) before the same check.
+    // four policies. A known token with the same bytes costs the rest of the token hashed
+    // (key and signature hash in one pass) and a comparison inside the same check.
     let mut id_timing = timing;
     for (n, p) in id_timing.policies.iter_mut().take(3).enumerate() {
         *p = PolicyTiming {
@@ -114,17 +114,18 @@ fn bench_hot_path(c: &mut Criterion) {
     }
     let mut i = 0usize;
     c.bench_function(
-        "hot_path/identity_on/extract+key+verified+check+classify+touch",
+        "hot_path/identity_on/extract+key+check+classify+touch",
         |b| {
             b.iter(|| {
                 let (headers, method, path) = &requests[i & 1023];
                 i = i.wrapping_add(1);
                 let token = extract(&sources, headers, None).unwrap();
-                let key = keyer.key(&token);
-                let seen = id_store.verified(&key, keyer.signature_hash(&token));
-                assert_eq!(seen, Verified::Same);
+                let (key, sig) = keyer.key_and_signature_hash(&token);
                 let exclusion = classifier.classify(method, path, None, false);
-                black_box(id_store.check(&key, now + 1000, &id_timing, exclusion.is_none()))
+                let touch = exclusion.is_none();
+                let check = id_store.check_signed(&key, now + 1000, &id_timing, touch, sig);
+                assert!(matches!(check, Check::Active { .. }));
+                black_box(check)
             })
         },
     );

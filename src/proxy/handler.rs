@@ -32,7 +32,6 @@ use decision::{decide, Presented};
 use exchange::{exchange, upstream_request, Route};
 use record::record;
 use throttle::Throttle;
-use verify::verify;
 
 /// Per-connection facts the handler needs.
 #[derive(Clone)]
@@ -89,11 +88,7 @@ impl Proxy {
                 session::answer(app, &live, &req, endpoint, token.as_deref(), now_ms).await;
             return answered.unwrap_or_else(|refused| self.answer(refused));
         }
-        let key = identify(app, &live, token.as_deref());
-        let who = match verify(app, &live, key.as_ref(), token.as_deref(), now_ms).await {
-            Ok(who) => who,
-            Err(refused) => return self.answer(refused),
-        };
+        let (key, sig) = identify(app, &live, token.as_deref());
         let decided = decide(
             app,
             &live,
@@ -102,7 +97,7 @@ impl Proxy {
             Presented {
                 key,
                 token: token.as_deref(),
-                who,
+                sig,
             },
             now_ms,
         )

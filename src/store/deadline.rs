@@ -1,20 +1,20 @@
 //! The expiry rules (docs/reference.md, "Expiry and revocation"): pure functions of a token's times and the timing.
 
 use super::table::Slot;
-use super::types::{Revocation, RevokeReason, Timing};
+use super::types::{Deadlines, Revocation, RevokeReason};
 use crate::clock::UnixMs;
 use crate::token::TokenKey;
 
-fn idle_deadline(last_ms: UnixMs, timing: &Timing) -> UnixMs {
-    last_ms.saturating_add(timing.idle_ms)
+fn idle_deadline(last_ms: UnixMs, timing: &impl Deadlines) -> UnixMs {
+    last_ms.saturating_add(timing.idle_ms())
 }
 
-fn absolute_deadline(first_ms: UnixMs, timing: &Timing) -> Option<UnixMs> {
-    timing.absolute_ms.map(|a| first_ms.saturating_add(a))
+fn absolute_deadline(first_ms: UnixMs, timing: &impl Deadlines) -> Option<UnixMs> {
+    timing.absolute_ms().map(|a| first_ms.saturating_add(a))
 }
 
 /// The earliest of the idle and absolute deadlines.
-pub(super) fn deadline(last_ms: UnixMs, first_ms: UnixMs, timing: &Timing) -> UnixMs {
+pub(super) fn deadline(last_ms: UnixMs, first_ms: UnixMs, timing: &impl Deadlines) -> UnixMs {
     let idle = idle_deadline(last_ms, timing);
     absolute_deadline(first_ms, timing).map_or(idle, |abs| abs.min(idle))
 }
@@ -25,7 +25,7 @@ pub(super) fn expiry(
     last_ms: UnixMs,
     first_ms: UnixMs,
     now_ms: UnixMs,
-    timing: &Timing,
+    timing: &impl Deadlines,
 ) -> Option<(RevokeReason, UnixMs)> {
     let idle = idle_deadline(last_ms, timing);
     let first = match absolute_deadline(first_ms, timing) {
@@ -50,7 +50,7 @@ pub(super) fn due_revocation(
     slot: &Slot,
     key: &TokenKey,
     now_ms: UnixMs,
-    timing: &Timing,
+    timing: &impl Deadlines,
 ) -> Option<Revocation> {
     let (last, first) = (slot.last_ms(), slot.first_ms());
     let (reason, at_ms) = expiry(last, first, now_ms, timing)?;
@@ -60,7 +60,7 @@ pub(super) fn due_revocation(
         last_activity_ms: last,
         first_seen_ms: first,
         at_ms,
-        enforced: timing.enforce,
+        enforced: timing.enforce(),
         subject: None,
         policy: 0,
     })
@@ -69,6 +69,7 @@ pub(super) fn due_revocation(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Timing;
 
     fn timing(idle_ms: u64, absolute_ms: Option<u64>) -> Timing {
         Timing::simple(idle_ms, absolute_ms, true, 1000)

@@ -14,7 +14,7 @@ use super::subjects::Subjects;
 use super::table::{handle, shard_of, Ident, Shard, Slot, SHARDS};
 use super::types::TrackedRecord;
 use super::types::{
-    Check, NewIdent, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
+    Check, Deadlines, NewIdent, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
     MAX_SUBJECT_LEN,
 };
 use super::wheel::Sweeper;
@@ -70,18 +70,35 @@ impl Store {
     /// The request path: revoked? tracked and expired (revoke on the spot)? touch when
     /// `touch` (an `activity` request). Never blocks on the sweeper for long.
     pub fn check(&self, key: &TokenKey, now_ms: UnixMs, timing: &Timing, touch: bool) -> Check {
+        self.check_signed(key, now_ms, timing, touch, 0)
+    }
+
+    /// [`Store::check`] of a token whose bytes hash to `sig` (0 = not compared): a tracked
+    /// token verified with other bytes is `Check::Unverified` and nothing is touched. One
+    /// lookup either way.
+    pub fn check_signed(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+        sig: u64,
+    ) -> Check {
         let si = shard_of(&key.0);
         {
             let shard = self.shards[si].read();
             if let Some(idx) = shard.find(&key.0) {
                 let slot = shard.slot(idx);
                 let ident = shard.ident(idx);
-                let timing = &timing.of(ident.policy);
-                if let Some(active) = active(slot, now_ms, timing, touch) {
+                if sig != 0 && ident.sig != sig {
+                    return Check::Unverified;
+                }
+                let limits = &timing.limits(ident.policy);
+                if let Some(active) = active(slot, now_ms, limits, touch) {
                     return active;
                 }
                 if self.defers_expiry() {
-                    if let Some(rev) = due_revocation(slot, key, now_ms, timing) {
+                    if let Some(rev) = due_revocation(slot, key, now_ms, limits) {
                         return Check::Due(self.with_ident(rev, ident));
                     }
                 }
@@ -90,7 +107,7 @@ impl Store {
                 return self.check_revoked(key, now_ms);
             }
         }
-        self.expire_now(si, key, now_ms, timing, touch)
+        self.expire_now(si, key, now_ms, timing, touch, sig)
     }
 
     /// The slow path of `check`: the deadline had passed under the read lock. Re-checked under
@@ -102,6 +119,7 @@ impl Store {
         now_ms: UnixMs,
         timing: &Timing,
         touch: bool,
+        sig: u64,
     ) -> Check {
         let mut shard = self.shards[si].write();
         let Some(idx) = shard.find(&key.0) else {
@@ -110,7 +128,10 @@ impl Store {
         };
         let slot = shard.slot(idx);
         let ident = shard.ident(idx);
-        if let Some(active) = active(slot, now_ms, &timing.of(ident.policy), touch) {
+        if sig != 0 && ident.sig != sig {
+            return Check::Unverified;
+        }
+        if let Some(active) = active(slot, now_ms, &timing.limits(ident.policy), touch) {
             return active;
         }
         let Some(rev) = self.expire_slot(slot, ident, key, now_ms, timing) else {
@@ -410,7 +431,7 @@ pub(super) fn bounded(subject: Option<&str>) -> Option<&str> {
 }
 
 /// `Check::Active` (touching when asked) unless the slot's deadline has passed at `now_ms`.
-fn active(slot: &Slot, now_ms: UnixMs, timing: &Timing, touch: bool) -> Option<Check> {
+fn active(slot: &Slot, now_ms: UnixMs, timing: &impl Deadlines, touch: bool) -> Option<Check> {
     let (last, first) = (slot.last_ms(), slot.first_ms());
     if expiry(last, first, now_ms, timing).is_some() {
         return None;

@@ -110,6 +110,41 @@ impl TokenState {
         touch: bool,
     ) -> Result<Check, Unavailable> {
         let check = self.local.store.check(key, now_ms, timing, touch);
+        self.complete(key, check, now_ms, timing, touch).await
+    }
+
+    /// [`TokenState::check`] of a token whose bytes hash to `sig` (identity on; 0 = not
+    /// compared). A token verified here with other bytes is `Check::Unverified`, and one this
+    /// replica does not hold is `Check::Unknown` without asking Redis: the caller verifies it
+    /// first, then checks again with `sig` 0, so that nothing unverified touches shared state.
+    pub async fn check_signed(
+        &self,
+        key: &TokenKey,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+        sig: u64,
+    ) -> Result<Check, Unavailable> {
+        let check = self
+            .local
+            .store
+            .check_signed(key, now_ms, timing, touch, sig);
+        match check {
+            Check::Unknown | Check::Unverified if sig != 0 => Ok(check),
+            check => self.complete(key, check, now_ms, timing, touch).await,
+        }
+    }
+
+    /// What the backend adds to a local check: reporting (memory), or the lookup, claim and
+    /// flush queue (Redis).
+    async fn complete(
+        &self,
+        key: &TokenKey,
+        check: Check,
+        now_ms: UnixMs,
+        timing: &Timing,
+        touch: bool,
+    ) -> Result<Check, Unavailable> {
         match &self.backend {
             Backend::Memory => {
                 if let Check::Expired(rev) | Check::Due(rev) = &check {

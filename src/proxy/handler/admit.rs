@@ -31,11 +31,16 @@ pub(super) fn admit<'r, B>(
     }
 }
 
-/// The token's key, only while idle tracking is on (`timeout.enabled`).
-pub(super) fn identify(app: &App, live: &Live, token: Option<&str>) -> Option<TokenKey> {
+/// The token's key, only while idle tracking is on (`timeout.enabled`); with `[identity]`
+/// and a JWS, also the hash of its signature (0 otherwise), from the same pass.
+pub(super) fn identify(app: &App, live: &Live, token: Option<&str>) -> (Option<TokenKey>, u64) {
     match (token, live.config.timeout.enabled) {
-        (Some(t), true) => Some(app.keyer.key(t)),
-        _ => None,
+        (Some(t), true) if app.identity.is_some() && token::signing_input(t).len() < t.len() => {
+            let (key, sig) = app.keyer.key_and_signature_hash(t);
+            (Some(key), sig)
+        }
+        (Some(t), true) => (Some(app.keyer.key(t)), 0),
+        _ => (None, 0),
     }
 }
 

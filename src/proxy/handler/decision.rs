@@ -9,7 +9,7 @@ use http::Request;
 
 use super::throttle::Throttle;
 use super::tracking;
-use super::verify::Who;
+use super::verify::{verify_now, Who};
 use crate::app::{App, Live};
 use crate::classify::ExclusionId;
 use crate::config::TrackMode;
@@ -36,8 +36,9 @@ pub(super) struct Presented<'t> {
     /// Its key: `None` without a token or while idle tracking is off.
     pub key: Option<TokenKey>,
     pub token: Option<&'t str>,
-    /// What verification learnt of it now (identity on, first sight or new bytes).
-    pub who: Option<Who>,
+    /// With `[identity]` and a JWS: the hash of the token's bytes, to tell whether it was
+    /// verified with these very bytes (0 = nothing to verify).
+    pub sig: u64,
 }
 
 /// What the state says of a keyed token that may go on.
@@ -58,15 +59,17 @@ pub(super) async fn decide<B>(
     presented: Presented<'_>,
     now_ms: u64,
 ) -> Result<Decision, ProxyError> {
-    let Presented { key, token, who } = presented;
+    let Presented { key, token, sig } = presented;
     // Classified first (pure) so that the check can touch in the same step.
     let exclusion = classify(live, req);
     let mut verdict = Verdict {
         deadline: None,
         candidate: false,
     };
+    let mut who = None;
     if let Some(key) = &key {
-        verdict = check(app, live, key, exclusion.is_none(), now_ms).await?;
+        let signed = token.filter(|_| sig != 0).map(|t| (t, sig));
+        (verdict, who) = check(app, live, key, signed, exclusion.is_none(), now_ms).await?;
     }
     count_class(app, live, token.is_some(), exclusion);
 
@@ -103,19 +106,40 @@ fn classify<B>(live: &Live, req: &Request<B>) -> Option<ExclusionId> {
 }
 
 /// The check and touch of a keyed token, in one step on its entry; with Redis, an unknown
-/// token is looked up and a due one claimed.
+/// token is looked up and a due one claimed. A `signed` token (identity on: the raw JWS and
+/// its bytes' hash) that this gateway has not verified with these bytes is verified first,
+/// and nothing is touched before it passes.
 async fn check(
     app: &App,
     live: &Live,
     key: &TokenKey,
+    signed: Option<(&str, u64)>,
     touch: bool,
     now_ms: u64,
-) -> Result<Verdict, ProxyError> {
+) -> Result<(Verdict, Option<Who>), ProxyError> {
+    let state = app.state();
+    let unavailable = |_| ProxyError::gateway(ErrorKind::Unavailable);
+    let sig = signed.map_or(0, |(_, sig)| sig);
     // An expiry it returns is reported already.
-    let check = match app.state().check(key, now_ms, &live.timing, touch).await {
-        Ok(check) => check,
-        Err(_) => return Err(ProxyError::gateway(ErrorKind::Unavailable)),
-    };
+    let mut check = state
+        .check_signed(key, now_ms, &live.timing, touch, sig)
+        .await
+        .map_err(unavailable)?;
+    let mut who = None;
+    if let (Some((token, sig)), Check::Unknown | Check::Unverified) = (signed, &check) {
+        let tracked = check == Check::Unverified;
+        who = verify_now(app, live, key, sig, token, tracked, now_ms).await?;
+        check = state
+            .check(key, now_ms, &live.timing, touch)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok((settle(check)?, who))
+}
+
+/// What a check means for the request: refused, or its deadline and whether it may start
+/// being tracked.
+fn settle(check: Check) -> Result<Verdict, ProxyError> {
     let candidate = Verdict {
         deadline: None,
         candidate: true,
@@ -132,7 +156,8 @@ async fn check(
             deadline: Some(deadline_ms),
             candidate: false,
         }),
-        Check::Unknown => Ok(candidate),
+        // Unverified only comes back for a token that was just verified: it goes on.
+        Check::Unknown | Check::Unverified => Ok(candidate),
     }
 }
 

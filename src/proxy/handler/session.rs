@@ -57,8 +57,8 @@ pub(super) async fn answer<B>(
     let Some(token) = token else {
         return Err(ProxyError::client(ErrorKind::NoToken));
     };
-    let key = app.keyer.key(token);
-    let who = verify(app, live, Some(&key), Some(token), now_ms).await?;
+    let (key, sig) = app.keyer.key_and_signature_hash(token);
+    let who = verify(app, live, Some(&key), sig, Some(token), now_ms).await?;
     let check = app
         .state()
         .check(&key, now_ms, &live.timing, extend)

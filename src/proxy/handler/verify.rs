@@ -1,8 +1,9 @@
-//! The verify phase (docs/reference.md, "Identity"): with `[identity]`, a JWT is verified the
-//! first time its token id is seen here, and again whenever a request brings the same id with
-//! other bytes (another signature). A known token with the same bytes costs one hash of its
-//! signature and one lookup. What verification learns (subject, policy) goes on with the
-//! request and is kept when the token starts to be tracked.
+//! Verification on the request path (docs/reference.md, "Identity"): with `[identity]`, a JWT
+//! is verified the first time its token id is seen here, and again whenever a request brings
+//! the same id with other bytes (another signature). The check finds out which (its
+//! `Check::Unknown` / `Check::Unverified` with the token's signature hash), so a known token
+//! with the same bytes costs no more than the hash. What verification learns (subject,
+//! policy) goes on with the request and is kept when the token starts to be tracked.
 //!
 //! Layout: a leaf of the handler; imports nothing of `proxy` but the error type.
 
@@ -32,65 +33,78 @@ impl Who {
     }
 }
 
-/// `Ok(Some)` for a JWT verified now (an invalid one with `on_invalid = "pass"` has no
-/// subject and the default policy); `Ok(None)` when there is nothing to verify (no identity,
-/// no token, an opaque token, a token verified before with these bytes); `Err` (401) for an
-/// invalid one with `on_invalid = "reject"`.
+/// The session endpoint's verification: like the request path's, but it looks the token up
+/// first (its check comes after). `sig` 0 = not computed yet.
 pub(super) async fn verify(
     app: &App,
     live: &Live,
     key: Option<&TokenKey>,
+    sig: u64,
     token: Option<&str>,
     now_ms: u64,
 ) -> Result<Option<Who>, ProxyError> {
-    let (Some(identity), Some(key), Some(token)) = (&app.identity, key, token) else {
+    let (Some(_), Some(key), Some(token)) = (&app.identity, key, token) else {
         return Ok(None);
     };
     if signing_input(token).len() == token.len() {
         return Ok(None);
     }
-    let sig = app.keyer.signature_hash(token);
-    let seen = app.state().verified(key, sig);
-    if seen == Verified::Same {
-        return Ok(None);
-    }
-    match identity.verify(token, now_ms).await {
-        Verdict::Opaque => Ok(None),
-        Verdict::Valid(claims) => {
-            let policy = live
-                .config
-                .timeout
-                .policy_for(&claims.groups)
-                .map_or(0, |i| i as u8 + 1);
-            let who = Who {
-                sig,
-                subject: claims.subject,
-                policy,
-            };
-            if seen == Verified::Other {
-                app.state().attach(key, who.ident());
-            }
-            Ok(Some(who))
-        }
-        Verdict::Invalid(why) => match identity_on_invalid(live) {
-            OnInvalid::Reject => Err(ProxyError::client(ErrorKind::InvalidToken(why.description))),
-            // Treated as opaque, and remembered with these bytes so that it is not
-            // verified on every request.
-            OnInvalid::Pass => {
-                let who = Who {
-                    sig,
-                    ..Who::default()
-                };
-                if seen == Verified::Other {
-                    app.state().attach(key, who.ident());
-                }
-                Ok(Some(who))
-            }
-        },
+    let sig = match sig {
+        0 => app.keyer.signature_hash(token),
+        s => s,
+    };
+    match app.state().verified(key, sig) {
+        Verified::Same => Ok(None),
+        seen => verify_now(app, live, key, sig, token, seen == Verified::Other, now_ms).await,
     }
 }
 
-fn identity_on_invalid(live: &Live) -> OnInvalid {
+/// Verifies a JWT this gateway has not verified with these bytes (`sig`). `Ok(Some)` with
+/// what it learnt (an invalid one with `on_invalid = "pass"` has no subject and the default
+/// policy); `Err` (401) for an invalid one with `on_invalid = "reject"`. When the token is
+/// `tracked` already, what was learnt is attached to it at once.
+pub(super) async fn verify_now(
+    app: &App,
+    live: &Live,
+    key: &TokenKey,
+    sig: u64,
+    token: &str,
+    tracked: bool,
+    now_ms: u64,
+) -> Result<Option<Who>, ProxyError> {
+    let Some(identity) = &app.identity else {
+        return Ok(None);
+    };
+    let who = match identity.verify(token, now_ms).await {
+        Verdict::Opaque => return Ok(None),
+        Verdict::Valid(claims) => Who {
+            sig,
+            subject: claims.subject,
+            policy: live
+                .config
+                .timeout
+                .policy_for(&claims.groups)
+                .map_or(0, |i| i as u8 + 1),
+        },
+        Verdict::Invalid(why) => match on_invalid(live) {
+            OnInvalid::Reject => {
+                return Err(ProxyError::client(ErrorKind::InvalidToken(why.description)))
+            }
+            // Treated as opaque, and remembered with these bytes so that it is not
+            // verified on every request.
+            OnInvalid::Pass => Who {
+                sig,
+                ..Who::default()
+            },
+        },
+    };
+    if tracked {
+        app.state().attach(key, who.ident());
+    }
+    Ok(Some(who))
+}
+
+fn on_invalid(live: &Live) -> OnInvalid {
     live.config
         .identity
         .as_ref()

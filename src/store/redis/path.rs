@@ -36,7 +36,7 @@ impl Shared {
             }
             Check::Unknown => self.first_sight(local, key, now_ms, timing, touch).await,
             Check::Due(rev) => Ok(self.claim_due_now(local, rev, now_ms, timing, touch).await),
-            Check::Revoked(_) | Check::Expired(_) => Ok(check),
+            Check::Revoked(_) | Check::Expired(_) | Check::Unverified => Ok(check),
         }
     }
 

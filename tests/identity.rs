@@ -251,5 +251,13 @@ async fn an_operator_signs_a_subject_out_everywhere() {
         .map(|t| t["state"].as_str().unwrap().to_string())
         .collect();
     assert_eq!(states, ["revoked", "revoked", "revoked"]);
+    assert!(
+        listed["tokens"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["policy"] == "supervisors"),
+        "a revoked token keeps its policy: {listed}"
+    );
     assert_eq!(s.gw.metric("idlegate_subjects").await, 2.0);
 }

@@ -80,7 +80,8 @@ impl Store {
                 return (self.subjects.name(ident.subject), ident.policy);
             }
         }
-        (self.subjects.name(self.revoked.subject(key, now_ms)), 0)
+        let (subject, policy) = self.revoked.subject(key, now_ms);
+        (self.subjects.name(subject), policy)
     }
 
     /// Every tracked token of `subject` (active, newest activity first), then its revoked
@@ -119,10 +120,10 @@ impl Store {
             .revoked
             .of_subject(id, now_ms)
             .into_iter()
-            .map(|(key, reason, until_ms)| SubjectToken {
+            .map(|(key, reason, until_ms, policy)| SubjectToken {
                 key,
                 revoked: Some(reason),
-                policy: 0,
+                policy,
                 last_activity_ms: None,
                 first_seen_ms: None,
                 until_ms,
@@ -160,6 +161,7 @@ impl Store {
     /// Policy ids follow the live config: `map[old] = new` for every id in use (a removed
     /// policy maps to 0, the default).
     pub fn remap_policies(&self, map: &[u8]) {
+        self.revoked.remap_policies(map);
         for shard in self.shards.iter() {
             shard.write().remap_policies(map);
         }

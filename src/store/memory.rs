@@ -155,8 +155,13 @@ impl Store {
         let rev = due_revocation(slot, key, now_ms, &timing.of(ident.policy))?;
         if timing.enforce {
             let until = revoked_until(rev.at_ms, timing.retention_ms, slot.exp_ms());
-            self.revoked
-                .insert(*key, rev.reason, until, ident.subject, &self.subjects);
+            self.revoked.insert(
+                *key,
+                rev.reason,
+                until,
+                (ident.subject, ident.policy),
+                &self.subjects,
+            );
         }
         Some(self.with_ident(rev, ident))
     }
@@ -291,15 +296,15 @@ impl Store {
             None => (0, 0, None, Ident::default()),
         };
         // A token revoked again (not tracked any more) keeps the subject its entry knew.
-        let subject = match ident.subject {
+        let (subject, policy) = match ident.subject {
             0 => self.revoked.subject(key, now_ms),
-            s => s,
+            s => (s, ident.policy),
         };
         self.revoked.insert(
             *key,
             reason,
             revoked_until(now_ms, timing.retention_ms, exp),
-            subject,
+            (subject, policy),
             &self.subjects,
         );
         if let Some(idx) = tracked {
@@ -314,7 +319,7 @@ impl Store {
             at_ms: now_ms,
             enforced: true,
             subject: self.subjects.name(subject),
-            policy: ident.policy,
+            policy,
         }
     }
 

@@ -40,8 +40,9 @@ impl BuildHasher for KeyHash {
     }
 }
 
-/// An entry: reason, until, and the subject reference it holds (0 = none).
-type Entry = (RevokeReason, UnixMs, SubjectId);
+/// An entry: reason, until, the subject reference it holds (0 = none) and the policy the
+/// token had (0 = default or unknown). 16 bytes.
+type Entry = (RevokeReason, UnixMs, SubjectId, u8);
 
 /// Every subject id the set holds is a reference counted in [`Subjects`]: taken on insert,
 /// given back when an entry is replaced or purged.
@@ -62,11 +63,11 @@ impl RevokedSet {
         (entry.1 > now_ms).then_some((entry.0, entry.1))
     }
 
-    /// The subject of an entry still in force (0 = none).
-    pub(super) fn subject(&self, key: &TokenKey, now_ms: UnixMs) -> SubjectId {
+    /// The subject and policy of an entry still in force (0 = none).
+    pub(super) fn subject(&self, key: &TokenKey, now_ms: UnixMs) -> (SubjectId, u8) {
         match self.map.get(key) {
-            Some(e) if e.1 > now_ms => e.2,
-            _ => 0,
+            Some(e) if e.1 > now_ms => (e.2, e.3),
+            _ => (0, 0),
         }
     }
 
@@ -77,11 +78,11 @@ impl RevokedSet {
         key: TokenKey,
         reason: RevokeReason,
         until_ms: UnixMs,
-        subject: SubjectId,
+        (subject, policy): (SubjectId, u8),
         subjects: &Subjects,
     ) {
         subjects.retain(subject);
-        if let Some(old) = self.map.insert(key, (reason, until_ms, subject)) {
+        if let Some(old) = self.map.insert(key, (reason, until_ms, subject, policy)) {
             subjects.release(old.2);
         }
     }
@@ -96,7 +97,7 @@ impl RevokedSet {
         subject: SubjectId,
         subjects: &Subjects,
     ) {
-        let mut entry = self.map.entry(key).or_insert((reason, until_ms, 0));
+        let mut entry = self.map.entry(key).or_insert((reason, until_ms, 0, 0));
         let e = entry.value_mut();
         if until_ms > e.1 {
             e.0 = reason;
@@ -119,16 +120,24 @@ impl RevokedSet {
         });
     }
 
+    /// Policy ids follow the live config (`map[old] = new`; unknown ids → 0).
+    pub(super) fn remap_policies(&self, map: &[u8]) {
+        for mut e in self.map.iter_mut() {
+            let e = e.value_mut();
+            e.3 = map.get(usize::from(e.3)).copied().unwrap_or(0);
+        }
+    }
+
     /// Entries of `subject` still in force: key, reason, until.
     pub(super) fn of_subject(
         &self,
         subject: SubjectId,
         now_ms: UnixMs,
-    ) -> Vec<(TokenKey, RevokeReason, UnixMs)> {
+    ) -> Vec<(TokenKey, RevokeReason, UnixMs, u8)> {
         self.map
             .iter()
             .filter(|e| e.value().2 == subject && e.value().1 > now_ms)
-            .map(|e| (*e.key(), e.value().0, e.value().1))
+            .map(|e| (*e.key(), e.value().0, e.value().1, e.value().3))
             .collect()
     }
 
@@ -162,11 +171,11 @@ mod tests {
             TokenKey([1; 16]),
             RevokeReason::Admin,
             1000,
-            alice,
+            (alice, 0),
             &subjects,
         );
         subjects.release(alice);
-        assert_eq!(set.subject(&TokenKey([1; 16]), 999), alice);
+        assert_eq!(set.subject(&TokenKey([1; 16]), 999), (alice, 0));
         assert_eq!(
             set.get(&TokenKey([1; 16]), 999),
             Some((RevokeReason::Admin, 1000))
@@ -185,7 +194,7 @@ mod tests {
             TokenKey([1; 16]),
             RevokeReason::Inactivity,
             5000,
-            0,
+            (0, 0),
             &subjects,
         );
         set.merge(TokenKey([1; 16]), RevokeReason::Admin, 4000, 0, &subjects);

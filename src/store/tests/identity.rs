@@ -207,7 +207,26 @@ fn subject_tokens_lists_active_newest_first_then_revoked_and_no_other_subject() 
     assert_eq!(listed[1].until_ms, T0 + 10 + 5 * MINUTE);
     assert_eq!(listed[0].revoked, None);
     assert_eq!(listed[2].revoked, Some(RevokeReason::Admin));
+    assert_eq!(listed[2].policy, 0);
     assert!(s.subject_tokens("carol", T0, &t).is_empty());
+}
+
+#[test]
+fn a_revoked_token_keeps_its_policy_and_follows_its_name() {
+    let (s, t) = (store(), with_policies());
+    s.set_policy_names(names(&["a", "b"]));
+    s.track_with(&key(1), T0, None, &t, ident("alice", 2, 1));
+    s.revoke(&key(1), RevokeReason::Admin, T0 + 1, &t);
+    assert_eq!(s.subject_tokens("alice", T0 + 2, &t)[0].policy, 2);
+    assert_eq!(s.ident(&key(1), T0 + 2).1, 2);
+    s.set_policy_names(names(&["b", "a"]));
+    assert_eq!(s.subject_tokens("alice", T0 + 2, &t)[0].policy, 1);
+    s.set_policy_names(names(&["a"]));
+    assert_eq!(
+        s.subject_tokens("alice", T0 + 2, &t)[0].policy,
+        0,
+        "removed: default"
+    );
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! panic is a finding. Not part of the product API.
 
 mod files;
+mod identity;
 mod stored;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -13,6 +14,7 @@ use crate::classify::{Classifier, Group, Pattern, Segment};
 use crate::token::{self, Extracted, Keyer, TokenKey, TokenSource, MAX_TOKEN_LEN};
 
 pub use files::{config, har};
+pub use identity::identity;
 pub use stored::{redis, snapshot};
 
 /// One check: arbitrary bytes in, a panic on a finding.
@@ -26,6 +28,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("har_reader", har),
     ("snapshot", snapshot),
     ("redis", redis),
+    ("identity", identity),
 ];
 
 /// Exclusion patterns and the classifier. Input: lines; the last is the request

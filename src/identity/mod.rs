@@ -133,6 +133,31 @@ impl Identity {
         }
     }
 
+    /// Verifies against a given key set, without refetching (the fuzz target's entry: the
+    /// same parse and checks as [`Identity::verify`], uncounted).
+    #[doc(hidden)]
+    pub fn verify_with(
+        config: &IdentityConfig,
+        keys: &KeySet,
+        token: &str,
+        now_ms: UnixMs,
+    ) -> Verdict {
+        let rules = Rules::new(config);
+        let jws = match verify::parse(token, &rules) {
+            Ok(Parsed::Opaque) => return Verdict::Opaque,
+            Ok(Parsed::Jws(jws)) => jws,
+            Err(rejection) => return Verdict::Invalid(rejection),
+        };
+        match verify::check(&rules, Some(keys), &jws, now_ms) {
+            Ok(claims) => Verdict::Valid(claims),
+            Err(Failure::Rejected(rejection)) => Verdict::Invalid(rejection),
+            Err(Failure::UnknownKey) => Verdict::Invalid(Rejection {
+                result: VerifyResult::UnknownKey,
+                description: verify::why::UNKNOWN_KEY.to_string(),
+            }),
+        }
+    }
+
     /// A first key set is loaded (`/readyz` waits for it).
     pub fn is_ready(&self) -> bool {
         self.keys.load().is_some()

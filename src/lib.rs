@@ -26,6 +26,7 @@
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
 //! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks,
 //!   accept errors).
+//! - `outbound`: the HTTP(S) client of idlegate's own calls (hooks, JWKS).
 //! - [`files`]: reading operator files and standard input with a size bound; private folders.
 //! - [`tunnels`]: open upgraded (WebSocket) connections per token, closed on revocation.
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
@@ -51,6 +52,7 @@ pub(crate) mod files;
 pub mod fuzzing;
 pub mod har;
 pub mod identity;
+pub(crate) mod outbound;
 pub(crate) mod proxy;
 pub mod reload;
 pub(crate) mod revocation;

@@ -6,36 +6,15 @@ mod admin_support;
 mod common;
 mod identity_support;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use admin_support::{admin, with_admin_env, SECRET};
 use common::*;
 use identity_support::*;
 
-#[derive(Clone, Default)]
-struct Buffer(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Buffer {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 #[tokio::test]
 async fn identity_logs_name_ids_subjects_and_policies_never_tokens() {
-    let logs = Buffer::default();
-    let writer = logs.clone();
-    tracing_subscriber::fmt()
-        .json()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .init();
+    let logs = common::logs::Buffer::capture();
 
     let dir = tempfile::tempdir().unwrap();
     let jwks = dir.path().join("jwks.json");
@@ -59,7 +38,7 @@ async fn identity_logs_name_ids_subjects_and_policies_never_tokens() {
     gw.clock.advance(Duration::from_secs(1));
     gw.running.stop().await.unwrap();
 
-    let text = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+    let text = logs.text();
     let audit: Vec<&str> = text
         .lines()
         .filter(|l| l.contains("\"target\":\"audit\"") && l.contains("\"event\":\"revocation\""))

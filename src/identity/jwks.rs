@@ -8,7 +8,6 @@ use std::path::Path;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 
 use super::error::{JwksError, FETCH_TIMEOUT, MAX_JWKS_BYTES};
 use super::keyset::KeySet;
@@ -67,15 +66,9 @@ type HttpsClient = Client<
     Empty<Bytes>,
 >;
 
-/// Identity providers serve their JWKS over HTTPS: rustls with the Mozilla root set, as the
-/// revocation hooks do; plain HTTP for a local provider.
+/// Identity providers serve their JWKS over HTTPS (plain HTTP for a local provider).
 fn https_client() -> HttpsClient {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Client::builder(TokioExecutor::new()).build(https)
+    crate::outbound::client()
 }
 
 async fn fetch(uri: &http::Uri) -> Result<Vec<u8>, JwksError> {

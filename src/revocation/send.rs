@@ -7,7 +7,6 @@ use arc_swap::ArcSwap;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use prometheus_client::metrics::counter::Counter;
 use tokio::sync::mpsc;
 
@@ -39,14 +38,9 @@ type HttpClient = Client<
 >;
 
 /// Identity providers' revocation endpoints and webhooks are usually HTTPS: the hook client
-/// speaks both (rustls with the Mozilla root set; no system trust store needed).
+/// speaks both.
 fn hook_client() -> HttpClient {
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_webpki_roots()
-        .https_or_http()
-        .enable_http1()
-        .build();
-    Client::builder(TokioExecutor::new()).build(https)
+    crate::outbound::client()
 }
 
 pub(super) async fn deliver(

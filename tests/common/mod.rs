@@ -1,6 +1,7 @@
 //! Test harness: a real local upstream and the real gateway on port-0 listeners.
 #![allow(dead_code)]
 
+pub mod logs;
 pub mod raw;
 pub mod skip;
 

@@ -133,6 +133,11 @@ async fn check(
             .check(key, now_ms, &live.timing, touch)
             .await
             .map_err(unavailable)?;
+        // Learnt from another replica just now (Redis): keep what verification found, so
+        // the next request with these bytes is not verified again.
+        if let (false, Some(w), Check::Active { .. }) = (tracked, &who, &check) {
+            state.attach(key, w.ident());
+        }
     }
     Ok((settle(check)?, who))
 }

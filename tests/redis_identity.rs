@@ -9,7 +9,7 @@ mod redis_support;
 
 use std::time::Duration;
 
-use common::{gateway_on, Gateway};
+use common::Gateway;
 use identity_support::*;
 use idlegate::clock::Clock;
 use redis_support::*;

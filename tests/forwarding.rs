@@ -189,6 +189,36 @@ async fn unreachable_upstream_is_502_and_slow_upstream_504() {
     assert_eq!(r.body.len(), 2_000_000);
 }
 
+// Before: hyper was allowed `max_header_bytes / 4` fields and so parsed every request into
+// two heap arrays of 16,384 entries; at most 100 keeps them on the stack.
+#[tokio::test]
+async fn more_than_100_header_fields_get_431_from_the_gateway() {
+    let up = upstream().await;
+    let gw = gateway(config(up)).await;
+    let with_fields = |n: usize| {
+        // `host` is one of the fields.
+        let mut b = Request::get(gw.url("/x"));
+        for i in 1..n {
+            b = b.header(format!("x-f{i}"), "1");
+        }
+        b.body(Full::new(Bytes::new())).unwrap()
+    };
+    // The test upstream (hyper) takes at most 100 fields itself, X-Forwarded-* included.
+    assert_eq!(gw.send(with_fields(97)).await.status, 200);
+    let sent = "idlegate_upstream_request_duration_seconds_count";
+    let forwarded = gw.metric(sent).await;
+    assert!(forwarded >= 1.0, "{sent} counts forwarded requests");
+    match gw.client.request(with_fields(101)).await {
+        Ok(r) => assert_eq!(r.status(), 431),
+        Err(e) => panic!("expected 431, got {e}"),
+    }
+    assert_eq!(
+        gw.metric(sent).await,
+        forwarded,
+        "refused by the gateway itself"
+    );
+}
+
 #[tokio::test]
 async fn oversized_header_block_gets_431() {
     let up = upstream().await;

@@ -70,15 +70,16 @@ pub(super) fn is_upgrade(headers: &HeaderMap) -> bool {
 }
 
 /// Rewrites a client request into the upstream request: target URI, `Host`, hop-by-hop
-/// headers, `X-Forwarded-For/-Proto/-Host`, HTTP/1.1, and a body that ends when the client
-/// stalls for `body_timeout`.
+/// headers, HTTP/1.1, and a body that ends when the client stalls for `body_timeout`. The
+/// `X-Forwarded-For/-Proto/-Host` fields are returned apart, to be set as the head is
+/// written ([`Forwarded`]).
 pub(super) fn upstream_request(
     mut req: Request<Incoming>,
     upstream: &Uri,
     client_ip: &HeaderValue,
     upgrade: bool,
     body_timeout: Duration,
-) -> Result<Request<RequestBody>, ProxyError> {
+) -> Result<(Request<RequestBody>, Forwarded), ProxyError> {
     let uri = target_uri(upstream, req.uri())?;
     let authority = req.uri().authority().map(|a| a.as_str().to_owned());
     *req.uri_mut() = uri;
@@ -92,37 +93,71 @@ pub(super) fn upstream_request(
             headers.insert(header::HOST, v);
         }
     }
-    append_forwarded(headers, client_ip);
-    Ok(req.map(|body| RequestBody::new(body, body_timeout)))
+    let forwarded = Forwarded::of(headers, client_ip);
+    Ok((
+        req.map(|body| RequestBody::new(body, body_timeout)),
+        forwarded,
+    ))
 }
 
-fn append_forwarded(headers: &mut HeaderMap, client_ip: &HeaderValue) {
-    let xff = HeaderName::from_static("x-forwarded-for");
-    let earlier: Vec<&str> = headers
-        .get_all(&xff)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    if earlier.is_empty() {
-        headers.insert(xff, client_ip.clone());
-    } else {
-        let value = format!(
-            "{}, {}",
-            earlier.join(", "),
-            client_ip.to_str().unwrap_or_default()
-        );
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(xff, v);
+/// The `X-Forwarded-*` fields of an upstream request. Kept apart from the header map because
+/// adding three fields to the map hyper parsed (sized for the fields it had) reallocates it on
+/// every request; the own client writes them straight into the head, and only hyper's client
+/// gets them inserted ([`Forwarded::insert_into`]).
+pub(crate) struct Forwarded {
+    fields: [(HeaderName, HeaderValue); 3],
+    len: usize,
+}
+
+impl Forwarded {
+    fn of(headers: &HeaderMap, client_ip: &HeaderValue) -> Forwarded {
+        let mut f = Forwarded {
+            fields: std::array::from_fn(|_| (header::HOST, HeaderValue::from_static(""))),
+            len: 0,
+        };
+        let xff = HeaderName::from_static("x-forwarded-for");
+        let mut earlier = headers.get_all(&xff).iter().filter_map(|v| v.to_str().ok());
+        let for_ = match earlier.next() {
+            None => Some(client_ip.clone()),
+            Some(first) => {
+                let mut value = first.to_owned();
+                for more in earlier.chain([client_ip.to_str().unwrap_or_default()]) {
+                    value.push_str(", ");
+                    value.push_str(more);
+                }
+                HeaderValue::from_str(&value).ok()
+            }
+        };
+        if let Some(v) = for_ {
+            f.push(xff, v);
         }
+        let proto = HeaderName::from_static("x-forwarded-proto");
+        if !headers.contains_key(&proto) {
+            f.push(proto, HeaderValue::from_static("http"));
+        }
+        let fwd_host = HeaderName::from_static("x-forwarded-host");
+        if !headers.contains_key(&fwd_host) {
+            if let Some(host) = headers.get(header::HOST) {
+                f.push(fwd_host, host.clone());
+            }
+        }
+        f
     }
-    let proto = HeaderName::from_static("x-forwarded-proto");
-    if !headers.contains_key(&proto) {
-        headers.insert(proto, HeaderValue::from_static("http"));
+
+    fn push(&mut self, name: HeaderName, value: HeaderValue) {
+        self.fields[self.len] = (name, value);
+        self.len += 1;
     }
-    let fwd_host = HeaderName::from_static("x-forwarded-host");
-    if !headers.contains_key(&fwd_host) {
-        if let Some(host) = headers.get(header::HOST).cloned() {
-            headers.insert(fwd_host, host);
+
+    /// The fields, each replacing any field of its name in the request.
+    pub(crate) fn fields(&self) -> &[(HeaderName, HeaderValue)] {
+        &self.fields[..self.len]
+    }
+
+    pub(crate) fn insert_into(self, headers: &mut HeaderMap) {
+        let len = self.len;
+        for (name, value) in self.fields.into_iter().take(len) {
+            headers.insert(name, value);
         }
     }
 }

@@ -84,8 +84,17 @@ impl Proxy {
         };
         let status_path = &live.config.proxy.status_path;
         if let Some(endpoint) = session::endpoint(status_path, req.uri().path()) {
-            let answered =
-                session::answer(app, &live, &req, endpoint, token.as_deref(), now_ms).await;
+            // Rare next to forwarding: boxed, so that its state does not weigh on every
+            // request's future.
+            let answered = Box::pin(session::answer(
+                app,
+                &live,
+                &req,
+                endpoint,
+                token.as_deref(),
+                now_ms,
+            ))
+            .await;
             return answered.unwrap_or_else(|refused| self.answer(refused));
         }
         let (key, sig) = identify(app, &live, token.as_deref());

@@ -5,7 +5,8 @@
 //! - `error.rs`: [`ProxyError`] — what went wrong, who is at fault, whether a retry is safe.
 //! - `body.rs`: the client's request body on its way upstream (idle timer, failure marks).
 //! - `forward.rs`: the request rewrite for the upstream and the response clean-up.
-//! - `pool.rs`: this thread's keep-alive connections to the upstream, and their bodies.
+//! - `h1/`: the own HTTP/1.1 client for requests without a body.
+//! - `pool/`: this thread's keep-alive connections to the upstream, and their bodies.
 //! - `respond.rs`: the one place a [`ProxyError`] becomes idlegate's own answer.
 //! - `upgrade.rs`: the byte relay after `101 Switching Protocols`.
 //! - `handler.rs` and `handler/`: the request path as its phases.
@@ -16,6 +17,7 @@ pub(crate) mod accept;
 mod body;
 mod error;
 mod forward;
+mod h1;
 mod handler;
 pub(crate) mod idle;
 mod pool;
@@ -47,17 +49,26 @@ use idle::{Activity, Expired, InFlight, Timeouts, Tracked, Verdict, WatchedIo};
 /// How long in-flight requests may take to finish after shutdown begins (docs/reference.md, "Limits").
 pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Most header fields in a request head (docs/reference.md, "Limits"); more → `431`. Envoy's
+/// default too; browsers send 15–30.
+pub(crate) const MAX_HEADER_FIELDS: usize = 100;
+
 fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
     let mut b = auto::Builder::new(TokioExecutor::new());
     // hyper refuses heads beyond its read buffer with 431 and closes; the handler's exact
     // count covers heads between that and the configured limit. hyper's own header timeout
     // is off: it starts when the connection goes idle, so it would cut idle keep-alive
     // connections at the header timeout; `idle` times idle and half-sent heads apart.
+    //
+    // At most `MAX_HEADER_FIELDS` header fields: hyper parses into arrays of that many
+    // entries, on the stack up to 100 and on the heap per request beyond (with the earlier
+    // `max_header_bytes / 4`, 16,384 entries: two allocations of 512 KiB for every request,
+    // about a fifth of the proxy's user time under load).
     b.http1()
         .timer(TokioTimer::new())
         .header_read_timeout(None)
         .max_buf_size(max_header_bytes.max(8192))
-        .max_headers((max_header_bytes / 4).max(100));
+        .max_headers(MAX_HEADER_FIELDS);
     b.http2()
         .timer(TokioTimer::new())
         .max_header_list_size(max_header_bytes.min(u32::MAX as usize) as u32);

@@ -127,19 +127,36 @@ async fn check(
         .map_err(unavailable)?;
     let mut who = None;
     if let (Some((token, sig)), Check::Unknown | Check::Unverified) = (signed, &check) {
+        // Once per token: boxed, so that its state does not weigh on every request's future.
         let tracked = check == Check::Unverified;
-        who = verify_now(app, live, key, sig, token, tracked, now_ms).await?;
-        check = state
-            .check(key, now_ms, &live.timing, touch)
-            .await
-            .map_err(unavailable)?;
-        // Learnt from another replica just now (Redis): keep what verification found, so
-        // the next request with these bytes is not verified again.
-        if let (false, Some(w), Check::Active { .. }) = (tracked, &who, &check) {
-            state.attach(key, w.ident());
-        }
+        let first = verify_first(app, live, key, (token, sig), tracked, touch, now_ms);
+        (check, who) = Box::pin(first).await?;
     }
     Ok((settle(check)?, who))
+}
+
+/// The verification of a token this gateway has not verified with these bytes, then its check.
+async fn verify_first(
+    app: &App,
+    live: &Live,
+    key: &TokenKey,
+    (token, sig): (&str, u64),
+    tracked: bool,
+    touch: bool,
+    now_ms: u64,
+) -> Result<(Check, Option<Who>), ProxyError> {
+    let state = app.state();
+    let who = verify_now(app, live, key, sig, token, tracked, now_ms).await?;
+    let check = state
+        .check(key, now_ms, &live.timing, touch)
+        .await
+        .map_err(|_| ProxyError::gateway(ErrorKind::Unavailable))?;
+    // Learnt from another replica just now (Redis): keep what verification found, so
+    // the next request with these bytes is not verified again.
+    if let (false, Some(w), Check::Active { .. }) = (tracked, &who, &check) {
+        state.attach(key, w.ident());
+    }
+    Ok((check, who))
 }
 
 /// What a check means for the request: refused, or its deadline and whether it may start

@@ -17,9 +17,12 @@ use super::throttle::Throttle;
 use crate::app::{App, Live};
 use crate::proxy::body::RequestBody;
 use crate::proxy::error::{ErrorKind, Fault, ProxyError};
-use crate::proxy::forward;
+use crate::proxy::forward::{self, Forwarded};
 use crate::proxy::pool::{Pool, PooledBody};
 use crate::telemetry::UpstreamErrorKind;
+
+/// The upstream request and its `X-Forwarded-*` fields.
+pub(super) type Upstream = (Request<RequestBody>, Forwarded);
 
 /// Where forwarding goes and how long it waits, read from the live config before the
 /// guard is let go: the policy guard is not held across the upstream round trip.
@@ -43,7 +46,7 @@ pub(super) fn upstream_request(
     live: &Live,
     peer_ip: &HeaderValue,
     mut req: Request<Incoming>,
-) -> (Result<Request<RequestBody>, ProxyError>, Option<OnUpgrade>) {
+) -> (Result<Upstream, ProxyError>, Option<OnUpgrade>) {
     let cfg = &live.config;
     if let Some(h) = &cfg.tokens.no_touch_header {
         req.headers_mut().remove(h);
@@ -66,15 +69,15 @@ pub(super) async fn exchange(
     app: &App,
     pool: &Arc<Pool>,
     upstream_warning: &Throttle,
-    upstream_req: Result<Request<RequestBody>, ProxyError>,
+    upstream_req: Result<Upstream, ProxyError>,
     route: &Route,
     now_ms: u64,
 ) -> Result<Response<PooledBody>, ProxyError> {
     let outcome = match upstream_req {
-        Ok(up) => {
+        Ok((up, forwarded)) => {
             let started = Instant::now();
             let result = pool
-                .send(&route.authority, up, route.upstream_timeout)
+                .send(&route.authority, up, forwarded, route.upstream_timeout)
                 .await;
             app.metrics
                 .upstream_duration

@@ -9,9 +9,9 @@
 #   DURATION=10s ROUNDS=2 OUT=/tmp/bench STRACE=1 bash benches/proxy_cpu.sh
 #
 # Knobs: DURATION (10s), ROUNDS (3), TOKENS (100000), CONNECTIONS (32), OUT (a folder for
-# rounds.tsv, summary.tsv and table.md), STRACE=1 (syscalls per request of each proxy under
-# strace -c -f over a wrk run of STRACE_SECONDS, 5, after the table), PORT_BASE (19510; ten ports from it are used). Everything listens on
-# 127.0.0.1; every process started here is stopped on exit and on Ctrl-C.
+# rounds.tsv, summary.tsv and table.md), STRACE=1 (then each proxy's syscalls per request under
+# strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; ten ports from it).
+# Everything listens on 127.0.0.1; every process started here is stopped on exit and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PATH:/usr/sbin:/sbin"
@@ -51,7 +51,12 @@ cleanup() { # stop what was started here (TERM, then KILL after 5 s), then remov
   for f in "$work"/*.pid; do [ -e "$f" ] && pids+=("$(cat "$f")"); done
   if [ ${#pids[@]} -gt 0 ]; then
     kill "${pids[@]}" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "${pids[@]}" 2>/dev/null || break; sleep 0.1; done
+    for _ in $(seq 1 50); do
+      local alive=0 pid
+      for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+      [ "$alive" = 0 ] && break
+      sleep 0.1
+    done
     kill -9 "${pids[@]}" 2>/dev/null || true
   fi
   rm -rf "$work"
@@ -154,10 +159,19 @@ end
 LUA
 }
 
-cpu_ticks() { # utime + stime (fields 14 and 15 of /proc/PID/stat, all threads) of the pids
-  local t=0 pid
-  for pid in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$pid/stat"))); done
-  echo "$t"
+cpu_ticks() { # "utime stime" (fields 14 and 15 of /proc/PID/stat, all threads) of the pids
+  local u=0 s=0 pid
+  for pid in "$@"; do
+    [ -r "/proc/$pid/stat" ] || { echo "process $pid is gone (see its log)" >&2; exit 1; }
+    u=$((u + $(awk '{print $14}' "/proc/$pid/stat")))
+    s=$((s + $(awk '{print $15}' "/proc/$pid/stat")))
+  done
+  echo "$u $s"
+}
+
+per_request() { # "u0 s0" "u1 s1" requests: "total user system" µs per request
+  awk -v a="$1" -v b="$2" -v n="$3" -v hz="$HZ" 'BEGIN {split(a, x, " "); split(b, y, " ");
+    u = (y[1] - x[1]) * 1e6 / hz / n; s = (y[2] - x[2]) * 1e6 / hz / n; printf "%.2f %.2f %.2f", u + s, u, s}'
 }
 
 metric() { # admin_port name: sum of the metric's series
@@ -213,17 +227,18 @@ measure() { # round name: one wrk run, one row of rounds.tsv
   # shellcheck disable=SC2086
   after=$(cpu_ticks $pids)
   up_after=$(cpu_ticks "$up")
-  local requests rps p50 p99 bad cpu up_cpu
+  local requests rps p50 p99 bad cpu user sys up_cpu
   requests=$(awk '/requests in/ {print $1}' <<<"$out")
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out")
   p50=$(to_ms "$(awk '$1 == "50%" {print $2}' <<<"$out")")
   p99=$(to_ms "$(awk '$1 == "99%" {print $2}' <<<"$out")")
   bad=$(awk '/Non-2xx/ {n += $NF} /Socket errors/ {gsub(/,/, ""); n += $4 + $6 + $8 + $10} END {print n + 0}' <<<"$out")
-  cpu=$(awk -v t=$((after - before)) -v n="$requests" -v hz="$HZ" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
-  up_cpu=$(awk -v t=$((up_after - up_before)) -v n="$requests" -v hz="$HZ" 'BEGIN {printf "%.2f", t * 1e6 / hz / n}')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$requests" "$rps" "$cpu" "$up_cpu" "$p50" "$p99" "$bad" >>"$work/rounds.tsv"
-  printf 'round %s  %-18s %9s req/s  p50 %6.3f ms  p99 %6.3f ms  proxy %6s us/req  upstream %6s us/req  errors %s\n' \
-    "$round" "$name" "$rps" "$p50" "$p99" "$cpu" "$up_cpu" "$bad"
+  read -r cpu user sys <<<"$(per_request "$before" "$after" "$requests")"
+  up_cpu=$(per_request "$up_before" "$up_after" "$requests" | cut -d' ' -f1)
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$round" "$name" "$requests" "$rps" "$cpu" "$up_cpu" \
+    "$p50" "$p99" "$bad" "$user" "$sys" >>"$work/rounds.tsv"
+  printf 'round %s  %-18s %9s req/s  p50 %6.3f ms  p99 %7.3f ms  proxy %6s us/req (user %s, sys %s)  upstream %6s us/req  errors %s\n' \
+    "$round" "$name" "$rps" "$p50" "$p99" "$cpu" "$user" "$sys" "$up_cpu" "$bad"
 }
 
 strace_proxy() { # name: the proxy's syscalls over one wrk run of STRACE_SECONDS, into strace.tsv
@@ -266,7 +281,7 @@ warm idlegate-identity "$IGID_ADMIN"
 verified=$(metric "$IGID_ADMIN" idlegate_token_verifications_total)
 
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency, $TOKENS ES256 JWTs, $(nproc) cores, one worker per proxy, $ROUNDS rounds"
-printf 'round\tproxy\trequests\treq_per_s\tcpu_us_per_req\tupstream_cpu_us_per_req\tp50_ms\tp99_ms\terrors\n' >"$work/rounds.tsv"
+printf 'round\tproxy\trequests\treq_per_s\tcpu_us_per_req\tupstream_cpu_us_per_req\tp50_ms\tp99_ms\terrors\tuser_us_per_req\tsys_us_per_req\n' >"$work/rounds.tsv"
 for round in $(seq 1 "$ROUNDS"); do
   for name in nginx haproxy idlegate idlegate-identity; do measure "$round" "$name"; done
 done

@@ -29,7 +29,8 @@ def load(path):
     for row in rows:
         for key in ("requests", "errors"):
             row[key] = int(row[key])
-        for key in ("req_per_s", "cpu_us_per_req", "upstream_cpu_us_per_req", "p50_ms", "p99_ms"):
+        for key in ("req_per_s", "cpu_us_per_req", "upstream_cpu_us_per_req", "p50_ms", "p99_ms",
+                    "user_us_per_req", "sys_us_per_req"):
             row[key] = float(row[key])
     return rows
 
@@ -146,6 +147,10 @@ def main():
     print()
     print("upstream CPU µs/request (median) while serving: "
           + ", ".join(f"{s[0]} {s[7]:.1f}" for s in summary))
+    print("proxy CPU µs/request split (median user + system): " + ", ".join(
+        f"{p} {statistics.median(r['user_us_per_req'] for r in rows if r['proxy'] == p):.1f}"
+        f" + {statistics.median(r['sys_us_per_req'] for r in rows if r['proxy'] == p):.1f}"
+        for p in ORDER if any(r["proxy"] == p for r in rows)))
     errors = sum(s[8] for s in summary)
     if errors:
         print(f"WARNING: {errors} non-2xx answers or socket errors (see rounds.tsv)")

@@ -8,6 +8,7 @@
 #   bash benches/memory_per_token.sh                  # snapshot on, default interval
 #   SNAPSHOT=off bash benches/memory_per_token.sh     # no snapshot file, for comparison
 #   COUNTS="100000 1000000" BINARY=/tmp/idlegate NO_BUILD=1 bash benches/memory_per_token.sh
+#   _RJEM_MALLOC_CONF=dirty_decay_ms:0 bash benches/memory_per_token.sh   # allocator purging at once
 #
 # Prints, per count: tracked tokens, RSS after the second snapshot at that size, the highest
 # RSS seen meanwhile (a snapshot being written included), and bytes per token for both

@@ -1,8 +1,8 @@
 //! The embedded backend's persistence: load the snapshot and replay the revocation journal
 //! before serving, write the snapshot every `state.snapshot_interval` and once more on
 //! shutdown, and fold the journal into each snapshot written. Writes run on a blocking
-//! thread: the export takes each shard's lock briefly, encoding and fsync happen off every
-//! lock.
+//! thread: a shard's lock is held while one chunk of its records is encoded, file writes
+//! and fsync happen off every lock.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};

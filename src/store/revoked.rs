@@ -145,6 +145,24 @@ impl RevokedSet {
         self.map.len()
     }
 
+    /// Visits every entry as a record, stopping at the first error (the snapshot streams
+    /// them without copying the set).
+    pub(super) fn try_for_each<E>(
+        &self,
+        subjects: &Subjects,
+        mut f: impl FnMut(RevokedRecord) -> Result<(), E>,
+    ) -> Result<(), E> {
+        for e in self.map.iter() {
+            f(RevokedRecord {
+                key: *e.key(),
+                reason: e.value().0,
+                until_ms: e.value().1,
+                subject: subjects.name(e.value().2),
+            })?;
+        }
+        Ok(())
+    }
+
     pub(super) fn export(&self, subjects: &Subjects) -> Vec<RevokedRecord> {
         self.map
             .iter()

@@ -6,13 +6,14 @@
 
 use std::ffi::OsString;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use super::identity::policy_map;
 use super::memory::Store;
 use super::snapshot_format::{decode, encode};
+use super::snapshot_stream;
 use super::types::{RevokedRecord, Timing, TrackedRecord};
 use crate::clock::UnixMs;
 
@@ -53,21 +54,25 @@ fn with_suffix(path: &Path, suffix: &str) -> PathBuf {
 }
 
 /// Writes the store's state atomically and returns the number of records written (tracked plus
-/// revoked). Only the export takes store locks, one shard at a time; the rest runs off-lock
+/// revoked). The records are streamed (`snapshot_stream`): the write needs the same few
+/// buffers whatever the table's size, and holds a store lock only while it encodes a chunk
 /// (callers run it on a blocking thread).
 pub fn write_snapshot(path: &Path, store: &Store) -> Result<usize, SnapshotError> {
-    let (tracked, revoked, policies) = store.export_named();
-    let bytes = encode(&tracked, &revoked, &policies);
     let io_err = |source| SnapshotError::Io {
         path: path.to_path_buf(),
         source,
     };
     crate::files::create_parent_dir(path).map_err(io_err)?;
     let tmp = with_suffix(path, ".tmp");
-    write_synced(&tmp, &bytes).map_err(|source| SnapshotError::Io {
+    let tmp_err = |source| SnapshotError::Io {
         path: tmp.clone(),
         source,
-    })?;
+    };
+    let spill = spill_file(&with_suffix(path, ".spill")).map_err(io_err)?;
+    let mut file = create_private(&tmp).map_err(tmp_err)?;
+    let written = snapshot_stream::write_to(store, spill, &mut file).map_err(tmp_err)?;
+    file.sync_all().map_err(tmp_err)?;
+    drop(file);
     match fs::rename(path, previous_path(path)) {
         Ok(()) => {}
         Err(e) if e.kind() == io::ErrorKind::NotFound => {}
@@ -79,18 +84,26 @@ pub fn write_snapshot(path: &Path, store: &Store) -> Result<usize, SnapshotError
         // error: the revocation journal is folded only into a snapshot known to be durable.
         File::open(dir).and_then(|d| d.sync_all()).map_err(io_err)?;
     }
-    Ok(tracked.len() + revoked.len())
+    Ok((written.tracked + written.revoked) as usize)
 }
 
-fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new()
+/// A new empty file, owner-only (it will hold token ids).
+fn create_private(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
         .write(true)
         .create(true)
         .truncate(true)
         .mode(0o600)
-        .open(path)?;
-    file.write_all(bytes)?;
-    file.sync_all()
+        .open(path)
+}
+
+/// The records' scratch file, beside the snapshot and unlinked at once: it is gone when the
+/// write ends or the process dies, and its pages need never reach the disk.
+fn spill_file(path: &Path) -> io::Result<File> {
+    let file = create_private(path)?;
+    fs::remove_file(path)?;
+    Ok(file)
 }
 
 /// Loads the newest readable generation into `store`. Missing files mean an empty start; a

@@ -27,9 +27,9 @@ pub(super) const V1_HEADER_LEN: usize = 8 + 4 + 8 + 8;
 const V2_HEADER_LEN: usize = V1_HEADER_LEN + 4 + 1;
 const V1_TRACKED_LEN: usize = 16 + 8 + 8 + 8;
 const V1_REVOKED_LEN: usize = 16 + 1 + 8;
-const V2_TRACKED_LEN: usize = V1_TRACKED_LEN + 8 + 4 + 1;
-const V2_REVOKED_LEN: usize = V1_REVOKED_LEN + 4;
-const CHECKSUM_LEN: usize = 32;
+pub(super) const V2_TRACKED_LEN: usize = V1_TRACKED_LEN + 8 + 4 + 1;
+pub(super) const V2_REVOKED_LEN: usize = V1_REVOKED_LEN + 4;
+pub(super) const CHECKSUM_LEN: usize = 32;
 /// Policy names are `[a-z0-9-]{1,40}` (docs/reference.md, "Identity").
 pub(super) const MAX_POLICY_NAME_LEN: usize = 40;
 
@@ -51,17 +51,7 @@ pub(crate) fn encode(
     revoked: &[RevokedRecord],
     policies: &[String],
 ) -> Vec<u8> {
-    let names: Vec<&str> = policies
-        .iter()
-        .take(MAX_POLICIES)
-        .map(|n| {
-            if n.len() <= MAX_POLICY_NAME_LEN {
-                n
-            } else {
-                ""
-            }
-        })
-        .collect();
+    let names = written_names(policies);
     let mut subjects = Interner::default();
     let tracked_subjects: Vec<u32> = tracked.iter().map(|r| subjects.id(&r.subject)).collect();
     let revoked_subjects: Vec<u32> = revoked.iter().map(|r| subjects.id(&r.subject)).collect();
@@ -71,39 +61,75 @@ pub(crate) fn encode(
             + revoked.len() * V2_REVOKED_LEN
             + CHECKSUM_LEN,
     );
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&V2.to_le_bytes());
-    out.extend_from_slice(&(tracked.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(revoked.len() as u64).to_le_bytes());
-    out.extend_from_slice(&(subjects.list.len() as u32).to_le_bytes());
-    out.push(names.len() as u8);
-    for name in &names {
-        out.push(name.len() as u8);
-        out.extend_from_slice(name.as_bytes());
-    }
+    let counts = (tracked.len() as u64, revoked.len() as u64);
+    put_head(&mut out, counts, subjects.list.len() as u32, &names);
     for subject in &subjects.list {
-        out.extend_from_slice(&(subject.len() as u16).to_le_bytes());
-        out.extend_from_slice(subject.as_bytes());
+        put_subject(&mut out, subject);
     }
     for (r, subject) in tracked.iter().zip(tracked_subjects) {
-        out.extend_from_slice(&r.key.0);
-        out.extend_from_slice(&r.last_activity_ms.to_le_bytes());
-        out.extend_from_slice(&r.first_seen_ms.to_le_bytes());
-        out.extend_from_slice(&r.jwt_exp_ms.unwrap_or(0).to_le_bytes());
-        out.extend_from_slice(&r.sig.to_le_bytes());
-        out.extend_from_slice(&subject.to_le_bytes());
-        let known = usize::from(r.policy) <= names.len();
-        out.push(if known { r.policy } else { 0 });
+        put_tracked(&mut out, r, subject, names.len());
     }
     for (r, subject) in revoked.iter().zip(revoked_subjects) {
-        out.extend_from_slice(&r.key.0);
-        out.push(reason_code(r.reason));
-        out.extend_from_slice(&r.until_ms.to_le_bytes());
-        out.extend_from_slice(&subject.to_le_bytes());
+        put_revoked(&mut out, r, subject);
     }
     let checksum = blake3::hash(&out);
     out.extend_from_slice(checksum.as_bytes());
     out
+}
+
+/// The policy names as written: at most [`MAX_POLICIES`], one too long as empty.
+pub(super) fn written_names(policies: &[String]) -> Vec<&str> {
+    policies
+        .iter()
+        .take(MAX_POLICIES)
+        .map(|n| {
+            if n.len() <= MAX_POLICY_NAME_LEN {
+                n.as_str()
+            } else {
+                ""
+            }
+        })
+        .collect()
+}
+
+/// The header and the policy names; the subjects follow ([`put_subject`] each).
+pub(super) fn put_head(out: &mut Vec<u8>, counts: (u64, u64), n_subjects: u32, names: &[&str]) {
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&V2.to_le_bytes());
+    out.extend_from_slice(&counts.0.to_le_bytes());
+    out.extend_from_slice(&counts.1.to_le_bytes());
+    out.extend_from_slice(&n_subjects.to_le_bytes());
+    out.push(names.len() as u8);
+    for name in names {
+        out.push(name.len() as u8);
+        out.extend_from_slice(name.as_bytes());
+    }
+}
+
+/// One entry of the subjects table (within [`MAX_SUBJECT_LEN`]).
+pub(super) fn put_subject(out: &mut Vec<u8>, subject: &str) {
+    out.extend_from_slice(&(subject.len() as u16).to_le_bytes());
+    out.extend_from_slice(subject.as_bytes());
+}
+
+/// One tracked record; `subject` is its index in the subjects table (0 = none), a policy
+/// beyond the `n_names` written falls back to the default.
+pub(super) fn put_tracked(out: &mut Vec<u8>, r: &TrackedRecord, subject: u32, n_names: usize) {
+    out.extend_from_slice(&r.key.0);
+    out.extend_from_slice(&r.last_activity_ms.to_le_bytes());
+    out.extend_from_slice(&r.first_seen_ms.to_le_bytes());
+    out.extend_from_slice(&r.jwt_exp_ms.unwrap_or(0).to_le_bytes());
+    out.extend_from_slice(&r.sig.to_le_bytes());
+    out.extend_from_slice(&subject.to_le_bytes());
+    let known = usize::from(r.policy) <= n_names;
+    out.push(if known { r.policy } else { 0 });
+}
+
+pub(super) fn put_revoked(out: &mut Vec<u8>, r: &RevokedRecord, subject: u32) {
+    out.extend_from_slice(&r.key.0);
+    out.push(reason_code(r.reason));
+    out.extend_from_slice(&r.until_ms.to_le_bytes());
+    out.extend_from_slice(&subject.to_le_bytes());
 }
 
 /// Subjects in order of first use, each once.

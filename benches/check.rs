@@ -7,8 +7,9 @@
 //!     cargo bench --bench check
 //!
 //! Cache lines missed per check, counted on a simulated cache (deterministic; the build
-//! machine's VM has no hardware counters). `--lines TOKENS CHECKS on|off` runs the checks
-//! only, and the simulation counts inside `Store::check_signed` only:
+//! machine's VM has no hardware counters). `--lines TOKENS CHECKS on|off|unknown` runs the
+//! checks only (`unknown`: of keys never tracked), and the simulation counts inside
+//! `Store::check_signed` only:
 //!
 //!     cargo bench --bench check --no-run
 //!     valgrind --tool=callgrind --cache-sim=yes --D1=32768,8,64 --LL=33554432,16,64 \
@@ -114,23 +115,26 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-/// `--lines TOKENS CHECKS on|off`: the checks alone, for the cache simulation.
+/// `--lines TOKENS CHECKS on|off|unknown`: the checks alone, for the cache simulation
+/// (`unknown`: keys never tracked, identity off).
 fn lines(args: &[String]) {
     let arg = |i: usize| args.get(i).map(String::as_str).unwrap_or("");
     let n: usize = arg(0).parse().unwrap_or(100_000);
     let checks: usize = arg(1).parse().unwrap_or(n);
-    let identity = arg(2) == "on";
+    let (identity, unknown) = (arg(2) == "on", arg(2) == "unknown");
     let store = filled(n, identity);
     let t = timing();
     let order: Vec<usize> = (0..checks).map(|j| pick(j, n)).collect();
-    let mut active = 0usize;
+    let mut expected = 0usize;
     for &i in &order {
-        active += usize::from(matches!(
-            check(&store, &t, i, identity, NOW + 1000),
-            Check::Active { .. }
-        ));
+        let i = if unknown { i + n } else { i };
+        expected += usize::from(match check(&store, &t, i, identity, NOW + 1000) {
+            Check::Active { .. } => !unknown,
+            Check::Unknown => unknown,
+            _ => false,
+        });
     }
-    assert_eq!(active, checks);
+    assert_eq!(expected, checks);
     println!("{checks} checks of {n} tokens, identity {}", arg(2));
 }
 

@@ -218,6 +218,36 @@ mod tests {
     }
 
     #[test]
+    fn random_inserts_and_removals_agree_with_a_model() {
+        // Six homes, three at the end of the entries: long runs that merge, cross groups and
+        // wrap past the last entry.
+        let h = |n: u32| [0u64, 1, 2, 61, 62, 63][n as usize % 6] << 58 | u64::from(n) << 26;
+        let mut ix = Index::default();
+        let mut model = std::collections::HashSet::new();
+        let mut x = 12345u64;
+        for _ in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let n = (x % 500) as u32;
+            if model.contains(&n) {
+                assert!(ix.remove(h(n), n));
+                model.remove(&n);
+            } else {
+                ix.insert(h(n), n);
+                model.insert(n);
+            }
+            let probe = ((x >> 20) % 500) as u32;
+            let found = ix.find(h(probe), |i| i == probe);
+            assert_eq!(found.is_some(), model.contains(&probe), "entry {probe}");
+        }
+        assert_eq!(ix.len(), model.len());
+        for n in 0..500u32 {
+            assert_eq!(ix.find(h(n), |i| i == n).is_some(), model.contains(&n));
+        }
+    }
+
+    #[test]
     fn hand_made_keys_spread_over_homes() {
         let mut homes = std::collections::HashSet::new();
         for n in 0..64u8 {

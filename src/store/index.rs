@@ -5,7 +5,7 @@
 //! lookup reads one index line (two when its run crosses a group) and then only the slot whose
 //! tag matches: the chain of dependent cache misses is index line → slot. A hashbrown table of
 //! slot numbers reads its control bytes, then the bucket, then the slot (one miss more), and
-//! its 7-bit tag lets about one lookup in ten of an unknown key read a wrong slot. The
+//! its 7-bit tag lets up to one lookup in ten of an unknown key read a wrong slot. The
 //! figures are in `table.rs`.
 //!
 //! The entry's top bits are the hash's top bits, which are also the home position, so growing

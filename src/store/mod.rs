@@ -7,7 +7,7 @@
 //!   doc carries the plan); [`durable`]: the admin revocation's durability.
 //! - [`effects`]: the sink a revocation is reported to (implemented above) and the policy
 //!   pushed down; `local`: this replica's store, clock, sink, policy and readiness.
-//! - `memory`: [`Store`], the sharded tracked-token table and the revoked set (`table`,
+//! - `memory`: [`Store`], the sharded tracked-token table and the revoked set (`table`, `index`,
 //!   `revoked`); `deadline`: the expiry rules; `expire`: the sweeper's side of the table
 //!   (wheel in `wheel`); `deferred`: expiry deferred to the shared state.
 //! - `types`: reasons, timing, revocations and the answers of the store.
@@ -25,6 +25,7 @@ pub(crate) mod durable;
 pub(crate) mod effects;
 mod expire;
 mod identity;
+mod index;
 pub mod journal;
 pub(crate) mod local;
 mod memory;

@@ -7,6 +7,11 @@
 # written, and the CPU each idlegate thread spent in the sweep window.
 #
 #   bash benches/mass_expiry.sh        # TOKENS=1000000 BASE=6 SWEEP=10 by default
+#   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
+#   TRACE=1 ...                        # also print the counters every 20 ms after the PUT
+#
+# The steady client and the gateway share the machine's cores with the loader's leftovers,
+# nginx and anything else running: compare the two windows of one run, and repeat.
 #
 # Everything listens on 127.0.0.1 only; each load run is bounded.
 set -euo pipefail

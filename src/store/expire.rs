@@ -156,7 +156,8 @@ impl Store {
     /// Re-files every tracked token for the current timing (after `idle` changed): every
     /// handle goes to the sweeper's backlog, where the next sweeps expire the tokens now due
     /// and re-file the others at their new deadline, a bounded batch at a time. The caller
-    /// (a config apply) does no per-token work.
+    /// (a config apply, on the admin's thread) takes no shard lock: it only moves and sorts
+    /// the handles.
     pub fn rearm_all(&self, now_ms: UnixMs, timing: &Timing) {
         let _ = now_ms;
         let mut sweeper = self.sweep.lock();

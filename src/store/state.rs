@@ -232,9 +232,9 @@ impl TokenState {
     /// The sweeper's tick: expires what is due, [`SWEEP_BATCH`] tokens at a time (each batch
     /// under short shard locks). Memory: each batch is handed to the effects sink, which counts
     /// it at once and may deliver the rest later. Redis: the due tokens are claimed (the claim
-    /// decides, and reports). Between batches the task yields and, past a mass expiry's first
-    /// few batches, rests ([`SWEEP_SHARE`]), so that it never takes a core from the proxy
-    /// threads for long.
+    /// decides, and reports). Between batches the task yields, and rests once a millisecond
+    /// of rest is owed ([`SWEEP_SHARE`]), so that it never takes a core from the proxy
+    /// threads for long (docs/reference.md, "Expiry and revocation").
     pub async fn expire_due(&self) {
         let timing = self.local.policy().timing;
         let mut pace = Pace::new(SWEEP_SHARE);

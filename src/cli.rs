@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config, Diagnostic, Loaded};
+use crate::telemetry::log_pipe::{self, LogPipe};
 use crate::token::{self, Keyer};
 
 pub const DEFAULT_CONFIG: &str = "config/idlegate.toml";
@@ -248,13 +249,22 @@ pub fn init_logging(format: Option<LogFormat>) {
     } else {
         LogFormat::Json
     });
+    // Lines go to stderr through a bounded buffer and a writer thread of their own, so no
+    // thread that logs waits for stderr (telemetry::log_pipe).
+    let pipe = LogPipe::start(std::io::stderr(), log_pipe::CAPACITY);
+    pipe.install();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_writer(pipe);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
+}
+
+/// Waits until every log line is written to stderr: call before `std::process::exit`.
+pub fn flush_logs() {
+    log_pipe::flush();
 }
 
 /// `har`: analyse a recording. Skipped entries go to stderr one line each; the report to

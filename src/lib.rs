@@ -27,6 +27,7 @@
 //! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks,
 //!   accept errors).
 //! - `outbound`: the HTTP(S) client of idlegate's own calls (hooks, JWKS).
+//! - `pace`: keeps background bulk work (a mass expiry) to a share of a core.
 //! - [`files`]: reading operator files and standard input with a size bound; private folders.
 //! - [`tunnels`]: open upgraded (WebSocket) connections per token, closed on revocation.
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
@@ -53,6 +54,7 @@ pub mod fuzzing;
 pub mod har;
 pub mod identity;
 pub(crate) mod outbound;
+pub(crate) mod pace;
 pub(crate) mod proxy;
 pub mod reload;
 pub(crate) mod revocation;

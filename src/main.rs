@@ -30,5 +30,6 @@ fn main() {
         } => cli::har(&file, &config, idle, json, enable, custom),
         Command::Demo => idlegate::demo::run(),
     };
+    cli::flush_logs();
     std::process::exit(code);
 }

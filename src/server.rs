@@ -74,6 +74,8 @@ pub async fn run(
     let config = app.config();
     store::persist::load_at_start(app.state(), &config)?;
     app.hooks.start(app.metrics.hook_counters());
+    // On stop it delivers what is queued; a sweep batch sent after that is delivered in place.
+    let effects = app.start_effects(stopped(stop_rx.clone()));
     let sweeper = tokio::spawn(store::sweeper::run(
         app.state().clone(),
         config.timeout.resolution,
@@ -113,6 +115,10 @@ pub async fn run(
     proxy::serve(proxy_listener, app.clone(), shutdown).await;
     let _ = stop_tx.send(true);
     let _ = sweeper.await;
+    if let Some(effects) = effects {
+        // Every audit event of a sweep is written before the process ends.
+        let _ = effects.await;
+    }
     if let Some(shared) = shared {
         // The final flush to Redis is made after the drain.
         let _ = shared.await;

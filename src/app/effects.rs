@@ -3,17 +3,31 @@
 //! [`Effects`] sink and is handed this hub at construction; it never sees the `App`.
 //! Storing and publishing a revocation for other replicas is the state backend's part.
 
-use std::sync::Arc;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
 
 use arc_swap::ArcSwap;
+use tokio::sync::mpsc;
 
 use crate::clock::{rfc3339, Clock};
+use crate::pace::Pace;
 use crate::revocation::Hooks;
-use crate::store::effects::Effects;
+use crate::store::effects::{BoxFuture, Effects};
 use crate::store::Revocation;
+use crate::telemetry::metrics::REVOCATION_REASONS;
 use crate::telemetry::{Metrics, RevocationRing};
 use crate::token::TokenKey;
 use crate::tunnels::Tunnels;
+
+/// Sweep batches waiting for their audit lines and hooks: at most this many, each at most a
+/// sweep batch (4,096), some 64 MB in all. A mass expiry of a million tokens fits, so the
+/// sweep frees the table at once and the lines follow; beyond it the sweeper waits for room
+/// (docs/reference.md, "Expiry and revocation").
+const QUEUE_BATCHES: usize = 256;
+/// Revocations delivered between two looks at the pace: a fraction of a millisecond.
+const SLICE: usize = 128;
+/// The share of a core the delivery of a mass expiry's audit lines and hooks may take.
+const DELIVERY_SHARE: f64 = 0.5;
 
 pub(crate) struct EffectsHub {
     pub(super) metrics: Arc<Metrics>,
@@ -23,21 +37,34 @@ pub(crate) struct EffectsHub {
     pub(super) clock: Clock,
     /// Names of the live `timeout.policies`, in order: a revocation's policy id → its name.
     pub(super) policy_names: Arc<ArcSwap<Vec<String>>>,
+    /// The queue of the delivery task, once started ([`EffectsHub::start`]); before that (and
+    /// after it stopped) a batch is delivered in place.
+    pub(super) queue: OnceLock<mpsc::Sender<Vec<Revocation>>>,
 }
 
 impl Effects for EffectsHub {
     /// Audit event, metrics, closing the token's tunnels, hooks.
     fn revoked(&self, rev: &Revocation) {
-        let names = self.policy_names.load();
-        audit(rev, policy_name(&names, rev.policy));
-        if rev.enforced {
-            self.recent_revocations.record(self.clock.now_ms());
-            self.metrics.revocation(rev.reason.as_str()).inc();
-            self.tunnels.close(&rev.key);
-            self.hooks.revoked(rev);
-        } else {
-            self.metrics.shadow_revocations.inc();
-        }
+        self.count(std::slice::from_ref(rev));
+        self.deliver(std::slice::from_ref(rev));
+    }
+
+    /// Counted and tunnels closed now; audit lines and hooks by the delivery task, paced.
+    fn revoked_batch(&self, revs: Vec<Revocation>) -> BoxFuture<'_> {
+        Box::pin(async move {
+            if revs.is_empty() {
+                return;
+            }
+            self.count(&revs);
+            let Some(queue) = self.queue.get() else {
+                self.deliver(&revs);
+                return;
+            };
+            // Waits while the queue is full; a closed queue (shutdown) hands the batch back.
+            if let Err(mpsc::error::SendError(revs)) = queue.send(revs).await {
+                self.deliver(&revs);
+            }
+        })
     }
 
     fn learned(&self, key: &TokenKey) {
@@ -47,6 +74,88 @@ impl Effects for EffectsHub {
 
     fn forgotten(&self, key: &TokenKey) {
         self.hooks.forget(key);
+    }
+}
+
+impl EffectsHub {
+    /// Starts the delivery task (inside a runtime). On `stop` it delivers what is queued
+    /// without pacing, and later batches are delivered in place.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
+        self.queue.set(tx).ok()?;
+        Some(tokio::spawn(self.clone().run(rx, stop)))
+    }
+
+    async fn run(
+        self: Arc<Self>,
+        mut rx: mpsc::Receiver<Vec<Revocation>>,
+        stop: impl Future<Output = ()>,
+    ) {
+        tokio::pin!(stop);
+        let mut pace = Pace::new(DELIVERY_SHARE);
+        loop {
+            let batch = tokio::select! {
+                batch = rx.recv() => batch,
+                _ = &mut stop => break,
+            };
+            let Some(batch) = batch else { break };
+            for slice in batch.chunks(SLICE) {
+                let started = std::time::Instant::now();
+                self.deliver(slice);
+                pace.worked(started.elapsed());
+                if let Some(rest) = pace.rest() {
+                    tokio::time::sleep(rest).await;
+                }
+            }
+        }
+        rx.close();
+        while let Ok(batch) = rx.try_recv() {
+            self.deliver(&batch);
+        }
+    }
+
+    /// What must follow a revocation at once: the counters (per batch, one add per reason),
+    /// the recent-revocations ring, and the token's upgraded connections closed.
+    fn count(&self, revs: &[Revocation]) {
+        let mut enforced = [0u64; REVOCATION_REASONS.len()];
+        let mut shadow = 0;
+        for rev in revs {
+            if rev.enforced {
+                let reason = rev.reason.as_str();
+                if let Some(i) = REVOCATION_REASONS.iter().position(|r| *r == reason) {
+                    enforced[i] += 1;
+                }
+                self.tunnels.close(&rev.key);
+            } else {
+                shadow += 1;
+            }
+        }
+        for (reason, n) in REVOCATION_REASONS.iter().zip(enforced) {
+            if n > 0 {
+                self.metrics.revocation(reason).inc_by(n);
+            }
+        }
+        let total: u64 = enforced.iter().sum();
+        if total > 0 {
+            self.recent_revocations.record_n(self.clock.now_ms(), total);
+        }
+        if shadow > 0 {
+            self.metrics.shadow_revocations.inc_by(shadow);
+        }
+    }
+
+    /// What may follow later: the audit events and the hooks.
+    fn deliver(&self, revs: &[Revocation]) {
+        let names = self.policy_names.load();
+        for rev in revs {
+            audit(rev, policy_name(&names, rev.policy));
+            if rev.enforced {
+                self.hooks.revoked(rev);
+            }
+        }
     }
 }
 
@@ -93,3 +202,7 @@ mod tests {
         assert_eq!(reasons.map(RevokeReason::as_str), REVOCATION_REASONS);
     }
 }
+
+#[cfg(test)]
+#[path = "effects_tests.rs"]
+mod batch_tests;

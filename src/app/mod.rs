@@ -98,6 +98,8 @@ pub struct App {
     pub identity: Option<Arc<Identity>>,
     /// Names of the live `timeout.policies` (shared with the effects hub's audit events).
     policy_names: Arc<ArcSwap<Vec<String>>>,
+    /// Where revocations fan out; the token state holds it as its effects sink.
+    effects: Arc<EffectsHub>,
 }
 
 impl App {
@@ -108,15 +110,16 @@ impl App {
         let recent_revocations = Arc::new(RevocationRing::default());
         let policy_names = Arc::new(ArcSwap::from_pointee(names_of(&config)));
         metrics.identity.set_policies(&names_of(&config));
-        let hub = EffectsHub {
+        let effects = Arc::new(EffectsHub {
             metrics: metrics.clone(),
             recent_revocations: recent_revocations.clone(),
             tunnels: tunnels.clone(),
             hooks: hooks.clone(),
             clock: clock.clone(),
             policy_names: policy_names.clone(),
-        };
-        let state = TokenState::new(&config, &metrics, clock.clone(), Arc::new(hub));
+            queue: Default::default(),
+        });
+        let state = TokenState::new(&config, &metrics, clock.clone(), effects.clone());
         let classes = ClassCounters {
             activity: metrics.class(Class::activity),
             excluded: metrics.class(Class::excluded),
@@ -143,7 +146,17 @@ impl App {
             config_file: parking_lot::Mutex::new(None),
             identity,
             policy_names,
+            effects,
         })
+    }
+
+    /// Starts the task that delivers the audit events and hooks of sweep batches, paced
+    /// (`app::effects`); it delivers what is queued once `stop` resolves.
+    pub fn start_effects(
+        &self,
+        stop: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        self.effects.start(stop)
     }
 
     /// The token state: the request path, the admin API and the background tasks talk to it.

@@ -8,11 +8,17 @@
 //! Down: [`Policy`], the live timing and `state.on_error`, pushed on each config apply and
 //! read by the sweeper and the Redis tasks (the request path passes its own timing).
 
+use std::future::Future;
+use std::pin::Pin;
+
 use crate::clock::duration_ms;
 use crate::config::{Config, Mode, OnError};
 use crate::token::TokenKey;
 
 use super::types::{PolicyTiming, Revocation, Timing, MAX_POLICIES};
+
+/// What [`Effects::revoked_batch`] returns: done once the batch is counted and queued.
+pub(crate) type BoxFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 
 /// The sink of the state layer's events, implemented above it and handed in at construction.
 /// Called on revocations and untracking, never per request.
@@ -20,6 +26,15 @@ pub trait Effects: Send + Sync {
     /// A revocation decided on this replica (expiry, claim, admin; enforced or shadow): audit
     /// event, metrics, tunnels, hooks. Storing and publishing it is the state's own business.
     fn revoked(&self, rev: &Revocation);
+    /// A batch of revocations the sweeper decided (at most a sweep batch): counted at once,
+    /// so `idlegate_revocations_total` follows the revoked set; the sink may deliver the rest
+    /// (audit, hooks) later, paced, and make the sweeper wait while its queue is full.
+    fn revoked_batch(&self, revs: Vec<Revocation>) -> BoxFuture<'_> {
+        for rev in &revs {
+            self.revoked(rev);
+        }
+        Box::pin(std::future::ready(()))
+    }
     /// A revocation decided on another replica and learnt here (pub/sub, lookup, flush,
     /// claim, recovery): close the token's tunnels, drop its raw token. Audit and hooks
     /// belong to the replica that decided it.

@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use super::deadline::deadline;
 use super::deadline::due_revocation;
 use super::memory::Store;
-use super::table::{split, SlotState, SHARDS};
+use super::table::{split, SlotState};
 use super::types::{Revocation, Timing};
 use super::wheel::Wheel;
 use crate::clock::UnixMs;
@@ -15,8 +15,12 @@ use crate::token::TokenKey;
 
 /// A full scan of the revoked set at most this often.
 const PURGE_EVERY_MS: u64 = 5_000;
-/// Due items settled per shard write lock, so requests on that shard never wait long.
-const CHUNK: usize = 2_048;
+/// Due items settled per shard write lock, so a request on that shard never waits long (a
+/// fraction of a millisecond) behind the sweeper.
+const CHUNK: usize = 1_024;
+/// Due items settled per call of [`Store::expire_some`]: the caller hands their effects on
+/// and may pause between calls, so a mass expiry never holds a thread or a lock for long.
+pub(crate) const SWEEP_BATCH: usize = 4_096;
 
 /// What became of a due wheel item.
 enum Settled {
@@ -26,37 +30,63 @@ enum Settled {
 }
 
 impl Store {
-    /// The sweeper's tick: advances the wheel to `now_ms`, revokes (or, in shadow mode, drops)
-    /// every token whose deadline has passed, re-files touched ones, and purges revoked keys
-    /// whose retention ended. A concurrent touch wins over expiry. With deferred expiry the
-    /// returned tokens are only due: still tracked, for the caller to claim and settle.
+    /// Everything [`Store::expire_some`] finds due at `now_ms`, in one call (tests, the
+    /// deferred-expiry checks, benchmarks).
     pub fn expire_due(&self, now_ms: UnixMs, timing: &Timing) -> Vec<Revocation> {
+        let mut all = Vec::new();
+        loop {
+            let (mut revs, more) = self.expire_some(now_ms, timing, SWEEP_BATCH);
+            all.append(&mut revs);
+            if !more {
+                return all;
+            }
+        }
+    }
+
+    /// The sweeper's step: advances the wheel to `now_ms`, then settles at most `budget` of
+    /// the due items — revokes (or, in shadow mode, drops) every token whose deadline has
+    /// passed, re-files touched ones — and returns their revocations and whether due items
+    /// are left. Once none are, purges revoked keys whose retention ended. A concurrent touch
+    /// wins over expiry. With deferred expiry the returned tokens are only due: still
+    /// tracked, for the caller to claim and settle.
+    pub fn expire_some(
+        &self,
+        now_ms: UnixMs,
+        timing: &Timing,
+        budget: usize,
+    ) -> (Vec<Revocation>, bool) {
         let mut sweeper = self.sweep.lock();
         self.file_pending(&mut sweeper.wheel, timing);
         let due = sweeper.wheel.advance(now_ms / self.resolution_ms, |&h| {
             self.deadline_tick(h, timing)
         });
-        let mut by_shard: Vec<Vec<u32>> = vec![Vec::new(); SHARDS];
-        for h in due {
-            by_shard[split(h).0].push(h);
-        }
+        sweeper.queue(due);
+        let batch = sweeper.next_batch(budget.max(1));
         let mut revocations = Vec::new();
-        for (si, handles) in by_shard.iter().enumerate() {
-            for chunk in handles.chunks(CHUNK) {
+        // The batch is in handle order: each run of one shard's handles is settled under that
+        // shard's lock, at most CHUNK at a time.
+        for run in batch.chunk_by(|a, b| split(*a).0 == split(*b).0) {
+            for chunk in run.chunks(CHUNK) {
                 let mut refile = Vec::new();
+                let si = split(chunk[0]).0;
                 self.settle_chunk(si, chunk, now_ms, timing, &mut revocations, &mut refile);
                 for (h, tick) in refile {
                     sweeper.wheel.insert(h, tick);
                 }
             }
         }
+        if !sweeper.backlog.is_empty() {
+            return (revocations, true);
+        }
+        // A mass expiry's backlog is large: give its memory back.
+        sweeper.backlog = Vec::new();
         if now_ms >= sweeper.last_purge_ms.saturating_add(PURGE_EVERY_MS)
             || now_ms < sweeper.last_purge_ms
         {
             self.revoked.purge(now_ms, &self.subjects);
             sweeper.last_purge_ms = now_ms;
         }
-        revocations
+        (revocations, false)
     }
 
     /// Settles due items of one shard under one write lock: frees dead slots, expires live ones
@@ -123,17 +153,17 @@ impl Store {
         }
     }
 
-    /// Re-files every tracked token for the current timing (after `idle` changed).
+    /// Re-files every tracked token for the current timing (after `idle` changed): every
+    /// handle goes to the sweeper's backlog, where the next sweeps expire the tokens now due
+    /// and re-file the others at their new deadline, a bounded batch at a time. The caller
+    /// (a config apply, on the admin's thread) takes no shard lock: it only moves and sorts
+    /// the handles.
     pub fn rearm_all(&self, now_ms: UnixMs, timing: &Timing) {
         let _ = now_ms;
         let mut sweeper = self.sweep.lock();
         self.file_pending(&mut sweeper.wheel, timing);
         let items = sweeper.wheel.drain();
-        for h in items {
-            if let Some(tick) = self.deadline_tick(h, timing) {
-                sweeper.wheel.insert(h, tick);
-            }
-        }
+        sweeper.queue(items);
     }
 
     /// Forgets every tracked token (timeout switched off and on again). The revoked set stays.
@@ -148,6 +178,7 @@ impl Store {
         }
         self.pending.lock().clear();
         sweeper.wheel.clear();
+        sweeper.backlog = Vec::new();
         self.live.store(0, Ordering::Relaxed);
     }
 

@@ -41,6 +41,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use super::effects::{Effects, Policy};
+use super::expire::SWEEP_BATCH;
 use super::identity::{SubjectToken, Verified};
 use super::journal::Journal;
 use super::local::Local;
@@ -52,8 +53,12 @@ use super::types::{
 };
 use crate::clock::{duration_ms, Clock, UnixMs};
 use crate::config::{Backend as BackendKind, Config};
+use crate::pace::Pace;
 use crate::telemetry::Metrics;
 use crate::token::TokenKey;
+
+/// The share of a core a mass expiry's sweep may take ([`crate::pace`]).
+const SWEEP_SHARE: f64 = 0.5;
 
 /// Where the state is kept beyond this replica's memory.
 #[derive(Clone)]
@@ -224,33 +229,31 @@ impl TokenState {
         self.local.store.revoked_len()
     }
 
-    /// The sweeper's tick: expires what is due. Memory: reported at once. Redis: the due
-    /// tokens are claimed (the claim decides, and reports).
+    /// The sweeper's tick: expires what is due, [`SWEEP_BATCH`] tokens at a time (each batch
+    /// under short shard locks). Memory: each batch is handed to the effects sink, which counts
+    /// it at once and may deliver the rest later. Redis: the due tokens are claimed (the claim
+    /// decides, and reports). Between batches the task yields, and rests once a millisecond
+    /// of rest is owed ([`SWEEP_SHARE`]), so that it never takes a core from the proxy
+    /// threads for long (docs/reference.md, "Expiry and revocation").
     pub async fn expire_due(&self) {
         let timing = self.local.policy().timing;
-        let due = self.sweep(&timing);
-        match &self.backend {
-            Backend::Memory => {
-                for rev in due {
-                    self.local.effects().revoked(&rev);
-                }
-            }
-            Backend::Redis(shared) => shared.claim_due(&self.local, due, &timing).await,
-        }
-    }
-
-    /// One sweep of the wheel. On a multi-threaded runtime it runs in place of a worker
-    /// thread (`block_in_place`) so that a large sweep never stalls the requests queued on
-    /// that worker.
-    fn sweep(&self, timing: &Timing) -> Vec<Revocation> {
-        use tokio::runtime::RuntimeFlavor;
-        let work = || {
+        let mut pace = Pace::new(SWEEP_SHARE);
+        loop {
+            let started = std::time::Instant::now();
             let now_ms = self.local.clock.now_ms();
-            self.local.store.expire_due(now_ms, timing)
-        };
-        match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-            Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(work),
-            _ => work(),
+            let (due, more) = self.local.store.expire_some(now_ms, &timing, SWEEP_BATCH);
+            pace.worked(started.elapsed());
+            match &self.backend {
+                Backend::Memory => self.local.effects().revoked_batch(due).await,
+                Backend::Redis(shared) => shared.claim_due(&self.local, due, &timing).await,
+            }
+            if !more {
+                return;
+            }
+            match pace.rest() {
+                Some(rest) => tokio::time::sleep(rest).await,
+                None => tokio::task::yield_now().await,
+            }
         }
     }
 

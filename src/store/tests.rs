@@ -13,6 +13,9 @@ mod identity;
 /// Identity through the seam: policies applied by name.
 mod state_identity;
 
+/// A mass expiry in bounded batches.
+mod sweep;
+
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
 

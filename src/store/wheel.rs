@@ -210,9 +210,14 @@ fn place_for(now: u64, deadline: u64) -> Place {
     Place::Level(level, slot)
 }
 
-/// The sweeper's state: the wheel of slot handles and when the revoked set was last purged.
+/// The sweeper's state: the wheel of slot handles, the handles taken out of it and not
+/// settled yet, and when the revoked set was last purged.
 pub(super) struct Sweeper {
     pub(super) wheel: Wheel<u32>,
+    /// Due (or re-armed) handles still to settle, sorted by descending handle so that the next
+    /// batch is popped off the end in shard and slot order. A mass expiry is settled from here
+    /// a bounded batch at a time (docs/reference.md, "Expiry and revocation").
+    pub(super) backlog: Vec<u32>,
     pub(super) last_purge_ms: UnixMs,
 }
 
@@ -220,8 +225,30 @@ impl Sweeper {
     pub(super) fn new(now_tick: u64, now_ms: UnixMs) -> Self {
         Sweeper {
             wheel: Wheel::new(now_tick),
+            backlog: Vec::new(),
             last_purge_ms: now_ms,
         }
+    }
+
+    /// Adds handles to settle, keeping the backlog's order.
+    pub(super) fn queue(&mut self, mut handles: Vec<u32>) {
+        if handles.is_empty() {
+            return;
+        }
+        if self.backlog.is_empty() {
+            self.backlog = handles;
+        } else {
+            self.backlog.append(&mut handles);
+        }
+        self.backlog.sort_unstable_by(|a, b| b.cmp(a));
+    }
+
+    /// The next at most `n` handles to settle, in ascending order.
+    pub(super) fn next_batch(&mut self, n: usize) -> Vec<u32> {
+        let at = self.backlog.len().saturating_sub(n);
+        let mut batch = self.backlog.split_off(at);
+        batch.reverse();
+        batch
     }
 }
 

@@ -220,6 +220,11 @@ impl Metrics {
             "Revocation hook deliveries by hook and result",
             self.hooks.clone(),
         );
+        r.register(
+            "idlegate_log_lines_dropped",
+            "Log lines dropped because the log buffer was full (audit lines wait instead)",
+            super::log_pipe::dropped(),
+        );
     }
 
     fn register_connections(&self, r: &mut Registry) {

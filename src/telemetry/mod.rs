@@ -7,12 +7,14 @@
 //! - `exposition`: [`Metrics::encode`], the `/metrics` text (admin serves it).
 //! - [`identity`]: verifications, JWKS refreshes, tokens by policy, subjects.
 //! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
+//! - `log_pipe`: the log writer (a bounded buffer written out by a thread of its own).
 //!
 //! Telemetry imports only the clock: the store, proxy, admin and hooks import it, never the
 //! reverse.
 
 mod exposition;
 pub(crate) mod identity;
+pub(crate) mod log_pipe;
 pub(crate) mod metrics;
 mod ring;
 

@@ -27,13 +27,18 @@ impl Default for RevocationRing {
 
 impl RevocationRing {
     pub fn record(&self, now_ms: UnixMs) {
+        self.record_n(now_ms, 1);
+    }
+
+    /// `n` revocations at once (a sweep batch): one lock, not `n`.
+    pub fn record_n(&self, now_ms: UnixMs, n: u64) {
         let minute = now_ms / MINUTE_MS;
         let mut slots = self.slots.lock();
         let slot = &mut slots[(minute % SLOTS as u64) as usize];
         if slot.0 != minute {
             *slot = (minute, 0);
         }
-        slot.1 += 1;
+        slot.1 += n;
     }
 
     /// Revocations in the current minute and the 59 before it.

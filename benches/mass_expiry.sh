@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# Mass expiry under load (README, "Benchmarks"): 1,000,000 tracked tokens expire at once
+# (a live `PUT /api/v1/settings` of `idle_seconds` to 10) while a steady client keeps one
+# known token busy. Prints the steady client's latency and throughput in a baseline window
+# and in the window of the sweep, how long until only the steady token is tracked, until
+# `idlegate_revocations_total` counts every expired token and until every audit line is
+# written, and the CPU each idlegate thread spent in the sweep window.
+#
+#   bash benches/mass_expiry.sh        # TOKENS=1000000 BASE=6 SWEEP=10 by default
+#   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
+#   TRACE=1 ...                        # also print the counters every 0.1 s after the PUT
+#
+# The steady client and the gateway share the machine's cores with the loader's leftovers,
+# nginx and anything else running: compare the two windows of one run, and repeat.
+#
+# Everything listens on 127.0.0.1 only; each load run is bounded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+TOKENS=${TOKENS:-1000000}
+BASE=${BASE:-6}
+SWEEP=${SWEEP:-10}
+# Audit lines are what a million revocations write: RUST_LOG=info keeps them.
+LOG=${RUST_LOG:-info}
+BIN=${BIN:-target/release/idlegate}
+# Ports: PORT (upstream), PORT+1 (proxy), PORT+2 (admin).
+PORT=${PORT:-27100}
+UP=$PORT PX=$((PORT + 1)) AD=$((PORT + 2))
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
+need nginx nginx
+need wrk wrk
+
+[ -n "${NO_BUILD:-}" ] || cargo build --release --bin idlegate
+work=$(mktemp -d)
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; nginx -p "$work/up" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
+
+mkdir -p "$work/up"
+cat > "$work/up/nginx.conf" <<NGINX
+worker_processes 1;
+pid $work/up/nginx.pid;
+error_log $work/up/error.log warn;
+events { worker_connections 4096; }
+http {
+  access_log off;
+  keepalive_requests 100000000;
+  server { listen 127.0.0.1:$UP; location / { return 200 '{"ok":true}'; } }
+}
+NGINX
+nginx -p "$work/up" -c nginx.conf
+
+cat > "$work/idlegate.toml" <<TOML
+[proxy]
+listen = "127.0.0.1:$PX"
+workers = 1
+upstream = "http://127.0.0.1:$UP"
+[admin]
+listen = "127.0.0.1:$AD"
+[timeout]
+idle = "30m"
+TOML
+export IDLEGATE_HASH_KEY=bench IDLEGATE_ADMIN_TOKEN=bench-admin
+RUST_LOG=$LOG "$BIN" run --config "$work/idlegate.toml" --log-format json 2>"$work/idlegate.log" &
+echo $! > "$work/idlegate.pid"
+pid=$(cat "$work/idlegate.pid")
+for _ in $(seq 1 100); do curl -fsS http://127.0.0.1:$AD/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+
+metric() { # sum of a metric family's samples
+  curl -s http://127.0.0.1:$AD/metrics | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%d\n", s}'
+}
+
+# Load: one unique token per request until $TOKENS are tracked.
+cat > "$work/load.lua" <<'LUA'
+local i = 0
+request = function()
+  i = i + 1
+  local tok = string.format("eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJsb2FkIn0%010d.c2lnbmF0dXJl", i)
+  return wrk.format("GET", "/api/v2/users/me", {["Authorization"] = "Bearer " .. tok})
+end
+LUA
+wrk -t1 -c32 -d600s -s "$work/load.lua" http://127.0.0.1:$PX/ >/dev/null &
+echo $! > "$work/load.pid"
+start=$(date +%s.%N)
+while [ "$(metric idlegate_tokens_tracked)" -lt "$TOKENS" ]; do sleep 0.2; done
+kill "$(cat "$work/load.pid")"; rm "$work/load.pid"
+tracked=$(metric idlegate_tokens_tracked)
+printf 'loaded %d tokens in %.1f s\n' "$tracked" "$(echo "$(date +%s.%N) - $start" | bc)"
+# Every loaded token is more than 10 s idle by the time of the PUT.
+sleep 3
+
+cat > "$work/steady.lua" <<'LUA'
+wrk.headers["Authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdGVhZHkifQ.c2lnbmF0dXJl"
+wrk.path = "/api/v2/users/me"
+LUA
+steady() { wrk -t1 -c16 -d"$1"s --latency -s "$work/steady.lua" http://127.0.0.1:$PX/; }
+summary() { # name wrk-output
+  awk -v n="$1" '/^    Latency/ {max = $4} $1 == "99%" {p99 = $2} /Requests\/sec/ {rps = $2}
+    END {printf "%-8s req/s %9s   p99 %-8s max %s\n", n, rps, p99, max}' <<<"$2"
+}
+threads() { # per-thread CPU ticks: name ticks
+  for t in /proc/"$pid"/task/*; do
+    awk '{sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " "); print a[1], f[12] + f[13]}' "$t/stat"
+  done | awk '{n[$1] += $2} END {for (k in n) print k, n[k]}' | sort
+}
+
+base=$(steady "$BASE")
+threads > "$work/cpu.before"
+audit_before=$(grep -c '"event":"revocation"' "$work/idlegate.log" || true)
+steady "$SWEEP" > "$work/sweep.out" &
+echo $! > "$work/steady.pid"
+sleep 1
+expected=$(( $(metric idlegate_tokens_tracked) - 1 ))
+revs_before=$(metric idlegate_revocations_total)
+python3 - "$work/idlegate.log" "$expected" "$revs_before" "$audit_before" "$AD" > "$work/poll.out" <<'PY' &
+import os, sys, time, urllib.request
+trace = os.environ.get("TRACE")
+log, expected, revs0, audit0, port = sys.argv[1], *map(int, sys.argv[2:6])
+t0 = time.monotonic()
+seen = {}
+audit, pos = 0, 0
+def metric(text, name):
+    return sum(float(l.split()[-1]) for l in text.splitlines()
+               if l.startswith(name + " ") or l.startswith(name + "{"))
+while time.monotonic() - t0 < 60 and len(seen) < 3:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    now = time.monotonic() - t0
+    if trace:
+        print(f"{now:.2f} tracked {metric(text, 'idlegate_tokens_tracked'):.0f} counted "
+              f"{metric(text, 'idlegate_revocations_total') - revs0:.0f} audited {audit - audit0}",
+              file=sys.stderr)
+    if metric(text, "idlegate_tokens_tracked") <= 1:
+        seen.setdefault("tracked", now)
+    if metric(text, "idlegate_revocations_total") - revs0 >= expected:
+        seen.setdefault("counted", now)
+    with open(log, "rb") as f:
+        f.seek(pos)
+        chunk = f.read()
+    cut = chunk.rfind(b"\n") + 1
+    audit += chunk[:cut].count(b'"event":"revocation"')
+    pos += cut
+    if audit - audit0 >= expected:
+        seen.setdefault("audited", now)
+    time.sleep(0.1)
+for k in ("tracked", "counted", "audited"):
+    print(f"{k} {seen.get(k, float('nan')):.2f}")
+PY
+echo $! > "$work/poll.pid"
+curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer bench-admin" -H 'Content-Type: application/json' \
+  -d '{"idle_seconds": 10}' http://127.0.0.1:$AD/api/v1/settings
+wait "$(cat "$work/steady.pid")"; rm "$work/steady.pid"
+threads > "$work/cpu.after"
+wait "$(cat "$work/poll.pid")" || true; rm "$work/poll.pid"
+
+echo "steady client wrk -t1 -c16 (one known token), 1 proxy worker, $(nproc) cores, $expected tokens expired"
+summary baseline "$base"
+summary sweep "$(cat "$work/sweep.out")"
+awk '
+  $1 == "tracked" {printf "only the steady token tracked %s s after the PUT\n", $2}
+  $1 == "counted" {printf "idlegate_revocations_total counts every one %s s after the PUT\n", $2}
+  $1 == "audited" {printf "every audit line written %s s after the PUT\n", $2}' "$work/poll.out"
+echo "audit lines: $(( $(grep -c '"event":"revocation"' "$work/idlegate.log" || true) - audit_before )) of $expected"
+echo "CPU seconds per thread over the sweep window (${SWEEP} s):"
+join "$work/cpu.before" "$work/cpu.after" | awk -v hz="$(getconf CLK_TCK)" '{d = ($3 - $2) / hz; if (d > 0) printf "  %-22s %.2f\n", $1, d}'

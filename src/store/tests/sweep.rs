@@ -1,0 +1,99 @@
+//! A mass expiry is settled a bounded batch at a time (docs/reference.md, "Expiry and
+//! revocation"): each call of `expire_some` settles at most its budget, every due token is
+//! reported exactly once across the calls, and a re-arm leaves the work to the sweeps.
+
+use std::collections::HashSet;
+
+use super::*;
+use crate::store::expire::SWEEP_BATCH;
+
+const N: u32 = 10_000;
+
+fn tracked(n: u32) -> Store {
+    let s = store();
+    for i in 0..n {
+        s.track(&key(i), T0, None, &enforce());
+    }
+    s
+}
+
+#[test]
+fn a_mass_expiry_is_settled_at_most_a_budget_per_call() {
+    let s = tracked(N);
+    let t = enforce();
+    let (first, more) = s.expire_some(T0 + IDLE, &t, SWEEP_BATCH);
+    assert_eq!(first.len(), SWEEP_BATCH);
+    assert!(more, "due tokens are left for the next call");
+    assert_eq!(s.tracked_len(), (N as usize) - SWEEP_BATCH);
+    assert_eq!(
+        s.revoked_len(),
+        SWEEP_BATCH,
+        "each batch is revoked as it is settled"
+    );
+    let (second, more) = s.expire_some(T0 + IDLE, &t, SWEEP_BATCH);
+    assert_eq!(second.len(), SWEEP_BATCH);
+    assert!(more);
+    let (last, more) = s.expire_some(T0 + IDLE, &t, SWEEP_BATCH);
+    assert_eq!(last.len(), N as usize - 2 * SWEEP_BATCH);
+    assert!(!more);
+    assert_eq!(s.tracked_len(), 0);
+}
+
+#[test]
+fn every_due_token_is_reported_exactly_once_across_batches() {
+    let s = tracked(N);
+    let t = enforce();
+    let mut seen = HashSet::new();
+    let mut calls = 0;
+    loop {
+        let (revs, more) = s.expire_some(T0 + IDLE, &t, 1_000);
+        calls += 1;
+        for rev in revs {
+            assert!(seen.insert(rev.key), "{} reported twice", rev.key);
+        }
+        if !more {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), N as usize);
+    assert_eq!(calls, 10);
+    assert!(
+        s.expire_due(T0 + 10 * IDLE, &t).is_empty(),
+        "nothing is left to report"
+    );
+}
+
+#[test]
+fn a_token_touched_while_the_backlog_waits_is_not_expired() {
+    let s = tracked(N);
+    // Re-armed under a shorter idle at T0 + 1 s: every handle waits in the backlog.
+    let short = Timing::simple(5_000, None, true, 86_400_000);
+    s.rearm_all(T0 + 1_000, &short);
+    // Touched before its new deadline, then the sweeps run after it.
+    assert!(matches!(
+        s.check(&key(7), T0 + 4_000, &short, true),
+        Check::Active { .. }
+    ));
+    let revs = s.expire_due(T0 + 5_000, &short);
+    assert_eq!(revs.len(), N as usize - 1);
+    assert!(revs.iter().all(|r| r.key != key(7)));
+    assert!(matches!(
+        s.check(&key(7), T0 + 5_000, &short, false),
+        Check::Active { .. }
+    ));
+    let later = s.expire_due(T0 + 9_000, &short);
+    assert_eq!(
+        later.iter().map(|r| r.key).collect::<Vec<_>>(),
+        vec![key(7)]
+    );
+}
+
+#[test]
+fn rearm_all_leaves_tokens_not_due_to_their_new_deadline() {
+    let s = tracked(N);
+    let short = Timing::simple(IDLE / 2, None, true, 86_400_000);
+    s.rearm_all(T0 + 1_000, &short);
+    assert!(s.expire_due(T0 + IDLE / 2 - 1, &short).is_empty());
+    assert_eq!(s.tracked_len(), N as usize);
+    assert_eq!(s.expire_due(T0 + IDLE / 2, &short).len(), N as usize);
+}

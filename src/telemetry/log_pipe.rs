@@ -1,0 +1,181 @@
+//! The log writer: an event is formatted on the thread that logs it and appended to a bounded
+//! in-memory buffer; one thread of its own writes the buffer out in large writes.
+//!
+//! Writing each line to stderr from the thread that logged it costs a system call per line,
+//! and blocks that thread whenever stderr is a pipe whose reader is behind (a container's log
+//! collector). A mass expiry logs a million audit lines; a proxy thread must not wait for any
+//! of them. When the buffer is full, an `audit` line waits for room (audit events are never
+//! lost; they come from the effects task, or one at a time from a request), and any other
+//! line is dropped and counted in `idlegate_log_lines_dropped_total` (docs/reference.md,
+//! "Metrics").
+
+use std::io::Write;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use parking_lot::{Condvar, Mutex};
+use prometheus_client::metrics::counter::Counter;
+use tracing_subscriber::fmt::MakeWriter;
+
+/// Bytes of formatted lines held while the writer thread is behind (some 30,000 lines).
+pub(crate) const CAPACITY: usize = 8 << 20;
+/// How long [`flush`] waits for stderr at exit.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
+/// The pipe the process logs through, once `init_logging` set it up.
+static INSTALLED: OnceLock<LogPipe> = OnceLock::new();
+
+#[derive(Default)]
+struct Buf {
+    bytes: Vec<u8>,
+    /// The writer thread holds bytes taken from the buffer and not yet written.
+    writing: bool,
+}
+
+struct Inner {
+    buf: Mutex<Buf>,
+    capacity: usize,
+    /// Signalled when bytes arrive (the writer waits on it).
+    ready: Condvar,
+    /// Signalled when bytes were taken or written (full producers and `flush` wait on it).
+    room: Condvar,
+    /// Lines dropped because the buffer was full.
+    dropped: Counter,
+}
+
+/// A `MakeWriter` for the fmt subscriber. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct LogPipe {
+    inner: Arc<Inner>,
+}
+
+impl LogPipe {
+    /// Starts the writer thread over `out`; `capacity` bytes may wait for it.
+    pub(crate) fn start(out: impl Write + Send + 'static, capacity: usize) -> LogPipe {
+        let inner = Arc::new(Inner {
+            buf: Mutex::new(Buf::default()),
+            capacity,
+            ready: Condvar::new(),
+            room: Condvar::new(),
+            dropped: Counter::default(),
+        });
+        let writer = inner.clone();
+        let spawned = std::thread::Builder::new()
+            .name("idlegate-log".into())
+            .spawn(move || write_out(&writer, out));
+        if spawned.is_err() {
+            // No thread, no writer: every line would wait or be dropped. Say it once, plainly.
+            eprintln!("idlegate: cannot start the log writer thread; logs are dropped");
+        }
+        LogPipe { inner }
+    }
+
+    /// Appends one formatted event; when full, waits (`wait`) or drops and counts it.
+    fn push(&self, line: &[u8], wait: bool) {
+        let mut buf = self.inner.buf.lock();
+        while buf.bytes.len() + line.len() > self.inner.capacity && !buf.bytes.is_empty() {
+            if !wait {
+                self.inner.dropped.inc();
+                return;
+            }
+            self.inner.room.wait(&mut buf);
+        }
+        let was_empty = buf.bytes.is_empty();
+        buf.bytes.extend_from_slice(line);
+        if was_empty {
+            self.inner.ready.notify_one();
+        }
+    }
+
+    /// Waits until every line appended so far is written (at most `limit`).
+    pub(crate) fn flush_within(&self, limit: Duration) {
+        let deadline = std::time::Instant::now() + limit;
+        let mut buf = self.inner.buf.lock();
+        while !buf.bytes.is_empty() || buf.writing {
+            if self.inner.room.wait_until(&mut buf, deadline).timed_out() {
+                return;
+            }
+        }
+    }
+
+    /// Makes this the pipe [`flush`] waits for.
+    pub(crate) fn install(&self) {
+        let _ = INSTALLED.set(self.clone());
+    }
+}
+
+/// `idlegate_log_lines_dropped_total`: the process's pipe's drop count (a counter of its own
+/// when none is installed, as in tests).
+pub(crate) fn dropped() -> Counter {
+    INSTALLED
+        .get()
+        .map(|pipe| pipe.inner.dropped.clone())
+        .unwrap_or_default()
+}
+
+/// Waits until the process's log lines are written (before `exit`, which runs no destructor).
+pub(crate) fn flush() {
+    if let Some(pipe) = INSTALLED.get() {
+        pipe.flush_within(FLUSH_WAIT);
+    }
+}
+
+/// The writer thread: takes everything buffered at once and writes it in one go.
+fn write_out(inner: &Inner, mut out: impl Write) {
+    let mut chunk = Vec::new();
+    loop {
+        {
+            let mut buf = inner.buf.lock();
+            buf.writing = false;
+            inner.room.notify_all();
+            while buf.bytes.is_empty() {
+                inner.ready.wait(&mut buf);
+            }
+            std::mem::swap(&mut chunk, &mut buf.bytes);
+            buf.writing = true;
+            inner.room.notify_all();
+        }
+        // Nowhere to report a failed write to but the stream that failed.
+        let _ = out.write_all(&chunk).and_then(|()| out.flush());
+        chunk.clear();
+    }
+}
+
+/// One event's writer: the fmt subscriber writes a formatted event with one `write_all`.
+pub(crate) struct Line<'a> {
+    pipe: &'a LogPipe,
+    wait: bool,
+}
+
+impl Write for Line<'_> {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.pipe.push(bytes, self.wait);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogPipe {
+    type Writer = Line<'a>;
+
+    fn make_writer(&'a self) -> Line<'a> {
+        Line {
+            pipe: self,
+            wait: false,
+        }
+    }
+
+    fn make_writer_for(&'a self, meta: &tracing::Metadata<'_>) -> Line<'a> {
+        Line {
+            pipe: self,
+            wait: meta.target() == "audit",
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "log_pipe_tests.rs"]
+mod tests;

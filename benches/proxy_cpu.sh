@@ -10,7 +10,8 @@
 #
 # Knobs: DURATION (10s), ROUNDS (3), TOKENS (100000), CONNECTIONS (32), OUT (a folder for
 # rounds.tsv, summary.tsv and table.md), STRACE=1 (then each proxy's syscalls per request under
-# strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; ten ports from it).
+# strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; ten ports from it),
+# IDLEGATE_BIN (another idlegate binary to measure, e.g. an earlier commit's build).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,8 @@ IGID_PORT=$((PORT_BASE + 4))
 IG_ADMIN=$((PORT_BASE + 8))
 IGID_ADMIN=$((PORT_BASE + 9))
 TARGET=${CARGO_TARGET_DIR:-target}
+# Another idlegate build to measure in the same conditions (an earlier commit, say).
+IDLEGATE_BIN=${IDLEGATE_BIN:-$TARGET/release/idlegate}
 HZ=$(getconf CLK_TCK)
 
 install_tools() { # quietly, only what is missing
@@ -268,8 +271,8 @@ start upstream "$TARGET/release/examples/bench_upstream" "127.0.0.1:$UP_PORT"
 start nginx nginx -e "$work/nginx/error.log" -p "$work/nginx" -c nginx.conf
 start haproxy haproxy -db -f "$work/haproxy.cfg"
 export IDLEGATE_HASH_KEY=bench RUST_LOG=warn
-start idlegate "$TARGET/release/idlegate" run --config "$work/idlegate-plain.toml"
-start idlegate-identity "$TARGET/release/idlegate" run --config "$work/idlegate-identity.toml"
+start idlegate "$IDLEGATE_BIN" run --config "$work/idlegate-plain.toml"
+start idlegate-identity "$IDLEGATE_BIN" run --config "$work/idlegate-identity.toml"
 wait_http "http://127.0.0.1:$IG_ADMIN/readyz"
 wait_http "http://127.0.0.1:$IGID_ADMIN/readyz"
 for p in "$NGINX_PORT" "$HAPROXY_PORT"; do wait_http "http://127.0.0.1:$p/"; done

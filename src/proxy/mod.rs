@@ -257,6 +257,10 @@ pub(crate) async fn drive<C, E>(
     tokio::pin!(conn);
     let timer = tokio::time::sleep(timeouts.shorter());
     tokio::pin!(timer);
+    // Made once: a `changed()` made afresh on every turn of the loop would register with the
+    // channel (a lock) each time the connection wakes, several times per request.
+    let drain_signal = drain.changed();
+    tokio::pin!(drain_signal);
     let mut draining = false;
     let mut closing = false;
     loop {
@@ -269,7 +273,7 @@ pub(crate) async fn drive<C, E>(
                 return;
             }
             // A closed channel means the thread is going away: drain as well.
-            _ = drain.changed(), if !draining => {
+            _ = &mut drain_signal, if !draining => {
                 draining = true;
                 shutdown(conn.as_mut());
             }

@@ -27,7 +27,7 @@ use http::header::{HeaderName, HeaderValue};
 use http::{Request, Response, StatusCode};
 
 use conn::WriteFailed;
-use head::{encode_request, parse_response, HeadError};
+use head::{encode_request, parse_response, Framing, HeadError};
 
 /// Longest upstream response head read.
 const MAX_HEAD: usize = 64 * 1024;
@@ -88,6 +88,11 @@ pub(crate) async fn exchange<B>(
             let mut resp = Response::new(());
             *resp.status_mut() = head.status;
             *resp.headers_mut() = std::mem::take(req.headers_mut());
+            if head.framing == Framing::Chunked {
+                // The decoded length is not what a `Content-Length` sent beside the chunked
+                // coding says: it must not reach the client.
+                resp.headers_mut().remove(http::header::CONTENT_LENGTH);
+            }
             let body = ResponseBody::new(conn, head.framing, head.keep_alive, head.rest);
             return Ok(resp.map(|()| body));
         }

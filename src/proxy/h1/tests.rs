@@ -84,6 +84,18 @@ async fn a_chunked_body_is_decoded_and_interim_responses_are_skipped() {
 }
 
 #[tokio::test]
+async fn a_content_length_beside_the_chunked_coding_is_dropped_and_the_connection_not_reused() {
+    let wire = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\ncontent-length: 2\r\n\r\n\
+        5\r\nhello\r\n0\r\n\r\n";
+    let (resp, _) = round_trip(wire, false).await;
+    assert!(!resp.headers().contains_key("content-length"));
+    let mut body = resp.into_body();
+    let all = (&mut body).collect().await.unwrap().to_bytes();
+    assert_eq!(&all[..], b"hello");
+    assert!(body.take_reusable().is_none());
+}
+
+#[tokio::test]
 async fn a_body_until_close_ends_with_the_connection_and_is_not_reused() {
     let (resp, _) = round_trip(b"HTTP/1.1 200 OK\r\n\r\nall of it", true).await;
     let mut body = resp.into_body();

@@ -98,10 +98,8 @@ impl ResponseBody {
                 return Poll::Ready(None);
             };
             if conn.read.is_empty() {
-                match ready!(conn.poll_read_some(cx)) {
-                    Ok(0) => return self.fail(BodyError::Truncated),
-                    Ok(_) => {}
-                    Err(e) => return self.fail(BodyError::Io(e)),
+                if let Err(e) = ready!(poll_more(conn, cx)) {
+                    return self.fail(e);
                 }
             }
             conn.take_read(want)
@@ -133,10 +131,8 @@ impl ResponseBody {
                 Ok(None) => {}
                 Err(e) => return self.fail(e.into()),
             }
-            match ready!(conn.poll_read_some(cx)) {
-                Ok(0) => return self.fail(BodyError::Truncated),
-                Ok(_) => {}
-                Err(e) => return self.fail(BodyError::Io(e)),
+            if let Err(e) = ready!(poll_more(conn, cx)) {
+                return self.fail(e);
             }
         }
     }
@@ -162,6 +158,16 @@ impl ResponseBody {
         let data = conn.take_read(usize::MAX);
         Poll::Ready(Some(Ok(Frame::data(data))))
     }
+}
+
+/// Reads more of the body into the connection's buffer; the end of the stream before the end
+/// of the body is [`BodyError::Truncated`].
+fn poll_more(conn: &mut Conn, cx: &mut Context<'_>) -> Poll<Result<(), BodyError>> {
+    Poll::Ready(match ready!(conn.poll_read_some(cx)) {
+        Ok(0) => Err(BodyError::Truncated),
+        Ok(_) => Ok(()),
+        Err(e) => Err(BodyError::Io(e)),
+    })
 }
 
 impl Body for ResponseBody {

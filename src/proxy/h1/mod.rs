@@ -73,9 +73,9 @@ pub(crate) async fn exchange<B>(
         WriteFailed::Unsent(e) => ExchangeError::Unsent(e),
         WriteFailed::Cut(e) => ExchangeError::Io(e),
     })?;
+    let method = req.method().clone();
     let mut got_any = false;
     loop {
-        let method = req.method().clone();
         if let Some(head) = parse_response(&mut conn.read, &method, req.headers_mut())? {
             if head.status == StatusCode::SWITCHING_PROTOCOLS {
                 return Err(ExchangeError::UnaskedSwitch);

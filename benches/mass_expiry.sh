@@ -29,24 +29,13 @@ UP=$PORT PX=$((PORT + 1)) AD=$((PORT + 2))
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need nginx nginx
 need wrk wrk
+. benches/static_upstream.sh
 
 [ -n "${NO_BUILD:-}" ] || cargo build --release --bin idlegate
 work=$(mktemp -d)
-trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; nginx -p "$work/up" -c nginx.conf -s stop 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; stop_static_upstream "$work/up"; rm -rf "$work"' EXIT
 
-mkdir -p "$work/up"
-cat > "$work/up/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/up/nginx.pid;
-error_log $work/up/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 100000000;
-  server { listen 127.0.0.1:$UP; location / { return 200 '{"ok":true}'; } }
-}
-NGINX
-nginx -p "$work/up" -c nginx.conf
+start_static_upstream "$work/up" "$UP" '{"ok":true}'
 
 cat > "$work/idlegate.toml" <<TOML
 [proxy]

@@ -23,6 +23,7 @@ CONNECTIONS=${CONNECTIONS:-64}
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need nginx nginx
 need wrk wrk
+. benches/static_upstream.sh
 [ -n "${NO_BUILD:-}" ] || cargo build --release --bin idlegate
 
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -32,24 +33,12 @@ cleanup() {
   [ -z "${loader:-}" ] || kill "$loader" 2>/dev/null || true
   # The gateway writes a last snapshot on its way out: wait for it before removing its folder.
   if [ -f "$work/gw.pid" ]; then kill "$(cat "$work/gw.pid")" 2>/dev/null || true; wait 2>/dev/null || true; fi
-  nginx -p "$work/up" -c nginx.conf -s stop 2>/dev/null || true
+  stop_static_upstream "$work/up"
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-mkdir -p "$work/up"
-cat > "$work/up/nginx.conf" <<NGINX
-worker_processes 1;
-pid $work/up/nginx.pid;
-error_log $work/up/error.log warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  server { listen 127.0.0.1:$UP; location / { return 200 'ok'; } }
-}
-NGINX
-nginx -p "$work/up" -c nginx.conf
+start_static_upstream "$work/up" "$UP" 'ok'
 
 state=""
 [ "$SNAPSHOT" = "off" ] || state="[state]

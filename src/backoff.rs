@@ -1,6 +1,7 @@
 //! Capped exponential backoff: the delay before the next retry doubles from a first delay up
-//! to a cap. No jitter: the retrying tasks are few (one Redis connection supervisor, one hook
-//! sender per gateway), so there is no crowd of clients to spread out.
+//! to a cap. No jitter: the retrying tasks are few (one Redis connection supervisor, one JWKS
+//! loader per gateway), so there is no crowd of clients to spread out. Revocation hooks retry
+//! many deliveries at once and jitter theirs (`revocation::retry`).
 
 use std::time::Duration;
 

@@ -24,8 +24,8 @@
 //! - [`reload`]: live reload of the config file (SIGHUP, folder watch).
 //! - [`server`]: lifecycle (listeners, background tasks, graceful shutdown).
 //! - [`clock`]: the one clock (wall-clock ms that follow tokio's pausable time).
-//! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, revocation hooks,
-//!   accept errors).
+//! - [`backoff`]: capped exponential backoff for retries (Redis reconnects, JWKS loads,
+//!   accept errors; revocation hooks add jitter of their own).
 //! - `outbound`: the HTTP(S) client of idlegate's own calls (hooks, JWKS).
 //! - `pace`: keeps background bulk work (a mass expiry) to a share of a core.
 //! - [`files`]: reading operator files and standard input with a size bound; private folders.

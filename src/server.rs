@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::token::Keyer;
-use crate::{admin, proxy, reload, store};
+use crate::{admin, proxy, reload, revocation, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -73,7 +73,17 @@ pub async fn run(
     };
     let config = app.config();
     store::persist::load_at_start(app.state(), &config)?;
-    app.hooks.start(app.metrics.hook_counters());
+    // Hooks stop last of the tasks that revoke (after the effects' final delivery and the
+    // admin API), so every revocation of the drain is queued before the unfinished ones are kept.
+    let (hooks_stop, hooks_stopped) = tokio::sync::oneshot::channel::<()>();
+    let pending_hooks = config
+        .state
+        .snapshot
+        .as_deref()
+        .map(revocation::pending_path_beside);
+    let hooks = app.hooks.start(app.clock.clone(), pending_hooks, async {
+        let _ = hooks_stopped.await;
+    });
     // On stop it delivers what is queued; a sweep batch sent after that is delivered in place.
     let effects = app.start_effects(stopped(stop_rx.clone()));
     let sweeper = tokio::spawn(store::sweeper::run(
@@ -128,6 +138,8 @@ pub async fn run(
         let _ = persist.await;
     }
     let _ = admin.await;
+    let _ = hooks_stop.send(());
+    let _ = hooks.await;
     if let Some(identity) = identity {
         let _ = identity.await;
     }

@@ -16,7 +16,10 @@ fn hub() -> Arc<EffectsHub> {
         metrics: Arc::new(Metrics::new()),
         recent_revocations: Arc::default(),
         tunnels: Arc::default(),
-        hooks: Arc::new(Hooks::new(&RevocationConfig::default())),
+        hooks: Arc::new(Hooks::new(
+            &RevocationConfig::default(),
+            &Default::default(),
+        )),
         clock: Clock::starting_at(T0),
         policy_names: Arc::default(),
         queue: OnceLock::new(),

@@ -105,7 +105,7 @@ pub struct App {
 impl App {
     pub fn new(config: Config, keyer: Keyer, clock: Clock) -> Arc<App> {
         let metrics = Arc::new(Metrics::new());
-        let hooks = Arc::new(Hooks::new(&config.revocation));
+        let hooks = Arc::new(Hooks::new(&config.revocation, &metrics.hooks));
         let tunnels = Arc::new(Tunnels::default());
         let recent_revocations = Arc::new(RevocationRing::default());
         let policy_names = Arc::new(ArcSwap::from_pointee(names_of(&config)));

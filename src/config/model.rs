@@ -212,8 +212,29 @@ pub struct Rfc7009Config {
     pub client_secret_env: String,
 }
 
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub struct RevocationConfig {
     pub webhook: Option<http::Uri>,
     pub rfc7009: Option<Rfc7009Config>,
+    /// Deliveries not finished, per hook; past it a revocation's delivery is dropped.
+    pub max_pending: usize,
+    /// How long a delivery is retried after its first attempt (at most one hour).
+    pub retry_for: std::time::Duration,
+}
+
+impl RevocationConfig {
+    pub const MAX_PENDING_DEFAULT: usize = 10_000;
+    pub const MAX_PENDING_LIMIT: usize = 1_000_000;
+    pub const RETRY_FOR_LIMIT: std::time::Duration = std::time::Duration::from_secs(3600);
+}
+
+impl Default for RevocationConfig {
+    fn default() -> Self {
+        RevocationConfig {
+            webhook: None,
+            rfc7009: None,
+            max_pending: Self::MAX_PENDING_DEFAULT,
+            retry_for: Self::RETRY_FOR_LIMIT,
+        }
+    }
 }

@@ -226,6 +226,12 @@ fn catalog_state_revocation(out: &mut String, c: &Config) {
         format!("{url} (client_id {id}, secret from ${env})")
     });
     row(out, "rfc7009", rfc7009.as_deref().unwrap_or("none"));
+    if c.revocation.webhook.is_some() || c.revocation.rfc7009.is_some() {
+        let pending = c.revocation.max_pending.to_string();
+        row(out, "max_pending", &pending);
+        let retry_for = humantime::format_duration(c.revocation.retry_for).to_string();
+        row(out, "retry_for", &retry_for);
+    }
 }
 
 fn opt_path(p: Option<&Path>, none: &str) -> String {

@@ -342,6 +342,27 @@ fn rfc7009_needs_url_client_id_and_secret_env() {
 }
 
 #[test]
+fn hook_retry_time_is_at_most_an_hour_and_the_queue_bound_is_positive() {
+    let rev = ok(&with_upstream("")).config.revocation;
+    assert_eq!(
+        (rev.max_pending, rev.retry_for),
+        (10_000, Duration::from_secs(3600))
+    );
+    let text = "[revocation]\nmax_pending = 50\nretry_for = \"10m\"\n";
+    let rev = ok(&with_upstream(text)).config.revocation;
+    assert_eq!(
+        (rev.max_pending, rev.retry_for),
+        (50, Duration::from_secs(600))
+    );
+    let diags = errors(&with_upstream(
+        "[revocation]\nmax_pending = 0\nretry_for = \"2h\"\n",
+    ));
+    let keys: Vec<&str> = diags.iter().map(|d| d.key.as_str()).collect();
+    assert_eq!(keys, ["revocation.max_pending", "revocation.retry_for"]);
+    assert!(diags[1].message.contains("at most"), "{}", diags[1].message);
+}
+
+#[test]
 fn no_touch_header_is_stored_lowercase_and_must_be_valid() {
     let c = ok(&with_upstream(
         "[tokens]\nno_touch_header = \"X-Idle-No-Touch\"\n",

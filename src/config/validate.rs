@@ -297,8 +297,20 @@ fn read_state(s: Option<&Section>, r: &mut Report, base: &Path) -> StateConfig {
 fn read_revocation(s: Option<&Section>, r: &mut Report) -> RevocationConfig {
     let mut c = RevocationConfig::default();
     if let Some(s) = s {
-        s.reject_unknown(&["webhook", "rfc7009"], r);
+        s.reject_unknown(&["webhook", "rfc7009", "max_pending", "retry_for"], r);
     }
+    let limit = RevocationConfig::MAX_PENDING_LIMIT as i64;
+    set(s, "max_pending", r, &mut c.max_pending, |f, r| {
+        values::integer_in(f, r, 1, limit)
+    });
+    set(s, "retry_for", r, &mut c.retry_for, |f, r| {
+        let d = values::duration(f, r)?;
+        if d > RevocationConfig::RETRY_FOR_LIMIT {
+            f.error(r, "must be at most \"1h\"");
+            return None;
+        }
+        Some(d)
+    });
     set(s, "webhook", r, &mut c.webhook, |f, r| {
         values::http_url(f, r).map(Some)
     });

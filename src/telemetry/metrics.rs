@@ -54,23 +54,8 @@ struct ResultLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct HookLabel {
-    hook: &'static str,
-    result: &'static str,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OpLabel {
     op: &'static str,
-}
-
-/// Per-hook delivery results (`idlegate_revocation_hook_total`), resolved once.
-#[derive(Clone)]
-pub struct HookCounters {
-    pub webhook_ok: Counter,
-    pub webhook_error: Counter,
-    pub rfc7009_ok: Counter,
-    pub rfc7009_error: Counter,
 }
 
 pub struct Metrics {
@@ -86,7 +71,7 @@ pub struct Metrics {
     pub upstream_duration: Histogram,
     upstream_errors: Family<KindLabel, Counter>,
     config_reloads: Family<ResultLabel, Counter>,
-    hooks: Family<HookLabel, Counter>,
+    pub hooks: super::hooks::HookMetrics,
     pub state_sync_lag: Gauge<f64, AtomicU64>,
     pub upstream_connections: Gauge,
     pub connections_open: Gauge,
@@ -144,7 +129,7 @@ impl Metrics {
             upstream_duration: Histogram::new(UPSTREAM_BUCKETS.into_iter()),
             upstream_errors: Family::default(),
             config_reloads: Family::default(),
-            hooks: Family::default(),
+            hooks: Default::default(),
             state_sync_lag: Gauge::default(),
             upstream_connections: Gauge::default(),
             connections_open: Gauge::default(),
@@ -215,11 +200,7 @@ impl Metrics {
             "Config reloads by result",
             self.config_reloads.clone(),
         );
-        r.register(
-            "idlegate_revocation_hook",
-            "Revocation hook deliveries by hook and result",
-            self.hooks.clone(),
-        );
+        self.hooks.register(r);
         r.register(
             "idlegate_log_lines_dropped",
             "Log lines dropped because the log buffer was full (audit lines wait instead)",
@@ -280,13 +261,11 @@ impl Metrics {
         }
         for result in ["ok", "error"] {
             let _ = self.config_reloads.get_or_create(&ResultLabel { result });
-            for hook in ["webhook", "rfc7009"] {
-                let _ = self.hooks.get_or_create(&HookLabel { hook, result });
-            }
         }
         for op in ["read", "write", "publish"] {
             self.state_error(op);
         }
+        self.hooks.create_label_values();
         self.identity.create_label_values();
     }
 
@@ -334,20 +313,6 @@ impl Metrics {
         self.config_reloads
             .get_or_create(&ResultLabel { result })
             .inc();
-    }
-
-    pub fn hook_counters(&self) -> HookCounters {
-        let c = |hook, result| {
-            self.hooks
-                .get_or_create(&HookLabel { hook, result })
-                .clone()
-        };
-        HookCounters {
-            webhook_ok: c("webhook", "ok"),
-            webhook_error: c("webhook", "error"),
-            rfc7009_ok: c("rfc7009", "ok"),
-            rfc7009_error: c("rfc7009", "error"),
-        }
     }
 
     pub fn state_error(&self, op: &'static str) -> Counter {

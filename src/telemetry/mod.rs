@@ -5,6 +5,7 @@
 //! - [`metrics`]: the Prometheus families, registered at start with every listed label value
 //!   at 0; the proxy, the state layer and the hooks hold pre-resolved handles.
 //! - `exposition`: [`Metrics::encode`], the `/metrics` text (admin serves it).
+//! - [`hooks`]: revocation hook results and unfinished deliveries, by hook.
 //! - [`identity`]: verifications, JWKS refreshes, tokens by policy, subjects.
 //! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
 //! - `log_pipe`: the log writer (a bounded buffer written out by a thread of its own).
@@ -13,10 +14,11 @@
 //! reverse.
 
 mod exposition;
+pub(crate) mod hooks;
 pub(crate) mod identity;
 pub(crate) mod log_pipe;
 pub(crate) mod metrics;
 mod ring;
 
-pub(crate) use metrics::{Class, HookCounters, Metrics, UpstreamErrorKind};
+pub(crate) use metrics::{Class, Metrics, UpstreamErrorKind};
 pub(crate) use ring::RevocationRing;

@@ -96,6 +96,7 @@ pub(crate) fn state() -> StateConfig {
         prefix: "idlegate".to_string(),
         sync_interval: Duration::from_secs(1),
         on_error: OnError::Open,
+        negative_ttl: Duration::from_secs(2),
     }
 }
 

@@ -203,6 +203,12 @@ pub struct StateConfig {
     pub prefix: String,
     pub sync_interval: Duration,
     pub on_error: OnError,
+    /// How long an id unknown to Redis too is not asked again (Redis backend).
+    pub negative_ttl: Duration,
+}
+
+impl StateConfig {
+    pub const NEGATIVE_TTL_LIMIT: Duration = Duration::from_secs(60);
 }
 
 #[derive(Clone, Debug)]

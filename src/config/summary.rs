@@ -211,6 +211,7 @@ fn catalog_state_revocation(out: &mut String, c: &Config) {
             row(out, "redis_url", s.redis_url.as_deref().unwrap_or("none"));
             row(out, "prefix", &s.prefix);
             row(out, "sync_interval", duration(s.sync_interval));
+            row(out, "negative_ttl", duration(s.negative_ttl));
             let on_error = match s.on_error {
                 OnError::Open => "open (serve unknown tokens while Redis is down)",
                 OnError::Closed => "closed (refuse unknown tokens with 503 while Redis is down)",

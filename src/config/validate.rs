@@ -250,7 +250,7 @@ fn read_state(s: Option<&Section>, r: &mut Report, base: &Path) -> StateConfig {
     let mut c = defaults::state();
     let Some(s) = s else { return c };
     let keys = ["backend", "snapshot", "snapshot_interval", "redis_url"];
-    let more = ["prefix", "sync_interval", "on_error"];
+    let more = ["prefix", "sync_interval", "on_error", "negative_ttl"];
     s.reject_unknown(&[&keys[..], &more[..]].concat(), r);
     let s = Some(s);
     let backends = [("memory", Backend::Memory), ("redis", Backend::Redis)];
@@ -281,6 +281,14 @@ fn read_state(s: Option<&Section>, r: &mut Report, base: &Path) -> StateConfig {
     let on_errors = [("open", OnError::Open), ("closed", OnError::Closed)];
     set(s, "on_error", r, &mut c.on_error, |f, r| {
         values::choice(f, r, &on_errors)
+    });
+    set(s, "negative_ttl", r, &mut c.negative_ttl, |f, r| {
+        let d = values::duration(f, r)?;
+        if d > StateConfig::NEGATIVE_TTL_LIMIT {
+            f.error(r, "must be at most \"60s\"");
+            return None;
+        }
+        Some(d)
     });
     let url_given = s.and_then(|s| s.get("redis_url")).is_some();
     if c.backend == Backend::Redis && !url_given {

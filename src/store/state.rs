@@ -177,7 +177,7 @@ impl TokenState {
     ) -> Track {
         let track = self.local.store.track(key, now_ms, jwt_exp_ms, timing);
         if let (Track::New { .. }, Backend::Redis(shared)) = (&track, &self.backend) {
-            shared.touched(key, now_ms);
+            shared.tracked_here(key, now_ms);
         }
         track
     }
@@ -347,7 +347,7 @@ impl TokenState {
             .store
             .track_with(key, now_ms, jwt_exp_s, timing, ident);
         if let (Track::New { .. }, Backend::Redis(shared)) = (&track, &self.backend) {
-            shared.touched(key, now_ms);
+            shared.tracked_here(key, now_ms);
         }
         track
     }

@@ -73,6 +73,10 @@ pub struct Metrics {
     config_reloads: Family<ResultLabel, Counter>,
     pub hooks: super::hooks::HookMetrics,
     pub state_sync_lag: Gauge<f64, AtomicU64>,
+    /// Lookups spared by the negative cache (Redis backend).
+    pub negative_cache_hits: Counter,
+    /// Ids in the negative cache.
+    pub negative_cache_entries: Gauge,
     pub upstream_connections: Gauge,
     pub connections_open: Gauge,
     pub connections_rejected: Counter,
@@ -131,6 +135,8 @@ impl Metrics {
             config_reloads: Family::default(),
             hooks: Default::default(),
             state_sync_lag: Gauge::default(),
+            negative_cache_hits: Counter::default(),
+            negative_cache_entries: Gauge::default(),
             upstream_connections: Gauge::default(),
             connections_open: Gauge::default(),
             connections_rejected: Counter::default(),
@@ -236,6 +242,16 @@ impl Metrics {
             "idlegate_state_errors",
             "State backend errors by operation",
             self.state_errors.clone(),
+        );
+        r.register(
+            "idlegate_negative_cache_hits",
+            "Redis lookups spared because the id was found unknown within state.negative_ttl",
+            self.negative_cache_hits.clone(),
+        );
+        r.register(
+            "idlegate_negative_cache_entries",
+            "Ids remembered as unknown to Redis (Redis backend)",
+            self.negative_cache_entries.clone(),
         );
     }
 

@@ -17,6 +17,7 @@
 mod conn;
 mod keys;
 mod lookup;
+mod negative;
 mod path;
 mod pubsub;
 mod scripts;

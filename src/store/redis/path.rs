@@ -49,6 +49,9 @@ impl Shared {
         timing: &Timing,
         touch: bool,
     ) -> Result<Check, Unavailable> {
+        if self.negative.is_unknown(key, now_ms) {
+            return Ok(Check::Unknown);
+        }
         let known = match self.lookup(key).await {
             Some(Ok(known)) => known,
             Some(Err(e)) => {
@@ -58,7 +61,10 @@ impl Shared {
             None => return unreachable(local),
         };
         match known {
-            Known::Nothing => Ok(Check::Unknown),
+            Known::Nothing => {
+                self.negative.remember(key, now_ms);
+                Ok(Check::Unknown)
+            }
             Known::Revoked(reason, until_ms) => {
                 local.store.mark_revoked(key, reason, until_ms, now_ms);
                 Ok(local.store.check(key, now_ms, timing, false))

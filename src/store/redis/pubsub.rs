@@ -37,6 +37,7 @@ impl Shared {
         now_ms: UnixMs,
     ) {
         local.store.mark_revoked(key, reason, until_ms, now_ms);
+        self.negative.forget(key);
         local.effects().learned(key);
     }
 

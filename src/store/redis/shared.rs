@@ -14,6 +14,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{oneshot, Notify};
 
 use super::keys::Keys;
+use super::negative::NegativeCache;
 use super::scripts::Scripts;
 use crate::clock::UnixMs;
 use crate::config::Config;
@@ -73,6 +74,8 @@ pub struct Shared {
     pub(super) sync_interval: Duration,
     /// The data set's epoch seen at the last connect.
     pub(super) epoch: Mutex<Option<String>>,
+    /// Ids unknown here and in Redis, not asked again for `state.negative_ttl`.
+    pub(super) negative: NegativeCache,
 }
 
 impl Shared {
@@ -108,6 +111,11 @@ impl Shared {
             sync_lag: metrics.state_sync_lag.clone(),
             sync_interval: state.sync_interval.max(Duration::from_millis(10)),
             epoch: Mutex::new(None),
+            negative: NegativeCache::new(
+                crate::clock::duration_ms(state.negative_ttl),
+                metrics.negative_cache_hits.clone(),
+                metrics.negative_cache_entries.clone(),
+            ),
         }
     }
 
@@ -134,6 +142,12 @@ impl Shared {
 
     /// The request path after a touch (or a new tracked token): queue it for the flush.
     /// Cheap when the token is already queued (one shard read lock).
+    /// A token this replica starts to track: no longer unknown, and queued for the flush.
+    pub fn tracked_here(&self, key: &TokenKey, now_ms: UnixMs) {
+        self.negative.forget(key);
+        self.touched(key, now_ms);
+    }
+
     pub fn touched(&self, key: &TokenKey, now_ms: UnixMs) {
         if self.dirty.contains_key(key) {
             return;
@@ -233,6 +247,7 @@ impl Shared {
     /// unreachable): when enforced, stored and published (queued while Redis is
     /// unreachable); then the effects sink.
     pub(crate) fn report_decided(&self, local: &Local, rev: &Revocation) {
+        self.negative.forget(&rev.key);
         if rev.enforced {
             let now_ms = local.clock.now_ms();
             if let Some((reason, until_ms)) = local.store.revoked_entry(&rev.key, now_ms) {

@@ -9,52 +9,11 @@ mod common;
 mod deploy_kit_support;
 
 use std::path::Path;
+use std::time::Duration;
 
 use common::skip::skip;
 use deploy_kit_support::*;
 use serde_json::Value;
-
-/// kubernetes-validate, run as a module so that it is found whatever the PATH's shims know.
-const KUBERNETES_VALIDATE: [&str; 2] = ["-m", "kubernetes_validate"];
-
-fn kubernetes_validate_installed() -> bool {
-    let args = [KUBERNETES_VALIDATE[0], KUBERNETES_VALIDATE[1], "--version"];
-    run("python3", &args, Path::new(".")).is_some_and(|out| out.status.success())
-}
-
-/// `kubernetes-validate --strict` over `files` (or `-`, standard input): passes only when
-/// every object was validated against a schema, with no warning (an unknown `kind` is a
-/// warning there, not an error).
-fn assert_valid_kubernetes(files: &[&str], stdin: Option<&[u8]>, what: &str) {
-    use std::io::Write;
-    let mut args = KUBERNETES_VALIDATE.to_vec();
-    args.push("--strict");
-    args.extend_from_slice(files);
-    let mut child = std::process::Command::new("python3")
-        .args(&args)
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("kubernetes-validate starts");
-    if let Some(bytes) = stdin {
-        child.stdin.take().unwrap().write_all(bytes).unwrap();
-    }
-    drop(child.stdin.take());
-    let out = child.wait_with_output().unwrap();
-    let report = text(&out);
-    assert!(out.status.success(), "{what}:\n{report}");
-    let bad: Vec<&str> = report.lines().filter(|l| !l.starts_with("INFO ")).collect();
-    assert!(bad.is_empty(), "{what}:\n{}", bad.join("\n"));
-    assert!(
-        report.contains("passed"),
-        "{what}: nothing validated\n{report}"
-    );
-}
-
-fn kubectl_installed() -> bool {
-    run("kubectl", &["version", "--client"], Path::new(".")).is_some()
-}
 
 #[test]
 fn every_kubernetes_manifest_passes_the_schema_check_in_strict_mode() {
@@ -168,6 +127,51 @@ fn configs_and_deployments_agree_on_listeners_probes_and_secrets() {
         let upstream = config.proxy.upstream.host().unwrap();
         assert_eq!(upstream, "127.0.0.1", "{name}: the app listens on loopback");
     }
+}
+
+/// Save under a ConfigMap (docs/deploy.md, "Save under a ConfigMap"): the mounted file is
+/// read-only, so a `PUT /api/v1/settings` applies live and answers `saved: false` with a
+/// `save_error` naming the read-only file system; the file is left as it was.
+#[test]
+fn save_under_a_read_only_configmap_is_live_only_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    if let Err(why) = processes::read_only_mounts_work(dir.path()) {
+        skip(&why);
+        return;
+    }
+    let (proxy, admin) = (common::free_port(), common::free_port());
+    let state = dir.path().join("state");
+    let shipped = read("deploy/kubernetes/single/idlegate.toml");
+    let text = shipped
+        .replace("0.0.0.0:8080", &format!("127.0.0.1:{proxy}"))
+        .replace("0.0.0.0:9901", &format!("127.0.0.1:{admin}"))
+        .replace("/var/lib/idlegate", state.to_str().unwrap());
+    assert_ne!(text, shipped);
+    let mounted = dir.path().join("config");
+    let file = processes::lay_out(&mounted, &text);
+    let _gateway = processes::run_read_only(&mounted);
+    assert!(
+        processes::ready_within(admin, Duration::from_secs(10)),
+        "ready"
+    );
+
+    let put = processes::http(admin, "PUT", "/api/v1/settings", r#"{"idle_seconds": 900}"#);
+    let (status, body) = put.expect("PUT answered");
+    assert_eq!(status, 200, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(answer["saved"], false, "{body}");
+    let error = answer["save_error"].as_str().expect("save_error");
+    assert!(error.contains("Read-only file system"), "{error}");
+    assert_eq!(answer["idle_seconds"], 900);
+
+    let (_, live) = processes::http(admin, "GET", "/api/v1/settings", "").unwrap();
+    let live: Value = serde_json::from_str(&live).unwrap();
+    assert_eq!(live["idle_seconds"], 900, "the change is live");
+    assert_eq!(
+        std::fs::read_to_string(file).unwrap(),
+        text,
+        "file untouched"
+    );
 }
 
 #[test]

@@ -1,9 +1,12 @@
-//! Helpers of tests/deploy_kit.rs: the external checkers (promtool, kubernetes-validate,
-//! kubectl), the PromQL expressions of the dashboard and the alert rules, and the metric
-//! names those expressions use.
+//! Helpers of tests/deploy_kit.rs: the kit's files, the PromQL expressions of the dashboard
+//! and the alert rules, and the metric names those expressions use. Running programs (the
+//! checkers, the gateway on a read-only ConfigMap) is in `processes`.
+
+pub mod processes;
+
+pub use processes::*;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -14,24 +17,6 @@ pub fn repo(rel: &str) -> PathBuf {
 
 pub fn read(rel: &str) -> String {
     std::fs::read_to_string(repo(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
-}
-
-/// Runs `program args…`; `None` when the program is not installed.
-pub fn run(program: &str, args: &[&str], dir: &Path) -> Option<Output> {
-    match Command::new(program).args(args).current_dir(dir).output() {
-        Ok(out) => Some(out),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => panic!("{program}: {e}"),
-    }
-}
-
-/// Standard output and standard error together, for failure messages.
-pub fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
 }
 
 /// The Kubernetes variants: each folder of deploy/kubernetes with a kustomization.

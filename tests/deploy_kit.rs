@@ -196,6 +196,29 @@ fn promtool_unit_tests_of_the_alerts_pass() {
     assert!(report.contains("SUCCESS"), "{report}");
 }
 
+/// Every query of the dashboard is valid PromQL: each becomes a recording rule (Grafana's
+/// `$__rate_interval` as `5m`, `$instance` as `.*`) that `promtool check rules` must accept.
+#[test]
+fn promtool_parses_every_dashboard_query() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, expr) in dashboard_exprs(&dashboard()).iter().enumerate() {
+        let expr = expr
+            .replace("$__rate_interval", "5m")
+            .replace("$instance", ".*")
+            .replace('\'', "''");
+        rules.push_str(&format!(
+            "      - record: dashboard:query{i}\n        expr: '{expr}'\n"
+        ));
+    }
+    std::fs::write(dir.path().join("dashboard.yml"), rules).unwrap();
+    let Some(out) = run("promtool", &["check", "rules", "dashboard.yml"], dir.path()) else {
+        skip("promtool is not installed (apt-get install prometheus)");
+        return;
+    };
+    assert!(out.status.success(), "{}", text(&out));
+}
+
 #[test]
 fn every_alert_has_a_duration_a_severity_and_a_summary() {
     let yaml = read("deploy/prometheus/alerts.yml");

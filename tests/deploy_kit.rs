@@ -126,6 +126,14 @@ fn configs_and_deployments_agree_on_listeners_probes_and_secrets() {
         );
         let upstream = config.proxy.upstream.host().unwrap();
         assert_eq!(upstream, "127.0.0.1", "{name}: the app listens on loopback");
+        let app = format!(
+            "-listen=127.0.0.1:{}",
+            config.proxy.upstream.port_u16().unwrap()
+        );
+        assert!(
+            deployment.contains(&app),
+            "{name}: the app listens on {app}"
+        );
     }
 }
 

@@ -81,9 +81,12 @@ pub async fn run(
         .snapshot
         .as_deref()
         .map(revocation::pending_path_beside);
-    let hooks = app.hooks.start(app.clock.clone(), pending_hooks, async {
-        let _ = hooks_stopped.await;
-    });
+    let shared = app.state().redis().cloned();
+    let hooks = app
+        .hooks
+        .start(app.clock.clone(), pending_hooks, shared, async {
+            let _ = hooks_stopped.await;
+        });
     // On stop it delivers what is queued; a sweep batch sent after that is delivered in place.
     let effects = app.start_effects(stopped(stop_rx.clone()));
     let sweeper = tokio::spawn(store::sweeper::run(

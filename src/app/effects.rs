@@ -69,7 +69,7 @@ impl Effects for EffectsHub {
 
     fn learned(&self, key: &TokenKey) {
         self.tunnels.close(key);
-        self.hooks.forget(key);
+        self.hooks.learned(key);
     }
 
     fn forgotten(&self, key: &TokenKey) {

@@ -15,8 +15,11 @@ use tokio::time::Instant;
 
 use super::job::{Job, Payload};
 use super::lane::{Lane, Lanes};
+use super::lease::{Lease, LEASE};
 use super::retry::{verdict, Attempt, Jittered, Verdict};
 use crate::config::RevocationConfig;
+use crate::store::redis::LeaseHold;
+use std::time::Duration;
 
 /// How one attempt is made: over HTTP in the gateway, scripted in tests.
 pub(crate) trait Transport: Send + Sync + 'static {
@@ -31,14 +34,24 @@ pub(crate) struct Ctx<T> {
     pub transport: T,
     pub config: Arc<ArcSwap<RevocationConfig>>,
     pub lanes: Arc<Lanes>,
+    /// RFC 7009 once across replicas (Redis backend).
+    pub lease: Option<Arc<dyn Lease>>,
 }
 
 /// How a delivery ended.
 enum End {
     Delivered,
     GaveUp,
+    /// Another replica made the RFC 7009 call.
+    DoneElsewhere,
     Stopped,
 }
+
+/// After another replica's lease ends, this one asks again a moment later.
+const LEASE_SLACK: Duration = Duration::from_millis(50);
+/// While another replica holds the lease, this one asks again this often, so it stops soon
+/// after the holder succeeded (one `SET NX` per second per waiting replica).
+const LEASE_RECHECK: Duration = Duration::from_secs(1);
 
 /// Runs deliveries until `stop`; returns those not finished.
 pub(crate) async fn run<T: Transport>(
@@ -93,6 +106,7 @@ async fn deliver<T: Transport>(
         End::GaveUp => {
             lane.counters.error.inc();
         }
+        End::DoneElsewhere => {}
         End::Stopped => return Some(job),
     }
     None
@@ -107,6 +121,11 @@ async fn attempts<T: Transport>(
     let hook = job.kind().as_str();
     let mut delays = Jittered::new();
     loop {
+        match lease_allows(job, ctx, stop).await {
+            Gate::Go => {}
+            Gate::AskAgain => continue,
+            Gate::Finish(end) => return end,
+        }
         let permit = tokio::select! {
             permit = lane.permits.acquire() => permit,
             _ = stop.wait_for(|s| *s) => return End::Stopped,
@@ -124,7 +143,12 @@ async fn attempts<T: Transport>(
             return End::GaveUp;
         };
         let not_before = match verdict(&attempt) {
-            Verdict::Delivered => return End::Delivered,
+            Verdict::Delivered => {
+                if let (Some(lease), Payload::Rfc7009 { key, .. }) = (&ctx.lease, &job.payload) {
+                    lease.done(key, cfg.retry_for + LEASE).await;
+                }
+                return End::Delivered;
+            }
             Verdict::Refused => {
                 tracing::warn!(hook, token_id = job.token_id(), outcome = ?attempt, "revocation hook refused the delivery; not retried");
                 return End::GaveUp;
@@ -142,6 +166,38 @@ async fn attempts<T: Transport>(
             () = tokio::time::sleep(wait) => {}
             _ = stop.wait_for(|s| *s) => return End::Stopped,
         }
+    }
+}
+
+/// What the RFC 7009 lease says before an attempt.
+enum Gate {
+    /// This replica attempts now (it holds the lease, there is none, or Redis cannot say).
+    Go,
+    /// Another replica's lease has ended: ask again.
+    AskAgain,
+    Finish(End),
+}
+
+async fn lease_allows<T: Transport>(
+    job: &Job,
+    ctx: &Ctx<T>,
+    stop: &mut watch::Receiver<bool>,
+) -> Gate {
+    let (Some(lease), Payload::Rfc7009 { key, .. }) = (&ctx.lease, &job.payload) else {
+        return Gate::Go;
+    };
+    let remaining_ms = match lease.hold(key).await {
+        Some(LeaseHold::Mine) | None => return Gate::Go,
+        Some(LeaseHold::Done) => return Gate::Finish(End::DoneElsewhere),
+        Some(LeaseHold::Other { remaining_ms }) => remaining_ms,
+    };
+    let wait = Duration::from_millis(remaining_ms).min(LEASE_RECHECK) + LEASE_SLACK;
+    if Instant::now() + wait > job.retry_until {
+        return Gate::Finish(End::GaveUp);
+    }
+    tokio::select! {
+        () = tokio::time::sleep(wait) => Gate::AskAgain,
+        _ = stop.wait_for(|s| *s) => Gate::Finish(End::Stopped),
     }
 }
 

@@ -14,6 +14,7 @@ use super::*;
 use crate::revocation::job::{HookKind, WebhookEvent};
 use crate::revocation::lane::IN_FLIGHT_PER_HOOK;
 use crate::revocation::retry;
+use crate::store::redis::LeaseHold;
 use crate::telemetry::hooks::HookMetrics;
 
 /// Answers from a script (then `otherwise`), each after `latency`; records attempt times and
@@ -78,6 +79,7 @@ fn start(script: Script) -> Harness {
         transport: script.clone(),
         config: Arc::new(ArcSwap::from_pointee(config)),
         lanes: Arc::new(Lanes::new(&HookMetrics::default())),
+        lease: None,
     });
     let (tx, rx) = mpsc::unbounded_channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -256,4 +258,84 @@ async fn a_hook_removed_by_a_reload_drops_its_pending_deliveries() {
     h.ctx.config.store(Arc::new(RevocationConfig::default()));
     h.run_for(Duration::from_secs(5)).await;
     assert_eq!(h.results(), (0, 1, 0));
+}
+
+/// A lease another replica holds for `other_ms`, then reports done.
+struct HeldElsewhere {
+    asked: AtomicUsize,
+    other_ms: u64,
+}
+
+impl crate::revocation::lease::Lease for HeldElsewhere {
+    fn hold<'a>(
+        &'a self,
+        _: &'a crate::token::TokenKey,
+    ) -> crate::revocation::lease::BoxFuture<'a, Option<LeaseHold>> {
+        let n = self.asked.fetch_add(1, Ordering::SeqCst);
+        Box::pin(async move {
+            Some(if n == 0 {
+                LeaseHold::Other {
+                    remaining_ms: self.other_ms,
+                }
+            } else {
+                LeaseHold::Done
+            })
+        })
+    }
+
+    fn done<'a>(
+        &'a self,
+        _: &'a crate::token::TokenKey,
+        _: Duration,
+    ) -> crate::revocation::lease::BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_rfc7009_call_another_replica_made_is_not_made_here_nor_counted() {
+    let script = Arc::new(Script::new(&[], status(200), MS));
+    let lease = Arc::new(HeldElsewhere {
+        asked: AtomicUsize::new(0),
+        other_ms: 8_000,
+    });
+    let config = RevocationConfig {
+        rfc7009: Some(crate::config::Rfc7009Config {
+            url: "http://idp.invalid/revoke".parse().unwrap(),
+            client_id: "c".into(),
+            client_secret_env: "S".into(),
+        }),
+        ..RevocationConfig::default()
+    };
+    let ctx = Arc::new(Ctx {
+        transport: script.clone(),
+        config: Arc::new(ArcSwap::from_pointee(config)),
+        lanes: Arc::new(Lanes::new(&HookMetrics::default())),
+        lease: Some(lease.clone()),
+    });
+    let (tx, rx) = mpsc::unbounded_channel();
+    let _task = tokio::spawn(run(rx, ctx.clone(), std::future::pending()));
+    let lane = ctx.lanes.get(HookKind::Rfc7009);
+    assert!(lane.reserve(10));
+    let payload = Payload::Rfc7009 {
+        key: crate::token::TokenKey([1; 16]),
+        token_id: "01".into(),
+        raw: "raw".into(),
+    };
+    tx.send(Job::new(payload, Instant::now() + HOUR)).unwrap();
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        lane.pending(),
+        1,
+        "waits while another replica holds the lease"
+    );
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(
+        lease.asked.load(Ordering::SeqCst),
+        2,
+        "asked again within a second or so"
+    );
+    assert_eq!(script.at.lock().len(), 0, "no call made here");
+    let c = &lane.counters;
+    assert_eq!((c.ok.get(), c.error.get(), lane.pending()), (0, 0, 0));
 }

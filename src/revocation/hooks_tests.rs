@@ -41,7 +41,7 @@ async fn past_max_pending_a_delivery_is_dropped_and_counted() {
     let metrics = HookMetrics::default();
     let hooks = Arc::new(Hooks::new(&config(3), &metrics));
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let _task = hooks.start_with(Down, Clock::new(), None, async {
+    let _task = hooks.start_with(Down, Clock::new(), None, None, async {
         let _ = stopped.await;
     });
     for byte in 0..5 {
@@ -59,7 +59,7 @@ async fn a_graceful_stop_keeps_unfinished_webhooks_and_the_next_start_resumes_th
     let clock = Clock::new();
     let hooks = Arc::new(Hooks::new(&config(100), &HookMetrics::default()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = hooks.start_with(Down, clock.clone(), Some(file.clone()), async {
+    let task = hooks.start_with(Down, clock.clone(), Some(file.clone()), None, async {
         let _ = stopped.await;
     });
     hooks.revoked(&revocation(7));
@@ -74,7 +74,7 @@ async fn a_graceful_stop_keeps_unfinished_webhooks_and_the_next_start_resumes_th
     let metrics = HookMetrics::default();
     let again = Arc::new(Hooks::new(&config(100), &metrics));
     let (_stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let _task = again.start_with(Down, clock, Some(file), async {
+    let _task = again.start_with(Down, clock, Some(file), None, async {
         let _ = stopped.await;
     });
     assert_eq!(again.pending(HookKind::Webhook), 2, "resumed at start");

@@ -5,6 +5,7 @@ use tokio::time::Instant;
 
 use crate::clock::{rfc3339, UnixMs};
 use crate::store::Revocation;
+use crate::token::TokenKey;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum HookKind {
@@ -58,6 +59,7 @@ pub(crate) enum Payload {
     Webhook(WebhookEvent),
     /// RFC 7009 needs the raw token: it lives in memory only, and is never written anywhere.
     Rfc7009 {
+        key: TokenKey,
         token_id: String,
         raw: Box<str>,
     },

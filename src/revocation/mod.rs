@@ -10,11 +10,13 @@
 //!   deliveries and on attempts in flight;
 //! - `deliver`: the dispatcher and the retry loop; `retry`: which answers are retried, and
 //!   the jittered delays; `send`: one attempt over HTTP(S);
+//! - `lease`: one replica at a time makes a token's RFC 7009 call (Redis backend);
 //! - `pending`: deliveries kept across a graceful restart.
 
 mod deliver;
 mod job;
 mod lane;
+mod lease;
 mod pending;
 mod retry;
 mod send;
@@ -30,6 +32,7 @@ use tokio::time::Instant;
 
 use crate::clock::Clock;
 use crate::config::RevocationConfig;
+use crate::store::redis::Shared;
 use crate::store::Revocation;
 use crate::telemetry::hooks::HookMetrics;
 use crate::token::TokenKey;
@@ -38,6 +41,7 @@ use deliver::{Ctx, Transport};
 use job::HookKind;
 use job::{Job, Payload, WebhookEvent};
 use lane::Lanes;
+use lease::{Lease, RedisLease};
 pub(crate) use pending::path_beside as pending_path_beside;
 
 pub struct Hooks {
@@ -62,16 +66,19 @@ impl Hooks {
     /// Starts delivery (inside a runtime): first the deliveries kept by the last graceful
     /// stop in `pending_file`, then every revocation. When `stop` resolves, attempts in
     /// flight finish and the deliveries not finished are written to `pending_file`.
+    /// With the Redis backend, `shared` holds the lease that makes one replica call RFC 7009.
     pub fn start(
         self: &Arc<Self>,
         clock: Clock,
         pending_file: Option<PathBuf>,
+        shared: Option<Arc<Shared>>,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         let transport = HttpTransport {
             client: send::hook_client(),
         };
-        self.start_with(transport, clock, pending_file, stop)
+        let lease = shared.map(|s| Arc::new(RedisLease::new(s)) as Arc<dyn Lease>);
+        self.start_with(transport, clock, pending_file, lease, stop)
     }
 
     fn start_with<T: Transport>(
@@ -79,6 +86,7 @@ impl Hooks {
         transport: T,
         clock: Clock,
         pending_file: Option<PathBuf>,
+        lease: Option<Arc<dyn Lease>>,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {
         let (tx, rx) = mpsc::unbounded_channel();
@@ -90,6 +98,7 @@ impl Hooks {
             transport,
             config: self.config.clone(),
             lanes: self.lanes.clone(),
+            lease,
         });
         let hooks = self.clone();
         tokio::spawn(async move {
@@ -151,10 +160,26 @@ impl Hooks {
             self.submit(Job::new(payload, retry_until), &cfg);
         }
         if let (Some(_), Some(raw)) = (&cfg.rfc7009, raw) {
-            let token_id = rev.key.to_hex();
-            let payload = Payload::Rfc7009 { token_id, raw };
-            self.submit(Job::new(payload, retry_until), &cfg);
+            self.submit_rfc7009(rev.key, raw, &cfg);
         }
+    }
+
+    /// A revocation decided on another replica: with the raw token here, this replica is a
+    /// candidate for the RFC 7009 call (one replica makes it, see `lease`).
+    pub fn learned(&self, key: &TokenKey) {
+        let Some((_, raw)) = self.raw_tokens.remove(key) else {
+            return;
+        };
+        let cfg = self.config.load();
+        if cfg.rfc7009.is_some() {
+            self.submit_rfc7009(*key, raw, &cfg);
+        }
+    }
+
+    fn submit_rfc7009(&self, key: TokenKey, raw: Box<str>, cfg: &RevocationConfig) {
+        let token_id = key.to_hex();
+        let payload = Payload::Rfc7009 { key, token_id, raw };
+        self.submit(Job::new(payload, Instant::now() + cfg.retry_for), cfg);
     }
 
     fn submit(&self, job: Job, cfg: &RevocationConfig) {

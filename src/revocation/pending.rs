@@ -172,6 +172,7 @@ mod tests {
         let raw = "eyJhbGciOiJSUzI1NiJ9.secret-token.sig";
         let job = Job {
             payload: Payload::Rfc7009 {
+                key: crate::token::TokenKey([0xcc; 16]),
                 token_id: "cc".into(),
                 raw: raw.into(),
             },

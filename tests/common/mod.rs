@@ -3,6 +3,7 @@
 
 pub mod logs;
 pub mod raw;
+pub mod receiver;
 pub mod skip;
 
 use std::collections::BTreeMap;

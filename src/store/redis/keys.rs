@@ -9,6 +9,8 @@
 //! - `<prefix>:{<id>}:r` string `"<reason> <until ms>"`, expiring at `until`: revoked.
 //! - `<prefix>:{<id>}:s` marker of a shadow expiry (shadow mode), expiring after `idle`, so
 //!   that one replica only counts it.
+//! - `<prefix>:{<id>}:k` who delivers the token's RFC 7009 revocation: a replica's random id
+//!   for a 10 s lease, then `done` (docs/reference.md, "Revocation hooks").
 //! - `<prefix>:u:{<subject hash>}` set of the token ids of one subject (32 hex digits of the
 //!   subject's BLAKE3 hash: its own hash tag, so a subject's set lives in one slot). Its TTL is
 //!   refreshed on each add to the longest tracked TTL of its tokens.
@@ -43,6 +45,11 @@ impl Keys {
 
     pub fn shadow(&self, key: &TokenKey) -> String {
         format!("{}:{{{}}}:s", self.prefix, key.to_hex())
+    }
+
+    /// The lease on the RFC 7009 call of a revoked token.
+    pub fn rfc7009(&self, key: &TokenKey) -> String {
+        format!("{}:{{{}}}:k", self.prefix, key.to_hex())
     }
 
     /// The set of `subject`'s token ids. The subject is hashed: it may hold braces, spaces

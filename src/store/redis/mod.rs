@@ -20,12 +20,14 @@ mod lookup;
 mod negative;
 mod path;
 mod pubsub;
+mod rfc7009;
 mod scripts;
 mod shared;
 mod subjects;
 mod sync;
 
 pub use keys::Keys;
+pub use rfc7009::LeaseHold;
 pub use scripts::{ClaimReply, FlushReply};
 pub use shared::{Shared, Unavailable};
 pub use sync::FlushStats;

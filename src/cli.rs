@@ -1,4 +1,5 @@
-//! The command line (docs/reference.md, "CLI"): `run`, `check`, `token-id`, `har`, `demo`.
+//! The command line (docs/reference.md, "CLI"): `run`, `check`, `token-id`, `har`, `openapi`,
+//! `demo`.
 
 use std::path::{Path, PathBuf};
 
@@ -72,6 +73,9 @@ pub enum Command {
         #[arg(long = "custom", value_name = "PATTERN")]
         custom: Vec<String>,
     },
+    /// Print the admin API's OpenAPI 3.1 document (JSON), as `GET /api/v1/openapi.json`
+    /// serves it.
+    Openapi,
     /// Start a sample upstream and the gateway in front of it with a short timeout.
     Demo,
 }
@@ -184,6 +188,12 @@ fn print_token_id(path: &Path, token_arg: &str) -> anyhow::Result<()> {
     anyhow::ensure!(!raw.is_empty(), "empty token");
     println!("{}", keyer_for(&loaded.config)?.key(&raw));
     Ok(())
+}
+
+/// `openapi`: the document on stdout, nothing else; needs no config.
+pub fn openapi() -> i32 {
+    print!("{}", crate::admin::openapi::document_json());
+    0
 }
 
 /// Resolves on SIGTERM or Ctrl-C.

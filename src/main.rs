@@ -28,6 +28,7 @@ fn main() {
             enable,
             custom,
         } => cli::har(&file, &config, idle, json, enable, custom),
+        Command::Openapi => cli::openapi(),
         Command::Demo => idlegate::demo::run(),
     };
     cli::flush_logs();

@@ -2,14 +2,17 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 
+use super::api_doc::Refusals;
 use super::auth::Admin;
-use super::error::AdminError;
+use super::error::{AdminError, InvalidBody};
 use crate::app::App;
+use crate::catalog::Operation;
 
 pub(crate) const DEFAULT_LIMIT: usize = 20;
 pub(crate) const MAX_LIMIT: usize = 100;
@@ -25,11 +28,30 @@ pub(crate) struct SearchQuery {
 }
 
 /// `GET /api/v1/apis`: `[{"method","path","summary"}]`, best first.
+#[utoipa::path(
+    get,
+    path = "/apis",
+    tag = "catalog",
+    summary = "Search the API catalog",
+    operation_id = "search_apis",
+    params(
+        ("q" = Option<String>, Query, description = "Words matched against paths, summaries and methods"),
+        ("limit" = Option<u32>, Query, description = "At most this many answers: default 20, larger values capped at 100"),
+    ),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Matching operations, best first; `[]` without a usable catalog", body = Vec<Operation>,
+         headers(("x-idlegate-catalog" = String, description = "Only without a usable catalog: why there is none"))),
+        (status = 400, description = "`limit` is not a whole number, or the query string does not decode", body = InvalidBody),
+        Refusals,
+    )
+)]
 pub(crate) async fn search(
     _admin: Admin,
     State(app): State<Arc<App>>,
-    Query(query): Query<SearchQuery>,
+    query: Result<Query<SearchQuery>, QueryRejection>,
 ) -> Result<Response, AdminError> {
+    let Query(query) = query.map_err(|r| AdminError::field("", r.body_text()))?;
     let limit = parse_limit(query.limit.as_deref())
         .map_err(|message| AdminError::field("limit", message))?;
     let slot = app.catalog();

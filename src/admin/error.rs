@@ -5,12 +5,15 @@
 //! Layout:
 //! - [`FieldError`]: one problem with one field of a request (`{"field","message"}`);
 //! - [`AdminError`]: the refusals, each with its status code and body;
+//! - [`ErrorMessage`], [`MisdirectedBody`], [`InvalidBody`]: those bodies as types, which the
+//!   OpenAPI document describes (see [`super::openapi`]);
 //! - [`AdminError::into_response`]: the bodies, exactly as clients (and the admin UI) read them.
 
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
 pub(crate) use crate::config_change::FieldError;
 
@@ -33,6 +36,9 @@ pub(crate) enum AdminError {
         errors: Vec<FieldError>,
         warnings: Vec<FieldError>,
     },
+    /// 413: a request body over `limit` bytes.
+    #[error("request body over {limit} bytes")]
+    BodyTooLarge { limit: usize },
     /// 503: an admin revocation is enforced in memory but did not reach the journal.
     #[error("revocation not written to the journal")]
     RevocationNotDurable,
@@ -42,6 +48,53 @@ pub(crate) enum AdminError {
     /// 500 with an empty body: the work behind the request failed (a task panicked).
     #[error("internal error")]
     Internal,
+}
+
+/// The body of a 401, 403, 413 or 503: what went wrong as a code, and what to do as a sentence.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct ErrorMessage {
+    pub error: ErrorCode,
+    pub message: String,
+}
+
+/// The `error` of an `ErrorMessage`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum ErrorCode {
+    /// 403: no admin token is configured.
+    AdminTokenNotConfigured,
+    /// 401: missing or wrong admin token.
+    Unauthorized,
+    /// 413: the request body is too large.
+    BodyTooLarge,
+    /// 503: a revocation enforced in memory did not reach the journal.
+    RevocationNotDurable,
+    /// 503: a revocation enforced on this replica did not reach Redis in time.
+    RevocationNotStored,
+}
+
+/// The body of a 421; `error_description` as in OAuth error answers.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct MisdirectedBody {
+    pub error: MisdirectedCode,
+    pub error_description: String,
+}
+
+/// The `error` of a `MisdirectedBody`: always `misdirected_request`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum MisdirectedCode {
+    MisdirectedRequest,
+}
+
+/// The body of a 400: every problem found, each named by its field; `warnings` only when a
+/// rejected settings change also drew some.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct InvalidBody {
+    pub errors: Vec<FieldError>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
+    pub warnings: Vec<FieldError>,
 }
 
 impl AdminError {
@@ -68,41 +121,48 @@ impl IntoResponse for AdminError {
                      environment variable {env} (named by admin.token_env) to a secret value, \
                      restart idlegate, and send \"Authorization: Bearer <that value>\""
                 );
-                let body = json!({"error": "admin_token_not_configured", "message": message});
+                let body = ErrorMessage {
+                    error: ErrorCode::AdminTokenNotConfigured,
+                    message,
+                };
                 (StatusCode::FORBIDDEN, Json(body)).into_response()
             }
             AdminError::Unauthorized => {
-                let body = json!({
-                    "error": "unauthorized",
-                    "message": "missing or wrong admin token (Authorization: Bearer <token>)",
-                });
+                let body = ErrorMessage {
+                    error: ErrorCode::Unauthorized,
+                    message: "missing or wrong admin token (Authorization: Bearer <token>)".into(),
+                };
                 let challenge = [(header::WWW_AUTHENTICATE, "Bearer")];
                 (StatusCode::UNAUTHORIZED, challenge, Json(body)).into_response()
             }
             AdminError::MisdirectedHost => {
-                let body = json!({
-                    "error": "misdirected_request",
-                    "error_description": "this Host is not in admin.allowed_hosts; add the name \
-                                          you use to reach the admin listener there",
-                });
+                let body = MisdirectedBody {
+                    error: MisdirectedCode::MisdirectedRequest,
+                    error_description: "this Host is not in admin.allowed_hosts; add the name \
+                                        you use to reach the admin listener there"
+                        .into(),
+                };
                 (StatusCode::MISDIRECTED_REQUEST, Json(body)).into_response()
             }
             AdminError::Invalid { errors, warnings } => {
-                let body = if warnings.is_empty() {
-                    json!({ "errors": errors })
-                } else {
-                    json!({ "errors": errors, "warnings": warnings })
-                };
+                let body = InvalidBody { errors, warnings };
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
             }
+            AdminError::BodyTooLarge { limit } => {
+                let body = ErrorMessage {
+                    error: ErrorCode::BodyTooLarge,
+                    message: format!("the request body is larger than {limit} bytes"),
+                };
+                (StatusCode::PAYLOAD_TOO_LARGE, Json(body)).into_response()
+            }
             AdminError::RevocationNotDurable => unavailable(
-                "revocation_not_durable",
+                ErrorCode::RevocationNotDurable,
                 "the token is revoked and refused now (enforced in memory), but the revocation \
                  could not be written to disk (see the log): it is lost if idlegate stops before \
                  the next snapshot is written",
             ),
             AdminError::RevocationNotStored => unavailable(
-                "revocation_not_stored",
+                ErrorCode::RevocationNotStored,
                 "the token is revoked and refused on this replica, but Redis did not store the \
                  revocation in time: it stays queued and is written when Redis is back (other \
                  replicas refuse the token from then on)",
@@ -112,8 +172,11 @@ impl IntoResponse for AdminError {
     }
 }
 
-fn unavailable(error: &str, message: &str) -> Response {
-    let body = json!({"error": error, "message": message});
+fn unavailable(error: ErrorCode, message: &str) -> Response {
+    let body = ErrorMessage {
+        error,
+        message: message.to_string(),
+    };
     (StatusCode::SERVICE_UNAVAILABLE, Json(body)).into_response()
 }
 
@@ -149,6 +212,16 @@ mod tests {
              refused on this replica, but Redis did not store the revocation in time: it stays \
              queued and is written when Redis is back (other replicas refuse the token from \
              then on)\"}"
+        );
+    }
+
+    #[tokio::test]
+    async fn too_large_names_the_limit() {
+        let (status, body) = parts(AdminError::BodyTooLarge { limit: 10 }).await;
+        assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+        assert_eq!(
+            body,
+            r#"{"error":"body_too_large","message":"the request body is larger than 10 bytes"}"#
         );
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 
 use super::error::FieldError;
 use super::settings_policies::{read_policies, PolicyDoc};
@@ -19,11 +20,13 @@ use crate::config_change::SettingsChange;
 /// Upper bound for `idle_seconds` (10 years): keeps deadline arithmetic far from overflow.
 pub(crate) const MAX_IDLE_SECONDS: u64 = 10 * 366 * 24 * 3600;
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// The settings document (docs/reference.md, "Admin API", "Settings").
+#[derive(Clone, Debug, Serialize, PartialEq, ToSchema)]
 pub(crate) struct SettingsDoc {
     pub enabled: bool,
     pub idle_seconds: u64,
-    pub mode: &'static str,
+    pub mode: ModeName,
+    /// Every default group, in file order.
     pub default_exclusions: Vec<GroupDoc>,
     pub custom_exclusions: Vec<String>,
     /// Timeouts by group, in priority order.
@@ -31,14 +34,68 @@ pub(crate) struct SettingsDoc {
     pub warn_before_seconds: u64,
 }
 
-#[derive(Clone, Debug, Serialize, PartialEq)]
+/// One default exclusion group and its switch.
+#[derive(Clone, Debug, Serialize, PartialEq, ToSchema)]
 pub(crate) struct GroupDoc {
     pub id: String,
     pub title: String,
     pub description: String,
     pub routes: Vec<String>,
+    /// Null for a group without one.
+    #[schema(required = true)]
     pub caution: Option<String>,
     pub enabled: bool,
+}
+
+/// `timeout.mode` as the admin API names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum ModeName {
+    Enforce,
+    Shadow,
+}
+
+impl From<Mode> for ModeName {
+    fn from(mode: Mode) -> ModeName {
+        match mode {
+            Mode::Enforce => ModeName::Enforce,
+            Mode::Shadow => ModeName::Shadow,
+        }
+    }
+}
+
+/// A `PUT /api/v1/settings` body: any part of the settings document. A field left out keeps
+/// its current value; unknown fields are ignored, so the `GET` document can be sent back as is.
+// Only the OpenAPI document uses this type: `read_put` reads the body field by field, so that
+// every error is named by its field.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct SettingsChangeDoc {
+    #[schema(nullable = false)]
+    enabled: Option<bool>,
+    #[schema(nullable = false, minimum = 1, maximum = 316224000)]
+    idle_seconds: Option<u64>,
+    #[schema(nullable = false)]
+    mode: Option<ModeName>,
+    /// Switches for some default groups; a group left out keeps its state.
+    #[schema(nullable = false)]
+    default_exclusions: Option<Vec<GroupSwitch>>,
+    /// The complete new list of custom patterns (`METHOD /path`).
+    #[schema(nullable = false)]
+    custom_exclusions: Option<Vec<String>>,
+    /// The complete new list of policies (`[]` removes every policy), at most 32.
+    #[schema(nullable = false, max_items = 32)]
+    policies: Option<Vec<PolicyDoc>>,
+    #[schema(nullable = false, minimum = 1, maximum = 316224000)]
+    warn_before_seconds: Option<u64>,
+}
+
+/// One default group's switch in a `PUT` body.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct GroupSwitch {
+    id: String,
+    enabled: bool,
 }
 
 impl SettingsDoc {
@@ -47,7 +104,7 @@ impl SettingsDoc {
         SettingsDoc {
             enabled: config.timeout.enabled,
             idle_seconds: config.timeout.idle.as_secs(),
-            mode: config.timeout.mode.as_str(),
+            mode: config.timeout.mode.into(),
             default_exclusions: ex
                 .groups
                 .iter()

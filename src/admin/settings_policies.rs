@@ -16,12 +16,20 @@ use crate::config::{
 
 /// One policy of the settings document; `idle_seconds` null = `idle = "off"`,
 /// `absolute_seconds` null = `timeout.absolute`.
-#[derive(Clone, Debug, Serialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, PartialEq, utoipa::ToSchema)]
 pub(crate) struct PolicyDoc {
+    /// 1 to 40 of `a-z`, `0-9`, `-`; unique.
+    #[schema(pattern = "^[a-z0-9-]{1,40}$")]
     pub name: String,
+    /// 1 to 256 non-empty group names.
+    #[schema(min_items = 1, max_items = 256)]
     pub groups: Vec<String>,
+    /// Null = no idle timeout. A `PUT` takes 1 to 316224000.
+    #[schema(required = true)]
     pub idle_seconds: Option<u64>,
+    /// Null (or, in a `PUT`, absent) = `timeout.absolute`. A `PUT` takes 1 to 316224000.
     pub absolute_seconds: Option<u64>,
+    #[schema(minimum = 1, maximum = 1000)]
     pub priority: u32,
 }
 

@@ -18,7 +18,7 @@ fn fields(errors: &[FieldError]) -> Vec<&str> {
 fn document_lists_every_group_with_its_switch() {
     let doc = SettingsDoc::of(&config());
     assert_eq!(doc.idle_seconds, 30 * 60);
-    assert_eq!(doc.mode, "enforce");
+    assert_eq!(doc.mode, ModeName::Enforce);
     let on: Vec<&str> = doc
         .default_exclusions
         .iter()

@@ -3,16 +3,16 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::Json;
-use serde_json::json;
 
+use super::api_doc::Refusals;
 use super::auth::Admin;
-use super::error::AdminError;
+use super::error::{AdminError, ErrorMessage, InvalidBody};
+use super::token_docs::{RevokedCount, SubjectTokenDoc, SubjectTokensDoc};
 use super::tokens::durable;
 use crate::app::App;
-use crate::clock::{remaining_seconds, rfc3339};
-use crate::store::SubjectToken;
 
 /// Subjects longer than this are never kept (verification refuses them).
 const SUBJECT_MAX_BYTES: usize = 256;
@@ -28,49 +28,71 @@ fn checked(subject: &str) -> Result<(), AdminError> {
     Ok(())
 }
 
-fn token_doc(app: &App, t: &SubjectToken, now_ms: u64) -> serde_json::Value {
-    let state = match t.revoked {
-        None => "active",
-        Some(_) => "revoked",
-    };
-    json!({
-        "token_id": t.key.to_hex(),
-        "state": state,
-        "reason": t.revoked.map(|r| r.as_str()),
-        "policy": app.policy_name(t.policy),
-        "last_activity": t.last_activity_ms.map(rfc3339),
-        "remaining_seconds": t.revoked.is_none().then(|| remaining_seconds(t.until_ms, now_ms)),
-    })
+/// The `{subject}` of the path, percent-decoded and checked. A segment that does not
+/// percent-decode to UTF-8 is refused the same way.
+fn subject_of(path: Result<Path<String>, PathRejection>) -> Result<String, AdminError> {
+    let Path(subject) = path.map_err(|r| AdminError::field("subject", r.body_text()))?;
+    checked(&subject)?;
+    Ok(subject)
 }
 
 /// `GET /api/v1/subjects/{subject}/tokens`: every tracked or revoked-and-retained token of
 /// the subject known to this replica, active ones first, newest first.
+#[utoipa::path(
+    get,
+    path = "/subjects/{subject}/tokens",
+    tag = "subjects",
+    summary = "A subject's tokens",
+    operation_id = "list_subject_tokens",
+    params(("subject" = String, Path, description = "The subject, percent-encoded; 1 to 256 bytes once decoded")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The subject's tokens known to this replica (none for an unknown subject)", body = SubjectTokensDoc),
+        (status = 400, description = "Not a subject (`field` is `subject`)", body = InvalidBody),
+        Refusals,
+    )
+)]
 pub(crate) async fn list(
     _admin: Admin,
     State(app): State<Arc<App>>,
-    Path(subject): Path<String>,
-) -> Result<Json<serde_json::Value>, AdminError> {
-    checked(&subject)?;
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<SubjectTokensDoc>, AdminError> {
+    let subject = subject_of(path)?;
     let now = app.clock.now_ms();
-    let tokens: Vec<_> = app
+    let tokens = app
         .state()
         .subject_tokens(&subject, now)
         .await
         .iter()
-        .map(|t| token_doc(&app, t, now))
+        .map(|t| SubjectTokenDoc::of(t, app.policy_name(t.policy), now))
         .collect();
-    Ok(Json(json!({ "subject": subject, "tokens": tokens })))
+    Ok(Json(SubjectTokensDoc { subject, tokens }))
 }
 
 /// `DELETE /api/v1/subjects/{subject}/tokens`: revokes every active token of the subject
 /// now (reason `admin`, hooks for each) and answers how many; 503 when one of them could not
 /// be made durable (each is enforced all the same).
+#[utoipa::path(
+    delete,
+    path = "/subjects/{subject}/tokens",
+    tag = "subjects",
+    summary = "Sign a subject out everywhere",
+    operation_id = "revoke_subject_tokens",
+    params(("subject" = String, Path, description = "The subject, percent-encoded; 1 to 256 bytes once decoded")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "Every active token of the subject is revoked, durably", body = RevokedCount),
+        (status = 400, description = "Not a subject (`field` is `subject`)", body = InvalidBody),
+        (status = 503, description = "Revoked and refused by this process, but one revocation is not durable: `revocation_not_durable` (journal) or `revocation_not_stored` (Redis)", body = ErrorMessage),
+        Refusals,
+    )
+)]
 pub(crate) async fn revoke_all(
     admin: Admin,
     State(app): State<Arc<App>>,
-    Path(subject): Path<String>,
-) -> Result<Json<serde_json::Value>, AdminError> {
-    checked(&subject)?;
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<RevokedCount>, AdminError> {
+    let subject = subject_of(path)?;
     let now = app.clock.now_ms();
     let (revoked, durability) = app.state().revoke_subject(&subject, now).await;
     tracing::info!(
@@ -81,7 +103,7 @@ pub(crate) async fn revoke_all(
         revoked,
     );
     durable(durability)?;
-    Ok(Json(json!({ "revoked": revoked })))
+    Ok(Json(RevokedCount { revoked }))
 }
 
 #[cfg(test)]

@@ -2,17 +2,17 @@
 
 use std::sync::Arc;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use serde_json::json;
 
+use super::api_doc::Refusals;
 use super::auth::Admin;
-use super::error::AdminError;
+use super::error::{AdminError, ErrorMessage, InvalidBody};
+use super::token_docs::{Holder, TokenStatusDoc};
 use crate::app::App;
-use crate::clock::{remaining_seconds, rfc3339, UnixMs};
 use crate::store::durable::Durability;
-use crate::store::Status;
 use crate::token::TokenKey;
 
 fn bad_id(text: &str) -> AdminError {
@@ -23,59 +23,72 @@ fn bad_id(text: &str) -> AdminError {
     AdminError::field("token_id", message)
 }
 
-/// The status document: `last_activity` and `remaining_seconds` are null unless active; an
-/// unknown id is exactly `{"state":"unknown"}`.
-pub(crate) fn status_doc(status: Status, now_ms: UnixMs) -> serde_json::Value {
-    match status {
-        Status::Active {
-            last_activity_ms,
-            deadline_ms,
-        } => json!({
-            "state": "active",
-            "last_activity": rfc3339(last_activity_ms),
-            "remaining_seconds": remaining_seconds(deadline_ms, now_ms),
-        }),
-        Status::Revoked { reason, .. } => json!({
-            "state": "revoked",
-            "last_activity": null,
-            "remaining_seconds": null,
-            "reason": reason.as_str(),
-        }),
-        Status::Unknown => json!({"state": "unknown"}),
-    }
+/// The `{token_id}` of the path: exactly 32 hex digits, either case. A segment that does not
+/// even percent-decode to text is refused the same way.
+fn token_key(path: Result<Path<String>, PathRejection>) -> Result<TokenKey, AdminError> {
+    let Path(text) = path.map_err(|r| AdminError::field("token_id", r.body_text()))?;
+    TokenKey::from_hex(&text).ok_or_else(|| bad_id(&text))
 }
 
 /// `GET /api/v1/tokens/{token_id}`.
+#[utoipa::path(
+    get,
+    path = "/tokens/{token_id}",
+    tag = "tokens",
+    summary = "A token's state",
+    operation_id = "get_token",
+    params(("token_id" = String, Path, description = "32 hex digits, either case")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 200, description = "The token's state; an unknown id is `{\"state\":\"unknown\"}`", body = TokenStatusDoc),
+        (status = 400, description = "Not a token id (`field` is `token_id`)", body = InvalidBody),
+        Refusals,
+    )
+)]
 pub(crate) async fn get_status(
     _admin: Admin,
     State(app): State<Arc<App>>,
-    Path(token_id): Path<String>,
-) -> Result<Json<serde_json::Value>, AdminError> {
-    // A token id is exactly 32 hex digits, either case.
-    let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Json<TokenStatusDoc>, AdminError> {
+    let key = token_key(path)?;
     let now = app.clock.now_ms();
     let status = app.state().status(&key, now);
-    let mut doc = status_doc(status, now);
-    if status != Status::Unknown {
-        // Who holds it (identity on): null for an opaque token or the default policy.
+    // Who holds it (identity on): null for an opaque token or the default policy.
+    let holder = || {
         let (subject, policy) = app.state().ident(&key, now);
-        doc["subject"] = json!(subject.as_deref());
-        doc["policy"] = json!(app.policy_name(policy));
-    }
-    Ok(Json(doc))
+        Holder {
+            subject: subject.as_deref().map(str::to_owned),
+            policy: app.policy_name(policy),
+        }
+    };
+    Ok(Json(TokenStatusDoc::of(status, now, holder)))
 }
 
 /// `DELETE /api/v1/tokens/{token_id}`: revokes now, known or not (an operator may revoke an
 /// id seen in a log before the token comes back). Answers 204 only once the revocation is
 /// durable: fsynced to the revocation journal (memory backend with a snapshot) or stored in
 /// Redis. Otherwise 503: the token is refused here all the same.
+#[utoipa::path(
+    delete,
+    path = "/tokens/{token_id}",
+    tag = "tokens",
+    summary = "Revoke a token now",
+    operation_id = "revoke_token",
+    params(("token_id" = String, Path, description = "32 hex digits, either case")),
+    security(("admin_token" = [])),
+    responses(
+        (status = 204, description = "Revoked, and the revocation is durable"),
+        (status = 400, description = "Not a token id (`field` is `token_id`)", body = InvalidBody),
+        (status = 503, description = "Revoked and refused by this process, but not durable: `revocation_not_durable` (journal) or `revocation_not_stored` (Redis)", body = ErrorMessage),
+        Refusals,
+    )
+)]
 pub(crate) async fn revoke(
     admin: Admin,
     State(app): State<Arc<App>>,
-    Path(token_id): Path<String>,
+    path: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, AdminError> {
-    // A token id is exactly 32 hex digits, either case.
-    let key = TokenKey::from_hex(&token_id).ok_or_else(|| bad_id(&token_id))?;
+    let key = token_key(path)?;
     let now = app.clock.now_ms();
     tracing::info!(
         target: "audit",
@@ -104,7 +117,7 @@ pub(super) fn durable(durability: Durability) -> Result<(), AdminError> {
 mod tests {
     use super::*;
     use crate::store::journal::Journal;
-    use crate::store::RevokeReason;
+    use crate::store::{RevokeReason, Status};
     use axum::response::{IntoResponse, Response};
 
     #[test]
@@ -115,11 +128,6 @@ mod tests {
         assert!(TokenKey::from_hex(&"a".repeat(33)).is_none());
         assert!(TokenKey::from_hex(&"g".repeat(32)).is_none());
         assert!(TokenKey::from_hex(&"é".repeat(16)).is_none());
-    }
-
-    #[test]
-    fn unknown_status_is_only_the_state() {
-        assert_eq!(status_doc(Status::Unknown, 0), json!({"state": "unknown"}));
     }
 
     async fn json_of(resp: Response) -> serde_json::Value {
@@ -137,7 +145,7 @@ mod tests {
 
     async fn delete(app: &Arc<App>, key: TokenKey) -> Response {
         let admin = Admin { who: "test".into() };
-        revoke(admin, State(app.clone()), Path(key.to_hex()))
+        revoke(admin, State(app.clone()), Ok(Path(key.to_hex())))
             .await
             .into_response()
     }
@@ -197,18 +205,5 @@ mod tests {
         assert_eq!(doc["error"], "revocation_not_stored");
         let message = doc["message"].as_str().unwrap();
         assert!(message.contains("this replica") && message.contains("when Redis is back"));
-    }
-
-    #[test]
-    fn revoked_status_has_null_times() {
-        let doc = status_doc(
-            Status::Revoked {
-                reason: RevokeReason::Admin,
-                until_ms: 5,
-            },
-            0,
-        );
-        assert_eq!(doc["last_activity"], serde_json::Value::Null);
-        assert_eq!(doc["remaining_seconds"], serde_json::Value::Null);
     }
 }

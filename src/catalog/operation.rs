@@ -2,7 +2,7 @@
 //! The bottom of `catalog`: the loader, the search index and the matcher all use it.
 
 /// One operation of the catalog.
-#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct Operation {
     /// Uppercase method.
     pub method: String,

@@ -48,7 +48,7 @@ pub enum Rejected {
 
 /// One problem with one field of a settings request: `field` is a JSON path such as
 /// `custom_exclusions[2]` (empty for the request as a whole).
-#[derive(Clone, Debug, Serialize, PartialEq, Eq)]
+#[derive(Clone, Debug, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -2,6 +2,8 @@
 //! commented config file in a temp folder for Save and reload.
 #![allow(dead_code)]
 
+pub mod spec;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 

@@ -36,7 +36,7 @@ pub(crate) struct SearchQuery {
     operation_id = "search_apis",
     params(
         ("q" = Option<String>, Query, description = "Words matched against paths, summaries and methods"),
-        ("limit" = Option<u32>, Query, description = "At most this many answers: default 20, larger values capped at 100"),
+        ("limit" = Option<String>, Query, pattern = "^[0-9]*$", description = "At most this many answers: a whole number; default 20, larger values capped at 100"),
     ),
     security(("admin_token" = [])),
     responses(
@@ -71,16 +71,24 @@ pub(crate) async fn search(
 pub(crate) fn parse_limit(text: Option<&str>) -> Result<usize, String> {
     match text {
         None | Some("") => Ok(DEFAULT_LIMIT),
-        Some(t) => t
-            .parse::<usize>()
-            .map(|n| n.min(MAX_LIMIT))
-            .map_err(|_| format!("limit must be a whole number (got {t:?})")),
+        // Any run of digits is a whole number: one too large for usize is capped too.
+        Some(t) if t.bytes().all(|b| b.is_ascii_digit()) => {
+            Ok(t.parse::<usize>().unwrap_or(usize::MAX).min(MAX_LIMIT))
+        }
+        Some(t) => Err(format!("limit must be a whole number (got {t:?})")),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_limit_past_any_integer_is_capped_and_a_sign_is_refused() {
+        assert_eq!(parse_limit(Some("99999999999999999999999999")), Ok(MAX_LIMIT));
+        assert!(parse_limit(Some("-1")).is_err());
+        assert!(parse_limit(Some("+5")).is_err());
+    }
 
     #[test]
     fn limit_defaults_to_20_and_caps_at_100() {

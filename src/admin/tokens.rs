@@ -37,7 +37,7 @@ fn token_key(path: Result<Path<String>, PathRejection>) -> Result<TokenKey, Admi
     tag = "tokens",
     summary = "A token's state",
     operation_id = "get_token",
-    params(("token_id" = String, Path, description = "32 hex digits, either case")),
+    params(("token_id" = String, Path, pattern = "^[0-9a-fA-F]{32}$", description = "32 hex digits, either case")),
     security(("admin_token" = [])),
     responses(
         (status = 200, description = "The token's state; an unknown id is `{\"state\":\"unknown\"}`", body = TokenStatusDoc),
@@ -74,7 +74,7 @@ pub(crate) async fn get_status(
     tag = "tokens",
     summary = "Revoke a token now",
     operation_id = "revoke_token",
-    params(("token_id" = String, Path, description = "32 hex digits, either case")),
+    params(("token_id" = String, Path, pattern = "^[0-9a-fA-F]{32}$", description = "32 hex digits, either case")),
     security(("admin_token" = [])),
     responses(
         (status = 204, description = "Revoked, and the revocation is durable"),

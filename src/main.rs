@@ -29,6 +29,7 @@ fn main() {
             custom,
         } => cli::har(&file, &config, idle, json, enable, custom),
         Command::Demo => idlegate::demo::run(),
+        Command::Health { url, config } => cli::health(url.as_deref(), config.as_deref()),
     };
     cli::flush_logs();
     std::process::exit(code);

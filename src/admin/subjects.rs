@@ -13,6 +13,7 @@ use super::tokens::durable;
 use crate::app::App;
 use crate::clock::{remaining_seconds, rfc3339};
 use crate::store::SubjectToken;
+use crate::telemetry::audit_file;
 
 /// Subjects longer than this are never kept (verification refuses them).
 const SUBJECT_MAX_BYTES: usize = 256;
@@ -80,6 +81,8 @@ pub(crate) async fn revoke_all(
         subject = %subject,
         revoked,
     );
+    let fields = json!({ "subject": subject, "revoked": revoked });
+    audit_file::admin("admin_subject_revocation", Some(&admin.who), now, fields);
     durable(durability)?;
     Ok(Json(json!({ "revoked": revoked })))
 }

@@ -13,6 +13,7 @@ use crate::app::App;
 use crate::clock::{remaining_seconds, rfc3339, UnixMs};
 use crate::store::durable::Durability;
 use crate::store::Status;
+use crate::telemetry::audit_file;
 use crate::token::TokenKey;
 
 fn bad_id(text: &str) -> AdminError {
@@ -83,6 +84,8 @@ pub(crate) async fn revoke(
         who = %admin.who,
         token_id = %key,
     );
+    let fields = json!({ "token_id": key.to_hex() });
+    audit_file::admin("admin_revocation", Some(&admin.who), now, fields);
     answer(app.state().revoke_durably(&key, now).await)
 }
 

@@ -112,5 +112,6 @@ pub(crate) fn config(upstream: http::Uri) -> Config {
         state: state(),
         revocation: RevocationConfig::default(),
         identity: None,
+        audit: AuditConfig::default(),
     }
 }

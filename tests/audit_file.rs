@@ -6,6 +6,7 @@
 mod common;
 
 use std::collections::BTreeSet;
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -87,7 +88,7 @@ impl Binary {
             .env("AUDIT_TEST_ADMIN", ADMIN_SECRET)
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(self.dir.path().join("stderr.log")).unwrap())
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -254,6 +255,15 @@ async fn revocations_by_inactivity_and_by_an_admin_are_json_lines_with_the_docum
     assert_eq!(admin["token_id"], binary_id(never));
     assert_eq!(admin["who"].as_str().map(str::len), Some(12), "{admin}");
     assert_rfc3339_ms(&admin["at"]);
+    // The log stream's event carries `revoked_at` and `replica` too.
+    let logs = std::fs::read_to_string(bin.dir.path().join("stderr.log")).unwrap();
+    let logged = logs
+        .lines()
+        .filter_map(|l| serde_json::from_str::<Value>(l).ok())
+        .find(|l| l["target"] == "audit" && l["token_id"] == binary_id(idle))
+        .expect("a revocation event in the log");
+    assert_eq!(logged["replica"], REPLICA, "{logged}");
+    assert_rfc3339_ms(&logged["revoked_at"]);
     for line in &lines {
         assert_eq!(line["schema"], 1, "{line}");
         assert_eq!(line["replica"], REPLICA, "{line}");
@@ -305,17 +315,53 @@ async fn a_file_renamed_away_is_followed_by_a_new_one_at_the_path_and_no_line_is
 }
 
 #[tokio::test]
-async fn a_graceful_stop_leaves_every_line_written() {
-    let bin = Binary::configure("file = \"audit.jsonl\"").await;
-    let child = bin.start().await;
-    let ids: Vec<String> = (0..300).map(|i| binary_id(&format!("stop-{i}"))).collect();
+async fn a_graceful_stop_writes_out_every_buffered_line() {
+    // The audit file is a FIFO that is read only once the stop has begun: the writer thread is
+    // stuck behind it, so most lines still wait in the buffer when SIGTERM arrives.
+    let bin = Binary::configure("file = \"audit.fifo\"").await;
+    let fifo = bin.dir.path().join("audit.fifo");
+    assert!(Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let (go, wait_for_go) = std::sync::mpsc::channel::<()>();
+    let reader = std::thread::spawn(move || {
+        // Opening blocks until the gateway opens the FIFO for writing.
+        let mut file = std::fs::File::open(&fifo).unwrap();
+        let _ = wait_for_go.recv();
+        let mut text = String::new();
+        file.read_to_string(&mut text).unwrap();
+        text
+    });
+    let mut child = bin.start().await;
+    // Some 170 KB of lines, more than a pipe holds (64 KiB).
+    let ids: Vec<String> = (0..400).map(|i| binary_id(&format!("stop-{i}"))).collect();
     // 16 at a time: the admin listener serves 32 connections at once.
     for chunk in ids.chunks(16) {
         futures_util::future::join_all(chunk.iter().map(|id| bin.revoke(id))).await;
     }
-    // Every DELETE was answered: its lines are in the buffer, maybe not yet in the file.
-    sigterm(child).await;
-    let lines = lines_of(&bin.audit_path());
+    let pid = child.id().unwrap().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    // The admin listener closes at the end of the stop: from then on only the exit's flush
+    // can bring the buffered lines out.
+    let admin = format!("127.0.0.1:{}", bin.admin);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+    while tokio::net::TcpStream::connect(&admin).await.is_ok() {
+        assert!(tokio::time::Instant::now() < deadline, "admin still open");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    go.send(()).unwrap();
+    let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
+        .await
+        .expect("stops within 20 s")
+        .unwrap();
+    assert_eq!(exit.code(), Some(0));
+    let lines = parse_lines(&reader.join().unwrap());
     for id in &ids {
         assert!(revocation_of(&lines, id).is_some(), "{id} lost at the stop");
     }

@@ -1,30 +1,34 @@
-# Multi-stage build: the same `cargo build --release` the README uses, then a small runtime
-# image running as a non-root user. No Docker engine runs on our build machines, so this file
-# only uses the README's own commands to keep it from drifting.
+# Multi-stage build: the same `cargo build --release` the README uses, then a distroless
+# runtime image running as a non-root user. No Docker engine runs on our build machines, so
+# this file only uses the README's own commands to keep it from drifting (tests/dockerfile.rs
+# builds and runs it where an engine answers).
 FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin idlegate
-
-FROM debian:bookworm-slim
-RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
- && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --home-dir /var/lib/idlegate --create-home idlegate
-COPY --from=build /src/target/release/idlegate /usr/local/bin/idlegate
-COPY config/ /etc/idlegate/
-# In a container the listeners face the container network, and state lives in a volume.
-RUN sed -i \
+# The runtime image has no shell, so the config is prepared and checked here. In a container
+# the listeners face the container network, and state lives in a volume.
+RUN mkdir -p /out/etc/idlegate /out/state \
+ && cp -r config/. /out/etc/idlegate/ \
+ && sed -i \
       -e 's|^listen = "127.0.0.1:|listen = "0.0.0.0:|' \
       -e 's|^snapshot = .*|snapshot = "/var/lib/idlegate/idlegate.state"|' \
-      /etc/idlegate/idlegate.toml \
- && idlegate check --config /etc/idlegate/idlegate.toml > /dev/null \
- && chown -R idlegate:idlegate /etc/idlegate
+      /out/etc/idlegate/idlegate.toml \
+ && target/release/idlegate check --config /out/etc/idlegate/idlegate.toml > /dev/null
+
+# glibc and libgcc only: no shell, no package manager, no curl (the health check is the
+# binary's own `idlegate health`). Its `nonroot` user is 65532.
+FROM gcr.io/distroless/cc-debian12:nonroot
+COPY --from=build /src/target/release/idlegate /usr/local/bin/idlegate
 # Save in the admin UI writes the config beside itself (temp file, then rename), so the
-# non-root user owns the config folder.
-USER idlegate
+# non-root user owns the config folder; it owns the state folder (the volume) too.
+COPY --from=build --chown=65532:65532 /out/etc/idlegate/ /etc/idlegate/
+COPY --from=build --chown=65532:65532 /out/state/ /var/lib/idlegate/
+# Numeric, so that Kubernetes' runAsNonRoot can verify it.
+USER 65532:65532
 VOLUME ["/var/lib/idlegate"]
 EXPOSE 8080 9901
-HEALTHCHECK --interval=10s --timeout=2s CMD curl -fsS http://127.0.0.1:9901/healthz || exit 1
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s \
+  CMD ["idlegate", "health", "--config", "/etc/idlegate/idlegate.toml"]
 ENTRYPOINT ["idlegate"]
 CMD ["run", "--config", "/etc/idlegate/idlegate.toml"]

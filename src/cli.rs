@@ -1,11 +1,16 @@
 //! The command line (docs/reference.md, "CLI"): `run`, `check`, `token-id`, `har`, `openapi`,
-//! `demo`.
+//! `demo`, `health`.
+
+mod health;
+
+pub use health::health;
 
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand, ValueEnum};
 
 use crate::config::{self, Config, Diagnostic, Loaded};
+use crate::telemetry::audit_file;
 use crate::telemetry::log_pipe::{self, LogPipe};
 use crate::token::{self, Keyer};
 
@@ -78,6 +83,15 @@ pub enum Command {
     Openapi,
     /// Start a sample upstream and the gateway in front of it with a short timeout.
     Demo,
+    /// Ask the admin listener's /healthz: exit 0 on 200, 1 otherwise (within 2 s).
+    Health {
+        /// The URL to ask [default: http://127.0.0.1:9901/healthz].
+        #[arg(long, conflicts_with = "config")]
+        url: Option<String>,
+        /// Ask the config's admin.listen address.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
 }
 
 /// Prints diagnostics to stderr in `FILE:LINE:COLUMN: error: key: message` form.
@@ -237,6 +251,7 @@ pub fn run(path: &Path) -> i32 {
 
 fn serve(path: &Path) -> anyhow::Result<()> {
     let config = load(path)?.config;
+    open_audit_file(&config.audit)?;
     let keyer = keyer_for(&config)?;
     let rt = runtime(MAIN_RUNTIME_THREADS)
         .map_err(|e| anyhow::anyhow!("cannot start the runtime: {e}"))?;
@@ -246,6 +261,17 @@ fn serve(path: &Path) -> anyhow::Result<()> {
         crate::server::run(proxy, admin, app, shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// `[audit]`: opened before serving, so a file that cannot be written stops the start
+/// (docs/reference.md, "Audit events").
+fn open_audit_file(audit: &config::AuditConfig) -> anyhow::Result<()> {
+    let dest = audit.file.clone().map(|target| match target {
+        config::AuditTarget::Stdout => audit_file::Destination::Stdout,
+        config::AuditTarget::File(path) => audit_file::Destination::File(path),
+    });
+    audit_file::install(dest, audit.replica.clone())
+        .map_err(|e| anyhow::anyhow!("cannot open audit.file {e}"))
 }
 
 /// Logging: human format on a terminal, JSON otherwise or with `--log-format json`.
@@ -272,8 +298,10 @@ pub fn init_logging(format: Option<LogFormat>) {
     };
 }
 
-/// Waits until every log line is written to stderr: call before `std::process::exit`.
+/// Waits until every audit line and log line is written: call before `std::process::exit`.
 pub fn flush_logs() {
+    // First: a failed audit write is reported in the log.
+    audit_file::flush();
     log_pipe::flush();
 }
 

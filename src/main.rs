@@ -30,6 +30,7 @@ fn main() {
         } => cli::har(&file, &config, idle, json, enable, custom),
         Command::Openapi => cli::openapi(),
         Command::Demo => idlegate::demo::run(),
+        Command::Health { url, config } => cli::health(url.as_deref(), config.as_deref()),
     };
     cli::flush_logs();
     std::process::exit(code);

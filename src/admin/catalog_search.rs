@@ -85,7 +85,10 @@ mod tests {
 
     #[test]
     fn a_limit_past_any_integer_is_capped_and_a_sign_is_refused() {
-        assert_eq!(parse_limit(Some("99999999999999999999999999")), Ok(MAX_LIMIT));
+        assert_eq!(
+            parse_limit(Some("99999999999999999999999999")),
+            Ok(MAX_LIMIT)
+        );
         assert!(parse_limit(Some("-1")).is_err());
         assert!(parse_limit(Some("+5")).is_err());
     }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::Json;
+use serde_json::json;
 
 use super::api_doc::Refusals;
 use super::auth::Admin;
@@ -13,6 +14,7 @@ use super::error::{AdminError, ErrorMessage, InvalidBody};
 use super::token_docs::{RevokedCount, SubjectTokenDoc, SubjectTokensDoc};
 use super::tokens::durable;
 use crate::app::App;
+use crate::telemetry::audit_file;
 
 /// Subjects longer than this are never kept (verification refuses them).
 const SUBJECT_MAX_BYTES: usize = 256;
@@ -102,6 +104,8 @@ pub(crate) async fn revoke_all(
         subject = %subject,
         revoked,
     );
+    let fields = json!({ "subject": subject, "revoked": revoked });
+    audit_file::admin("admin_subject_revocation", Some(&admin.who), now, fields);
     durable(durability)?;
     Ok(Json(RevokedCount { revoked }))
 }

@@ -6,6 +6,7 @@ use axum::extract::rejection::PathRejection;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
+use serde_json::json;
 
 use super::api_doc::Refusals;
 use super::auth::Admin;
@@ -13,6 +14,7 @@ use super::error::{AdminError, ErrorMessage, InvalidBody};
 use super::token_docs::{Holder, TokenStatusDoc};
 use crate::app::App;
 use crate::store::durable::Durability;
+use crate::telemetry::audit_file;
 use crate::token::TokenKey;
 
 fn bad_id(text: &str) -> AdminError {
@@ -96,6 +98,8 @@ pub(crate) async fn revoke(
         who = %admin.who,
         token_id = %key,
     );
+    let fields = json!({ "token_id": key.to_hex() });
+    audit_file::admin("admin_revocation", Some(&admin.who), now, fields);
     answer(app.state().revoke_durably(&key, now).await)
 }
 

@@ -14,6 +14,7 @@ use crate::pace::Pace;
 use crate::revocation::Hooks;
 use crate::store::effects::{BoxFuture, Effects};
 use crate::store::Revocation;
+use crate::telemetry::audit_file::{self, RevocationLine};
 use crate::telemetry::metrics::REVOCATION_REASONS;
 use crate::telemetry::{Metrics, RevocationRing};
 use crate::token::TokenKey;
@@ -166,24 +167,44 @@ pub(crate) fn policy_name(names: &[String], policy: u8) -> Option<&str> {
         .map(String::as_str)
 }
 
-/// The `audit` event of a revocation (docs/reference.md, "Audit events"): `subject` and
-/// `policy` when identity knew them.
+/// The `audit` event of a revocation (docs/reference.md, "Audit events"), in the log stream
+/// and, with `[audit] file`, as a line of the audit file: `subject` and `policy` when
+/// identity knew them.
 fn audit(rev: &Revocation, policy: Option<&str>) {
     // An admin may revoke an id idlegate never tracked: it has no last activity.
     let known = rev.last_activity_ms > 0;
     let last_activity = known.then(|| rfc3339(rev.last_activity_ms));
     let idle_seconds = known.then(|| rev.at_ms.saturating_sub(rev.last_activity_ms) / 1000);
+    let revoked_at = rfc3339(rev.at_ms);
+    let replica = audit_file::replica();
     tracing::info!(
         target: "audit",
         event = "revocation",
         token_id = %rev.key,
         reason = rev.reason.as_str(),
+        revoked_at,
         last_activity = last_activity.as_deref(),
         idle_seconds,
         shadow = !rev.enforced,
         subject = rev.subject.as_deref(),
         policy,
+        replica,
     );
+    if audit_file::enabled() {
+        audit_file::write(&RevocationLine {
+            schema: audit_file::SCHEMA,
+            event: "revocation",
+            token_id: &rev.key.to_hex(),
+            subject: rev.subject.as_deref(),
+            policy,
+            reason: rev.reason.as_str(),
+            revoked_at: &revoked_at,
+            last_activity: last_activity.as_deref(),
+            idle_seconds,
+            shadow: !rev.enforced,
+            replica,
+        });
+    }
 }
 
 #[cfg(test)]

@@ -280,6 +280,10 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     {
         keys.push("state");
     }
+    // The audit file is opened once, at start (docs/reference.md, "Audit events").
+    if old.audit != new.audit {
+        keys.push("audit");
+    }
     keys
 }
 

@@ -113,5 +113,6 @@ pub(crate) fn config(upstream: http::Uri) -> Config {
         state: state(),
         revocation: RevocationConfig::default(),
         identity: None,
+        audit: AuditConfig::default(),
     }
 }

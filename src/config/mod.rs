@@ -16,11 +16,13 @@
 //! - `exclusions`: the `[exclusions]` section.
 //! - `policies`: the `[timeout]` section with its timeouts by group.
 //! - `identity`: the `[identity]` section.
+//! - `audit`: the `[audit]` section.
 //! - `validate`: the whole document, section by section.
 //! - `summary`: the effective-policy text `idlegate check` prints.
 //! - `save`: writing settings back into the file, keeping its comments.
 //! - `save_policies`: the `[[timeout.policies]]` part of `save`.
 
+mod audit;
 mod defaults;
 mod diagnostic;
 mod exclusions;

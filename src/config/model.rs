@@ -22,6 +22,7 @@ pub struct Config {
     pub revocation: RevocationConfig,
     /// `[identity]`: verified JWTs (docs/reference.md, "Identity"). None = tokens are opaque.
     pub identity: Option<IdentityConfig>,
+    pub audit: AuditConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -243,4 +244,22 @@ impl Default for RevocationConfig {
             retry_for: Self::RETRY_FOR_LIMIT,
         }
     }
+}
+
+/// Where the audit lines go (docs/reference.md, "Audit events").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AuditTarget {
+    /// `file = "-"`: standard output, while the logs stay on stderr.
+    Stdout,
+    /// Resolved path, opened for appending.
+    File(PathBuf),
+}
+
+/// `[audit]`: revocation and admin audit events as JSON lines of their own. Restart-only.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// None = audit events only in the log stream.
+    pub file: Option<AuditTarget>,
+    /// The gateway instance the lines name; None = the host name (the pod name in Kubernetes).
+    pub replica: Option<String>,
 }

@@ -23,7 +23,23 @@ pub(crate) fn render(c: &Config) -> String {
     exclusions(&mut out, &c.exclusions);
     catalog_state_revocation(&mut out, c);
     identity(&mut out, c.identity.as_ref());
+    audit(&mut out, &c.audit);
     out
+}
+
+fn audit(out: &mut String, a: &AuditConfig) {
+    section(out, "audit");
+    let file = match &a.file {
+        None => "none (audit events in the log stream only)".to_string(),
+        Some(AuditTarget::Stdout) => "stdout".to_string(),
+        Some(AuditTarget::File(path)) => path.display().to_string(),
+    };
+    row(out, "file", file);
+    row(
+        out,
+        "replica",
+        a.replica.as_deref().unwrap_or("the host name"),
+    );
 }
 
 fn section(out: &mut String, name: &str) {

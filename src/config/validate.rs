@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use crate::token::TokenSource;
 
+use super::audit::read_audit;
 use super::diagnostic::{Diagnostic, Severity};
 use super::exclusions::read_exclusions;
 use super::identity::read_identity;
@@ -24,6 +25,7 @@ const SECTIONS: &[&str] = &[
     "state",
     "revocation",
     "identity",
+    "audit",
 ];
 
 /// Validates `text` as read from `path`. Returns the config when there is no error, and every
@@ -67,6 +69,7 @@ fn read_root(
     let state = read_state(section("state", r).as_ref(), r, base);
     let revocation = read_revocation(section("revocation", r).as_ref(), r);
     let identity = section("identity", r).and_then(|s| read_identity(&s, r, base));
+    let audit = read_audit(section("audit", r).as_ref(), r, base);
     if identity.is_none() && !timeout.policies.is_empty() {
         warn_policies_without_identity(root, r);
     }
@@ -84,6 +87,7 @@ fn read_root(
         state,
         revocation,
         identity,
+        audit,
     })
 }
 

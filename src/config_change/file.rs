@@ -8,6 +8,7 @@ use super::steps::{self, check};
 use crate::app::App;
 use crate::config::text_digest as digest;
 use crate::config::{Diagnostic, Severity};
+use crate::telemetry::audit_file;
 
 pub(super) fn reload(
     app: &App,
@@ -43,6 +44,15 @@ pub(super) fn reload(
         file = %path.display(),
         needs_restart = ?restart,
     );
+    let fields = serde_json::json!({
+        "trigger": match trigger {
+            Trigger::Signal => "signal",
+            Trigger::FileChange => "file_change",
+        },
+        "file": path.display().to_string(),
+        "needs_restart": restart,
+    });
+    audit_file::admin("config_reload", None, app.clock.now_ms(), fields);
     Ok(Applied {
         changed: true,
         restart,

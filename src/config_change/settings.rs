@@ -14,6 +14,7 @@ use crate::classify::Pattern;
 use crate::config::save::{self, EditedFile, Settings};
 use crate::config::text_digest as digest;
 use crate::config::{Config, TimeoutPolicy};
+use crate::telemetry::audit_file;
 
 /// Validated settings: the values, and the custom patterns as parsed.
 #[derive(Clone, Debug)]
@@ -60,13 +61,16 @@ pub(super) fn save(
     }
     let restart = steps::apply(app, candidate.config);
     let saved = persist(last_text, candidate.target);
+    let changes = serde_json::Value::from(changes);
     tracing::info!(
         target: "audit",
         event = "settings_change",
         who = %who,
-        changes = %serde_json::Value::from(changes),
+        changes = %changes,
         saved = saved == Saved::InFile,
     );
+    let fields = serde_json::json!({ "changes": changes, "saved": saved == Saved::InFile });
+    audit_file::admin("settings_change", Some(who), app.clock.now_ms(), fields);
     Ok(Applied {
         changed: true,
         restart,

@@ -52,6 +52,15 @@ pub(crate) struct LogPipe {
 impl LogPipe {
     /// Starts the writer thread over `out`; `capacity` bytes may wait for it.
     pub(crate) fn start(out: impl Write + Send + 'static, capacity: usize) -> LogPipe {
+        LogPipe::start_named("idlegate-log", out, capacity)
+    }
+
+    /// [`LogPipe::start`] with a thread name of its own (the audit file has its own pipe).
+    pub(crate) fn start_named(
+        thread: &str,
+        out: impl Write + Send + 'static,
+        capacity: usize,
+    ) -> LogPipe {
         let inner = Arc::new(Inner {
             buf: Mutex::new(Buf::default()),
             capacity,
@@ -61,11 +70,11 @@ impl LogPipe {
         });
         let writer = inner.clone();
         let spawned = std::thread::Builder::new()
-            .name("idlegate-log".into())
+            .name(thread.into())
             .spawn(move || write_out(&writer, out));
         if spawned.is_err() {
             // No thread, no writer: every line would wait or be dropped. Say it once, plainly.
-            eprintln!("idlegate: cannot start the log writer thread; logs are dropped");
+            eprintln!("idlegate: cannot start the {thread} writer thread; its lines are dropped");
         }
         LogPipe { inner }
     }
@@ -85,6 +94,11 @@ impl LogPipe {
         if was_empty {
             self.inner.ready.notify_one();
         }
+    }
+
+    /// Appends one whole line, waiting for room when full (audit lines are never dropped).
+    pub(crate) fn push_waiting(&self, line: &[u8]) {
+        self.push(line, true);
     }
 
     /// Waits until every line appended so far is written (at most `limit`).

@@ -212,6 +212,11 @@ impl Metrics {
             "Log lines dropped because the log buffer was full (audit lines wait instead)",
             super::log_pipe::dropped(),
         );
+        r.register(
+            "idlegate_audit_write_errors",
+            "Failed writes (or reopens) of the audit file; each is also logged",
+            super::audit_file::write_errors(),
+        );
     }
 
     fn register_connections(&self, r: &mut Registry) {

@@ -9,10 +9,12 @@
 //! - [`identity`]: verifications, JWKS refreshes, tokens by policy, subjects.
 //! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
 //! - `log_pipe`: the log writer (a bounded buffer written out by a thread of its own).
+//! - `audit_file`: the audit events as JSON lines on a file of their own (through a log pipe).
 //!
 //! Telemetry imports only the clock: the store, proxy, admin and hooks import it, never the
 //! reverse.
 
+pub(crate) mod audit_file;
 mod exposition;
 pub(crate) mod hooks;
 pub(crate) mod identity;

@@ -282,7 +282,8 @@ fn the_dashboard_has_a_datasource_variable_and_the_expected_panels() {
         "Config reloads",
         "JWKS refreshes",
         "Token verifications",
-        "Log lines dropped",
+        "Log lines dropped, audit lines lost",
+        "Negative cache",
     ] {
         assert!(titles.contains(&needed), "no panel {needed:?}");
     }

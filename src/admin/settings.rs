@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 use super::error::FieldError;
-use super::settings_policies::{read_policies, PolicyDoc};
+use super::settings_policies::{read_policies, PolicyChangeDoc, PolicyDoc};
 use crate::classify::Pattern;
 use crate::config::save::Settings;
 use crate::config::{Config, Diagnostic, Mode, Severity};
@@ -85,7 +85,7 @@ pub(crate) struct SettingsChangeDoc {
     custom_exclusions: Option<Vec<String>>,
     /// The complete new list of policies (`[]` removes every policy), at most 32.
     #[schema(nullable = false, max_items = 32)]
-    policies: Option<Vec<PolicyDoc>>,
+    policies: Option<Vec<PolicyChangeDoc>>,
     #[schema(nullable = false, minimum = 1, maximum = 316224000)]
     warn_before_seconds: Option<u64>,
 }

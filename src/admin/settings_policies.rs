@@ -33,6 +33,33 @@ pub(crate) struct PolicyDoc {
     pub priority: u32,
 }
 
+/// One policy in a `PUT` body: as in the settings document, with the bounds a change must keep.
+// Only the OpenAPI document uses this type (`read_policies` reads the body field by field);
+// names must also be unique, and the list is at most 32 long.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct PolicyChangeDoc {
+    #[schema(pattern = "^[a-z0-9-]{1,40}$")]
+    name: String,
+    /// 1 to 256 group names, each with a character other than white space.
+    #[schema(min_items = 1, max_items = 256)]
+    groups: Vec<GroupName>,
+    /// Null = no idle timeout.
+    #[schema(required = true, minimum = 1, maximum = 316224000)]
+    idle_seconds: Option<u64>,
+    /// Null or absent = `timeout.absolute`.
+    #[schema(minimum = 1, maximum = 316224000)]
+    absolute_seconds: Option<u64>,
+    #[schema(minimum = 1, maximum = 1000)]
+    priority: u32,
+}
+
+/// A group name as a token's groups claim carries it.
+#[derive(utoipa::ToSchema)]
+#[schema(pattern = "\\S")]
+#[allow(dead_code)]
+pub(crate) struct GroupName(String);
+
 impl PolicyDoc {
     pub(crate) fn of(p: &TimeoutPolicy) -> PolicyDoc {
         PolicyDoc {

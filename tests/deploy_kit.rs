@@ -140,6 +140,35 @@ fn configs_and_deployments_agree_on_listeners_probes_and_secrets() {
 /// Save under a ConfigMap (docs/deploy.md, "Save under a ConfigMap"): the mounted file is
 /// read-only, so a `PUT /api/v1/settings` applies live and answers `saved: false` with a
 /// `save_error` naming the read-only file system; the file is left as it was.
+/// The pods run as the image's own user, so the config and state folders it owns are theirs.
+#[test]
+fn the_pods_run_as_the_images_user() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
+    let user = dockerfile
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("USER "))
+        .last()
+        .expect("a USER line");
+    let uid = user.split(':').next().unwrap().trim();
+    for variant in ["single", "redis"] {
+        let path = root.join(format!("deploy/kubernetes/{variant}/deployment.yaml"));
+        let yaml = std::fs::read_to_string(&path).unwrap();
+        for key in ["runAsUser:", "runAsGroup:", "fsGroup:"] {
+            let values: Vec<&str> = yaml
+                .lines()
+                .filter_map(|l| l.trim().strip_prefix(key))
+                .map(str::trim)
+                .collect();
+            assert!(!values.is_empty(), "{variant}: no {key}");
+            assert!(
+                values.iter().all(|v| *v == uid),
+                "{variant}: {key} {values:?} is not the image's {uid}"
+            );
+        }
+    }
+}
+
 #[test]
 fn save_under_a_read_only_configmap_is_live_only_and_says_why() {
     let dir = tempfile::tempdir().unwrap();

@@ -4,7 +4,7 @@
 pub(crate) const SENTINEL_SHAPE: &str =
     "expected redis+sentinel://[user:password@]host:port[,host:port…]/master_name[?db=N]";
 /// Sentinels one URL may list, at most.
-pub const MAX_SENTINELS: usize = 16;
+pub(crate) const MAX_SENTINELS: usize = 16;
 
 /// `redis+sentinel://[user:password@]HOST:PORT[,HOST:PORT…]/MASTER_NAME[?db=N]`: the
 /// sentinels to ask, in order, for the address of the master `MASTER_NAME`; the user,

@@ -297,10 +297,10 @@ fn redis_endpoint(out: &mut String, url: Option<&str>) {
                     false => format!("{host}:{port}"),
                 })
                 .collect();
-            row(out, "redis_sentinels", &sentinels.join(", "));
-            row(out, "redis_master", &format!("{} (db {})", s.master, s.db));
+            row(out, "redis_sentinels", sentinels.join(", "));
+            row(out, "redis_master", format!("{} (db {})", s.master, s.db));
         }
-        _ => row(out, "redis_url", &super::redacted_redis_url(url)),
+        _ => row(out, "redis_url", super::redacted_redis_url(url)),
     }
 }
 

@@ -184,6 +184,39 @@ async fn sentinel_failover_keeps_serving_and_loses_no_replicated_revocation() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_demoted_master_that_keeps_the_connection_is_left_on_the_first_readonly_write() {
+    let Some(set) = SentinelSet::start().await else {
+        return;
+    };
+    let (prefix, clock) = (unique_prefix(), Clock::new());
+    let a = gateway(&set.url(), &prefix, &clock).await;
+    assert!(connected_within(&a, Duration::from_secs(10)).await);
+    let (kept, fresh) = ("tok-kept-while-demoted", "tok-touched-while-demoted");
+    assert_eq!(a.get("/x", Some(kept)).await.status, 200);
+    // The Sentinel would notice a master reporting itself a replica only after 20 s or more.
+    set.demote_master().await;
+    let demoted = Instant::now();
+    assert_eq!(a.get("/x", Some(fresh)).await.status, 200);
+    // Its flush gets READONLY; the check finds the server is no master: reconnect, and the
+    // named server is refused at connect (`ROLE`) while it stays a replica.
+    assert!(
+        disconnected(&a).await,
+        "the gateway left the demoted master"
+    );
+    assert!(
+        demoted.elapsed() < Duration::from_secs(3),
+        "left within 3 s of the first refused write, not when the Sentinel acts"
+    );
+    assert_eq!(gateway_clients(&set.master_url(), &prefix).await, 0);
+    // Tracked tokens are served from local state meanwhile.
+    assert_eq!(a.get("/x", Some(kept)).await.status, 200);
+    set.restore_master().await;
+    assert!(connected_within(&a, Duration::from_secs(10)).await);
+    assert_eq!(gateway_clients(&set.master_url(), &prefix).await, 1);
+    a.running.stop().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sentinel_mode_is_not_ready_until_the_master_was_reached() {
     if !redis_server_available() {
         return;

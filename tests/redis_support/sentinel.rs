@@ -120,6 +120,19 @@ impl SentinelSet {
         }
     }
 
+    /// Swaps the roles behind the Sentinel's back: the replica becomes a master and the
+    /// master its replica, keeping its clients (as a demoted master may).
+    pub async fn demote_master(&self) {
+        replicaof(&self.replica_url(), None).await;
+        replicaof(&self.master_url(), Some(self.replica_port)).await;
+    }
+
+    /// Undoes [`SentinelSet::demote_master`].
+    pub async fn restore_master(&self) {
+        replicaof(&self.master_url(), None).await;
+        replicaof(&self.replica_url(), Some(self.master_port)).await;
+    }
+
     /// Waits (at most `within`) until the Sentinel names the replica as the master.
     pub async fn wait_promoted(&self, within: Duration) -> bool {
         let started = Instant::now();
@@ -172,6 +185,17 @@ impl Drop for SentinelSet {
             let _ = child.wait();
         }
     }
+}
+
+/// `REPLICAOF 127.0.0.1 <port>`, or `REPLICAOF NO ONE`.
+async fn replicaof(url: &str, port: Option<u16>) {
+    let mut conn = connect(url).await;
+    let mut cmd = redis::cmd("REPLICAOF");
+    match port {
+        Some(port) => cmd.arg("127.0.0.1").arg(port),
+        None => cmd.arg("NO").arg("ONE"),
+    };
+    let _: () = cmd.query_async(&mut conn).await.expect("REPLICAOF");
 }
 
 fn server(port: u16, extra: &[String], dir: &Path) -> Child {

@@ -18,6 +18,7 @@ use ::redis::{
     cmd, AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, ProtocolVersion,
     RedisConnectionInfo, RedisError, RedisResult, Value,
 };
+use parking_lot::Mutex;
 
 use crate::config::SentinelUrl;
 
@@ -31,6 +32,8 @@ pub(super) struct Sentinels {
     master: String,
     /// The master's user, password and database, speaking RESP3.
     master_info: RedisConnectionInfo,
+    /// The address last named, so a change (a failover) is logged once.
+    last_named: Mutex<Option<(String, u16)>>,
 }
 
 impl Sentinels {
@@ -44,6 +47,7 @@ impl Sentinels {
                 password: url.password,
                 protocol: ProtocolVersion::RESP3,
             },
+            last_named: Mutex::new(None),
         }
     }
 
@@ -53,8 +57,7 @@ impl Sentinels {
         for (host, port) in &self.sentinels {
             match self.ask(host, *port).await {
                 Ok(addr) => {
-                    tracing::debug!(sentinel = %format!("{host}:{port}"), master = %self.master,
-                        address = %format!("{}:{}", addr.0, addr.1), "Sentinel names the master");
+                    self.note_named(&addr);
                     return ::redis::Client::open(ConnectionInfo {
                         addr: ConnectionAddr::Tcp(addr.0, addr.1),
                         redis: self.master_info.clone(),
@@ -68,6 +71,15 @@ impl Sentinels {
             }
         }
         Err(last.unwrap_or_else(|| failure("no sentinel configured")))
+    }
+
+    fn note_named(&self, addr: &(String, u16)) {
+        let mut last = self.last_named.lock();
+        if last.as_ref() != Some(addr) {
+            tracing::info!(master = %self.master, address = %format!("{}:{}", addr.0, addr.1),
+                "Sentinel names the Redis master");
+            *last = Some(addr.clone());
+        }
     }
 
     /// `SENTINEL GET-MASTER-ADDR-BY-NAME` on one sentinel.

@@ -30,6 +30,7 @@ mod groups;
 mod identity;
 mod model;
 mod policies;
+mod redis_url;
 pub(crate) mod save;
 mod save_policies;
 mod summary;
@@ -43,6 +44,7 @@ pub use policies::{
     group_count_problem, group_problem, policy_name_problem, priority_problem, sort_by_priority,
     MAX_POLICIES, MAX_POLICY_GROUPS, MAX_PRIORITY,
 };
+pub use redis_url::{redacted_redis_url, SentinelUrl};
 
 use std::path::Path;
 

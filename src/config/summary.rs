@@ -224,7 +224,7 @@ fn catalog_state_revocation(out: &mut String, c: &Config) {
         }
         Backend::Redis => {
             row(out, "backend", "redis");
-            row(out, "redis_url", s.redis_url.as_deref().unwrap_or("none"));
+            redis_endpoint(out, s.redis_url.as_deref());
             row(out, "prefix", &s.prefix);
             row(out, "sync_interval", duration(s.sync_interval));
             row(out, "negative_ttl", duration(s.negative_ttl));
@@ -281,6 +281,29 @@ pub(crate) fn duration(d: Duration) -> String {
     parts.join(" ")
 }
 
+/// The Redis endpoint, never its password: the URL, or the sentinels and the master name.
+fn redis_endpoint(out: &mut String, url: Option<&str>) {
+    let Some(url) = url else {
+        row(out, "redis_url", "none");
+        return;
+    };
+    match super::SentinelUrl::parse(url) {
+        Some(Ok(s)) => {
+            let sentinels: Vec<String> = s
+                .sentinels
+                .iter()
+                .map(|(host, port)| match host.contains(':') {
+                    true => format!("[{host}]:{port}"),
+                    false => format!("{host}:{port}"),
+                })
+                .collect();
+            row(out, "redis_sentinels", sentinels.join(", "));
+            row(out, "redis_master", format!("{} (db {})", s.master, s.db));
+        }
+        _ => row(out, "redis_url", super::redacted_redis_url(url)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -291,5 +314,22 @@ mod tests {
         assert_eq!(duration(Duration::from_secs(90)), "1m 30s");
         assert_eq!(duration(Duration::from_millis(1500)), "1s 500ms");
         assert_eq!(duration(Duration::ZERO), "0s");
+    }
+
+    #[test]
+    fn a_sentinel_endpoint_shows_sentinels_and_master_never_the_password() {
+        let mut out = String::new();
+        redis_endpoint(
+            &mut out,
+            Some("redis+sentinel://u:hunter2@a:26379,[::1]:26380/m"),
+        );
+        assert!(out.contains("a:26379, [::1]:26380"), "{out}");
+        assert!(out.contains("m (db 0)"), "{out}");
+        let mut plain = String::new();
+        redis_endpoint(&mut plain, Some("redis://:hunter2@h:6379"));
+        assert!(
+            !out.contains("hunter2") && !plain.contains("hunter2"),
+            "{out}{plain}"
+        );
     }
 }

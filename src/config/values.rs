@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use super::redis_url::{redacted_redis_url, SentinelUrl, SENTINEL_SHAPE};
 use super::walk::{Field, Report};
 
 /// A positive humantime duration (`"30m"`, `"1500ms"`).
@@ -170,9 +171,21 @@ fn report_or<T>(f: &Field, r: &mut Report, problem: Option<String>, value: T) ->
     }
 }
 
-/// `redis://…` or `rediss://…`.
+/// `redis://…`, `rediss://…`, or `redis+sentinel://…` ([`SentinelUrl`]).
 pub(crate) fn redis_url(f: &Field, r: &mut Report) -> Option<String> {
     let text = f.str(r)?;
+    if let Some(parsed) = SentinelUrl::parse(text) {
+        return match parsed {
+            Ok(_) => Some(text.to_string()),
+            Err(problem) => {
+                f.error(
+                    r,
+                    format!("invalid Sentinel URL: {problem}; {SENTINEL_SHAPE}"),
+                );
+                None
+            }
+        };
+    }
     let rest = text
         .strip_prefix("redis://")
         .or_else(|| text.strip_prefix("rediss://"));
@@ -180,7 +193,9 @@ pub(crate) fn redis_url(f: &Field, r: &mut Report) -> Option<String> {
         Some(rest) if !rest.is_empty() => Some(text.to_string()),
         _ => {
             let msg = format!(
-                "invalid Redis URL {text:?}; expected redis://host:port or rediss://host:port"
+                "invalid Redis URL {:?}; expected redis://host:port, rediss://host:port or \
+                 redis+sentinel://host:port[,host:port…]/master_name",
+                redacted_redis_url(text)
             );
             f.error(r, msg);
             None

@@ -13,6 +13,7 @@ use idlegate::config::{Backend, Config, OnError};
 use crate::common::{self, Gateway};
 
 pub mod cut;
+pub mod sentinel;
 
 pub const SHARED_URL: &str = "redis://127.0.0.1:6379";
 const REDIS_SERVER: &str = "/usr/bin/redis-server";

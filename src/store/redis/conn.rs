@@ -1,4 +1,5 @@
-//! The connection supervisor: connects (backoff 100 ms doubling to 5 s), names the
+//! The connection supervisor: connects (backoff 100 ms doubling to 5 s; in Sentinel mode
+//! to the master the sentinels name, checked with `ROLE`), names the
 //! connection, loads the scripts, subscribes to the revocation channel, recovers revocations
 //! missed while disconnected, then applies messages until the connection is lost.
 //!
@@ -15,7 +16,8 @@ use ::redis::aio::MultiplexedConnection;
 use ::redis::{cmd, AsyncConnectionConfig, PushInfo, PushKind, RedisResult};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
-use super::shared::Shared;
+use super::sentinel;
+use super::shared::{Endpoint, Shared};
 use crate::store::local::Local;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -87,11 +89,15 @@ pub(super) async fn run(
 async fn connect(
     shared: &Shared,
 ) -> RedisResult<(MultiplexedConnection, UnboundedReceiver<PushInfo>)> {
-    let Some(client) = &shared.client else {
+    let Some(endpoint) = &shared.endpoint else {
         return Err(::redis::RedisError::from((
             ::redis::ErrorKind::InvalidClientConfig,
             "no usable state.redis_url",
         )));
+    };
+    let client = match endpoint {
+        Endpoint::Single(client) => client.clone(),
+        Endpoint::Sentinel(sentinels) => sentinels.master_client().await?,
     };
     let (tx, rx) = unbounded_channel();
     let config = AsyncConnectionConfig::new()
@@ -101,6 +107,10 @@ async fn connect(
     let mut conn = client
         .get_multiplexed_async_connection_with_config(&config)
         .await?;
+    if endpoint.sentinels().is_some() {
+        // A sentinel may still name the old master right after a failover.
+        sentinel::ensure_master(&mut conn).await?;
+    }
     cmd("CLIENT")
         .arg("SETNAME")
         .arg(shared.keys.client_name())
@@ -155,6 +165,12 @@ impl Shared {
         };
         let pong: RedisResult<String> = cmd("PING").query_async(&mut conn).await;
         if pong.is_err() {
+            return false;
+        }
+        // Sentinel mode: a demoted master that kept us answers PING but refuses writes
+        // (`READONLY`); reconnecting asks the sentinels for the new one.
+        let in_sentinel_mode = self.endpoint.as_ref().and_then(Endpoint::sentinels);
+        if in_sentinel_mode.is_some() && !matches!(sentinel::is_master(&mut conn).await, Ok(true)) {
             return false;
         }
         for script in self.scripts.all() {

@@ -11,7 +11,8 @@
 //! - a set of token ids per subject, so a subject's tokens are listed and revoked on every
 //!   replica (`subjects`).
 //!
-//! Tasks: the connection supervisor (`conn`: connect with backoff, subscribe, apply messages)
+//! Tasks: the connection supervisor (`conn`: connect with backoff — in Sentinel mode to the
+//! master the sentinels name (`sentinel`) — subscribe, apply messages)
 //! and the flusher (`sync`). Both start with [`spawn`].
 
 mod conn;
@@ -22,6 +23,7 @@ mod path;
 mod pubsub;
 mod rfc7009;
 mod scripts;
+mod sentinel;
 mod shared;
 mod subjects;
 mod sync;

@@ -1,4 +1,4 @@
-//! [`Shared`], the Redis backend's state: the client and its connection, the dirty set of
+//! [`Shared`], the Redis backend's state: the endpoint and its connection, the dirty set of
 //! touched tokens, the revocations waiting for Redis, and the counters. Its other methods
 //! live with what they do: `path` (lookup, claim), `sync` (flush), `pubsub`, `conn`.
 
@@ -16,8 +16,9 @@ use tokio::sync::{oneshot, Notify};
 use super::keys::Keys;
 use super::negative::NegativeCache;
 use super::scripts::Scripts;
+use super::sentinel::Sentinels;
 use crate::clock::UnixMs;
-use crate::config::Config;
+use crate::config::{redacted_redis_url, Config, SentinelUrl};
 use crate::store::local::Local;
 use crate::store::{Revocation, RevokeReason};
 use crate::telemetry::Metrics;
@@ -55,7 +56,7 @@ pub(super) struct ErrorCounters {
 pub struct Shared {
     pub(super) keys: Keys,
     /// None when the URL could not be parsed (logged once): Redis then counts as unreachable.
-    pub(super) client: Option<::redis::Client>,
+    pub(super) endpoint: Option<Endpoint>,
     pub(super) scripts: Scripts,
     pub(super) conn: RwLock<Option<MultiplexedConnection>>,
     pub(super) up: AtomicBool,
@@ -85,16 +86,15 @@ impl Shared {
             .redis_url
             .clone()
             .unwrap_or_else(|| "redis://127.0.0.1:6379".to_owned());
-        let client = match resp3_client(&url) {
-            Ok(c) => Some(c),
-            Err(e) => {
-                tracing::error!(error = %e, "state.redis_url is not usable; Redis counts as unreachable");
-                None
-            }
-        };
+        let endpoint = Endpoint::from_url(&url)
+            .map_err(|e| {
+                tracing::error!(error = %e, url = %redacted_redis_url(&url),
+                    "state.redis_url is not usable; Redis counts as unreachable");
+            })
+            .ok();
         Shared {
             keys: Keys::new(&state.prefix),
-            client,
+            endpoint,
             scripts: Scripts::new(),
             conn: RwLock::new(None),
             up: AtomicBool::new(false),
@@ -255,6 +255,33 @@ impl Shared {
             }
         }
         local.effects().revoked(rev);
+    }
+}
+
+/// Where the master is: one URL, or the sentinels that name it (docs/reference.md, "Redis
+/// backend").
+pub(super) enum Endpoint {
+    Single(::redis::Client),
+    Sentinel(Sentinels),
+}
+
+impl Endpoint {
+    fn from_url(url: &str) -> Result<Endpoint, String> {
+        match SentinelUrl::parse(url) {
+            Some(Ok(sentinel)) => Ok(Endpoint::Sentinel(Sentinels::new(sentinel))),
+            Some(Err(problem)) => Err(problem),
+            None => resp3_client(url)
+                .map(Endpoint::Single)
+                .map_err(|e| e.to_string()),
+        }
+    }
+
+    /// Sentinel mode: the master must be checked (`ROLE`) at connect and after a failure.
+    pub(super) fn sentinels(&self) -> Option<&Sentinels> {
+        match self {
+            Endpoint::Single(_) => None,
+            Endpoint::Sentinel(s) => Some(s),
+        }
     }
 }
 

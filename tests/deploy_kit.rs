@@ -147,8 +147,8 @@ fn the_pods_run_as_the_images_user() {
     let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).unwrap();
     let user = dockerfile
         .lines()
-        .filter_map(|l| l.trim().strip_prefix("USER "))
-        .last()
+        .rev()
+        .find_map(|l| l.trim().strip_prefix("USER "))
         .expect("a USER line");
     let uid = user.split(':').next().unwrap().trim();
     for variant in ["single", "redis"] {

@@ -82,14 +82,7 @@ async fn stored_and_replicated(master_url: &str, key: &str) -> bool {
 
 /// How many connections named `idlegate:<prefix>` the server at `url` has.
 async fn gateway_clients(url: &str, prefix: &str) -> usize {
-    let mut conn = connect(url).await;
-    let list: String = redis::cmd("CLIENT")
-        .arg("LIST")
-        .query_async(&mut conn)
-        .await
-        .unwrap();
-    let name = format!("name=idlegate:{prefix} ");
-    list.lines().filter(|l| l.contains(&name)).count()
+    gateway_connection_ids(url, prefix).await.len()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,30 +7,12 @@ use std::io::Write;
 
 /// Skips the calling test: fails under CI, otherwise prints `why` loudly and records it.
 pub fn skip(why: &str) {
-    let test = std::thread::current()
-        .name()
-        .unwrap_or("unnamed test")
-        .to_string();
+    let test = current_test();
     assert!(
         std::env::var_os("CI").is_none_or(|v| v.is_empty()),
         "CI is set, so {test} must run, but {why}"
     );
-    eprintln!();
-    eprintln!("{}", "!".repeat(78));
-    eprintln!("!!! SKIPPED: {test} did NOT run.");
-    eprintln!("!!! {why}.");
-    eprintln!("!!! (Under CI=1 this is a failure.)");
-    eprintln!("{}", "!".repeat(78));
-    eprintln!();
-    if let Some(path) = std::env::var_os("IDLEGATE_TEST_SKIPS") {
-        if let Ok(mut f) = std::fs::OpenOptions::new()
-            .append(true)
-            .create(true)
-            .open(path)
-        {
-            let _ = writeln!(f, "{test}\t{why}");
-        }
-    }
+    announce(&test, why, "(Under CI=1 this is a failure.)");
 }
 
 /// Skips the calling test everywhere, CI included: for a service no machine of ours runs (a
@@ -38,15 +20,28 @@ pub fn skip(why: &str) {
 /// either and `skip` would fail there for good. It still prints `why` loudly and records
 /// itself, so `scripts/test` counts it as skipped, never as passed.
 pub fn skip_unavailable_everywhere(why: &str) {
-    let test = std::thread::current()
+    let test = current_test();
+    announce(
+        &test,
+        why,
+        "(Allowed under CI too: no machine of ours provides it.)",
+    );
+}
+
+fn current_test() -> String {
+    std::thread::current()
         .name()
         .unwrap_or("unnamed test")
-        .to_string();
+        .to_string()
+}
+
+/// The banner, and the line `scripts/test` counts.
+fn announce(test: &str, why: &str, under_ci: &str) {
     eprintln!();
     eprintln!("{}", "!".repeat(78));
     eprintln!("!!! SKIPPED: {test} did NOT run.");
     eprintln!("!!! {why}.");
-    eprintln!("!!! (Allowed under CI too: no machine of ours provides it.)");
+    eprintln!("!!! {under_ci}");
     eprintln!("{}", "!".repeat(78));
     eprintln!();
     if let Some(path) = std::env::var_os("IDLEGATE_TEST_SKIPS") {

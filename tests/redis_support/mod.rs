@@ -90,8 +90,8 @@ pub async fn cleanup(url: &str, prefix: &str) {
     }
 }
 
-/// Kills the gateways' connections (named `idlegate:<prefix>`), nobody else's.
-pub async fn kill_gateway_connections(url: &str, prefix: &str) -> usize {
+/// The ids of the gateways' connections (named `idlegate:<prefix>`) on the server at `url`.
+pub async fn gateway_connection_ids(url: &str, prefix: &str) -> Vec<String> {
     let mut conn = connect(url).await;
     let list: String = redis::cmd("CLIENT")
         .arg("LIST")
@@ -99,12 +99,17 @@ pub async fn kill_gateway_connections(url: &str, prefix: &str) -> usize {
         .await
         .unwrap();
     let name = format!("name=idlegate:{prefix} ");
-    let ids: Vec<String> = list
-        .lines()
+    list.lines()
         .filter(|l| l.contains(&name))
         .filter_map(|l| l.split(' ').find_map(|f| f.strip_prefix("id=")))
         .map(str::to_owned)
-        .collect();
+        .collect()
+}
+
+/// Kills the gateways' connections (named `idlegate:<prefix>`), nobody else's.
+pub async fn kill_gateway_connections(url: &str, prefix: &str) -> usize {
+    let ids = gateway_connection_ids(url, prefix).await;
+    let mut conn = connect(url).await;
     for id in &ids {
         let _: redis::RedisResult<i64> = redis::cmd("CLIENT")
             .arg("KILL")

@@ -300,6 +300,7 @@ fn the_dashboard_has_a_datasource_variable_and_the_expected_panels() {
         "Requests by class",
         "Tracked tokens",
         "Revocations by reason",
+        "Revocations by policy",
         "Tokens by timeout policy",
         "Shadow revocations",
         "Upstream latency",

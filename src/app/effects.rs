@@ -142,9 +142,24 @@ impl EffectsHub {
         let total: u64 = enforced.iter().sum();
         if total > 0 {
             self.recent_revocations.record_n(self.clock.now_ms(), total);
+            self.count_by_policy(revs);
         }
         if shadow > 0 {
             self.metrics.shadow_revocations.inc_by(shadow);
+        }
+    }
+
+    /// `idlegate_policy_revocations_total`: policy ids are small (at most 32 policies), so a
+    /// batch is counted in one pass into a short array.
+    fn count_by_policy(&self, revs: &[Revocation]) {
+        let mut by_policy = [0u64; 256];
+        for rev in revs.iter().filter(|r| r.enforced) {
+            by_policy[usize::from(rev.policy)] += 1;
+        }
+        let names = self.policy_names.load();
+        for (policy, n) in by_policy.iter().enumerate().filter(|(_, n)| **n > 0) {
+            let name = policy_name(&names, policy as u8).unwrap_or("default");
+            self.metrics.identity.policy_revoked(name, *n);
         }
     }
 

@@ -78,6 +78,32 @@ impl Lines {
 }
 
 #[tokio::test]
+async fn enforced_revocations_are_counted_by_policy_name() {
+    let hub = hub();
+    let names = vec!["gold".to_string()];
+    hub.policy_names.store(Arc::new(names.clone()));
+    hub.metrics.identity.set_policies(&names);
+    let mut batch = revocations(3, RevokeReason::Inactivity, true);
+    let mut gold = revocations(2, RevokeReason::Admin, true);
+    let mut gold_shadow = revocations(4, RevokeReason::Inactivity, false);
+    for rev in gold.iter_mut().chain(gold_shadow.iter_mut()) {
+        rev.policy = 1;
+    }
+    batch.append(&mut gold);
+    batch.append(&mut gold_shadow);
+    hub.revoked_batch(batch).await;
+    let text = hub.metrics.encode();
+    assert!(
+        text.contains("idlegate_policy_revocations_total{policy=\"default\"} 3"),
+        "{text}"
+    );
+    assert!(
+        text.contains("idlegate_policy_revocations_total{policy=\"gold\"} 2"),
+        "shadow ones not counted"
+    );
+}
+
+#[tokio::test]
 async fn a_batch_is_counted_at_once_by_reason() {
     let hub = hub();
     let mut batch = revocations(3, RevokeReason::Inactivity, true);

@@ -49,6 +49,7 @@ pub struct IdentityMetrics {
     verifications: Family<ResultLabel, Counter>,
     jwks_refresh: Family<ResultLabel, Counter>,
     policy_tokens: Family<PolicyLabel, Gauge>,
+    policy_revocations: Family<PolicyLabel, Counter>,
     policy_labels: parking_lot::Mutex<Vec<String>>,
     /// Distinct subjects of tracked and retained revoked tokens.
     pub subjects: Gauge,
@@ -72,6 +73,11 @@ impl IdentityMetrics {
             "idlegate_policy_tokens",
             "Tracked tokens by timeout policy (policy=\"default\" for the default)",
             self.policy_tokens.clone(),
+        );
+        r.register(
+            "idlegate_policy_revocations",
+            "Enforced revocations by timeout policy (policy=\"default\" for the default)",
+            self.policy_revocations.clone(),
         );
         r.register(
             "idlegate_subjects",
@@ -117,16 +123,32 @@ impl IdentityMetrics {
         let mut wanted: Vec<String> = vec!["default".to_string()];
         wanted.extend(names.iter().cloned());
         for old in live.iter().filter(|old| !wanted.contains(old)) {
-            self.policy_tokens.remove(&PolicyLabel {
+            let label = PolicyLabel {
                 policy: old.clone(),
-            });
+            };
+            self.policy_tokens.remove(&label);
+            self.policy_revocations.remove(&label);
         }
         for name in &wanted {
-            let _ = self.policy_tokens.get_or_create(&PolicyLabel {
+            let label = PolicyLabel {
                 policy: name.clone(),
-            });
+            };
+            let _ = self.policy_tokens.get_or_create(&label);
+            let _ = self.policy_revocations.get_or_create(&label);
         }
         *live = wanted;
+    }
+
+    /// Counts `n` enforced revocations of tokens under `policy` (`"default"` for the default);
+    /// a name that is not a live policy is not a series (the label set stays bounded).
+    pub fn policy_revoked(&self, policy: &str, n: u64) {
+        if self.policy_labels.lock().iter().any(|p| p == policy) {
+            self.policy_revocations
+                .get_or_create(&PolicyLabel {
+                    policy: policy.to_string(),
+                })
+                .inc_by(n);
+        }
     }
 
     /// Sets one policy's gauge (`"default"` for the default policy).

@@ -162,12 +162,7 @@ async fn wait_for_revocation(path: &Path, id: &str) -> Value {
 }
 
 async fn sigterm(mut child: tokio::process::Child) -> tokio::process::Child {
-    let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    send_sigterm(child.id().unwrap());
     let exit = tokio::time::timeout(Duration::from_secs(20), child.wait())
         .await
         .expect("stops within 20 s")
@@ -341,12 +336,7 @@ async fn a_graceful_stop_writes_out_every_buffered_line() {
     for chunk in ids.chunks(16) {
         futures_util::future::join_all(chunk.iter().map(|id| bin.revoke(id))).await;
     }
-    let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    send_sigterm(child.id().unwrap());
     // The admin listener closes at the end of the stop: from then on only the exit's flush
     // can bring the buffered lines out.
     let admin = format!("127.0.0.1:{}", bin.admin);

@@ -275,12 +275,7 @@ async fn sigterm_drains_in_flight_requests_and_exits_0() {
         async move { client.get(slow_url).await.map(|r| r.status()) }
     });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let pid = child.id().unwrap().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
+    common::send_sigterm(child.id().unwrap());
     let status = in_flight
         .await
         .unwrap()

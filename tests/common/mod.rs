@@ -279,6 +279,15 @@ impl Gateway {
 }
 
 /// A port that was free a moment ago (for the binary, which binds its configured address).
+/// Sends SIGTERM (a graceful stop) to the process `pid`, as a platform would.
+pub fn send_sigterm(pid: u32) {
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success(), "kill -TERM {pid}");
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()

@@ -1,6 +1,8 @@
 //! Redis flush throughput: touched tokens written per second by one replica (one max() Lua
-//! script per token, 512 per pipeline, on one connection). Needs a Redis at
-//! `IDLEGATE_BENCH_REDIS` (default redis://127.0.0.1:6379); skips loudly without one.
+//! script per token, 512 per pipeline on one connection; on a cluster one command per token,
+//! 512 at once). Needs a Redis at `IDLEGATE_BENCH_REDIS` (default redis://127.0.0.1:6379);
+//! skips loudly without one. Against a private local cluster:
+//! `bash benches/redis_cluster.sh cargo bench --bench redis_flush`.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -89,7 +91,11 @@ fn flush_throughput(c: &mut Criterion) {
     let mut group = c.benchmark_group("redis_flush");
     group.throughput(Throughput::Elements(TOKENS as u64));
     group.sample_size(10);
-    group.bench_function("touched_tokens", |b| {
+    let name = match redis_url().starts_with("redis+cluster://") {
+        true => "touched_tokens_cluster",
+        false => "touched_tokens",
+    };
+    group.bench_function(name, |b| {
         b.iter_custom(|iters| {
             let mut total = Duration::ZERO;
             for _ in 0..iters {

@@ -44,7 +44,7 @@ pub use policies::{
     group_count_problem, group_problem, policy_name_problem, priority_problem, sort_by_priority,
     MAX_POLICIES, MAX_POLICY_GROUPS, MAX_PRIORITY,
 };
-pub use redis_url::{redacted_redis_url, SentinelUrl};
+pub use redis_url::{redacted_redis_url, ClusterUrl, SentinelUrl};
 
 use std::path::Path;
 

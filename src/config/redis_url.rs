@@ -1,5 +1,5 @@
 //! The Redis URL forms of `state.redis_url` beyond what the client parses itself: the
-//! Sentinel form, and a redacted URL for people (docs/reference.md, "[state]").
+//! Sentinel and Cluster forms, and a redacted URL for people (docs/reference.md, "[state]").
 
 pub(crate) const SENTINEL_SHAPE: &str =
     "expected redis+sentinel://[user:password@]host:port[,host:port…]/master_name[?db=N]";
@@ -52,7 +52,7 @@ impl SentinelUrl {
         }
         let sentinels = hosts
             .split(',')
-            .map(sentinel_address)
+            .map(|a| host_port("sentinel", a))
             .collect::<Result<Vec<_>, _>>()?;
         if sentinels.len() > MAX_SENTINELS {
             return Err(format!("more than {MAX_SENTINELS} sentinels"));
@@ -63,16 +63,7 @@ impl SentinelUrl {
         if !master.bytes().all(|b| b.is_ascii_graphic() && b != b'/') {
             return Err(format!("invalid master name {master:?}"));
         }
-        let (username, password) = match userinfo {
-            None => (None, None),
-            Some(u) => {
-                let (user, pass) = u.split_once(':').map_or((u, None), |(a, b)| (a, Some(b)));
-                let user = (!user.is_empty())
-                    .then(|| percent_decode(user))
-                    .transpose()?;
-                (user, pass.map(percent_decode).transpose()?)
-            }
-        };
+        let (username, password) = user_and_password(userinfo)?;
         Ok(SentinelUrl {
             sentinels,
             master: master.to_string(),
@@ -83,14 +74,93 @@ impl SentinelUrl {
     }
 }
 
+pub(crate) const CLUSTER_SHAPE: &str =
+    "expected redis+cluster://[user:password@]host:port[,host:port…]";
+
+/// `redis+cluster://[user:password@]HOST:PORT[,HOST:PORT…]`: seed nodes of a Redis Cluster
+/// (any reachable one tells the client the others and the slot map); the user and password
+/// are every node's (docs/reference.md, "Redis backend").
+#[derive(Clone, PartialEq, Eq)]
+pub struct ClusterUrl {
+    pub nodes: Vec<(String, u16)>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+}
+
+impl std::fmt::Debug for ClusterUrl {
+    /// Never shows the password.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClusterUrl")
+            .field("nodes", &self.nodes)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .finish()
+    }
+}
+
+impl ClusterUrl {
+    pub const SCHEME: &'static str = "redis+cluster://";
+
+    /// None when `text` is not a Cluster URL; else the URL or what is wrong with it.
+    pub fn parse(text: &str) -> Option<Result<ClusterUrl, String>> {
+        let rest = text.strip_prefix(Self::SCHEME)?;
+        Some(Self::parse_rest(rest))
+    }
+
+    fn parse_rest(rest: &str) -> Result<ClusterUrl, String> {
+        // A cluster has database 0 only, so there is no path; nor any option.
+        if let Some(extra) = rest.find(['/', '?']) {
+            let extra = &rest[extra..];
+            if extra != "/" {
+                return Err(format!(
+                    "unexpected {extra:?} after the nodes (a cluster has database 0 only)"
+                ));
+            }
+        }
+        let authority = rest.trim_end_matches('/');
+        let (userinfo, hosts) = match authority.rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority),
+        };
+        if hosts.is_empty() {
+            return Err("no node address".into());
+        }
+        let nodes = hosts
+            .split(',')
+            .map(|a| host_port("node", a))
+            .collect::<Result<Vec<_>, _>>()?;
+        if nodes.len() > MAX_SENTINELS {
+            return Err(format!("more than {MAX_SENTINELS} seed nodes"));
+        }
+        let (username, password) = user_and_password(userinfo)?;
+        Ok(ClusterUrl {
+            nodes,
+            username,
+            password,
+        })
+    }
+}
+
+/// The `user:password` before `@`, %-decoded; an empty user is none.
+fn user_and_password(userinfo: Option<&str>) -> Result<(Option<String>, Option<String>), String> {
+    let Some(u) = userinfo else {
+        return Ok((None, None));
+    };
+    let (user, pass) = u.split_once(':').map_or((u, None), |(a, b)| (a, Some(b)));
+    let user = (!user.is_empty())
+        .then(|| percent_decode(user))
+        .transpose()?;
+    Ok((user, pass.map(percent_decode).transpose()?))
+}
+
 /// `HOST:PORT` or `[IPV6]:PORT`.
-fn sentinel_address(text: &str) -> Result<(String, u16), String> {
+fn host_port(what: &str, text: &str) -> Result<(String, u16), String> {
     let (host, port) = text
         .rsplit_once(':')
-        .ok_or_else(|| format!("sentinel address {text:?} has no port"))?;
+        .ok_or_else(|| format!("{what} address {text:?} has no port"))?;
     let port = match port.parse::<u16>() {
         Ok(p) if p > 0 => p,
-        _ => return Err(format!("bad port {port:?} in sentinel address {text:?}")),
+        _ => return Err(format!("bad port {port:?} in {what} address {text:?}")),
     };
     let bare = host
         .strip_prefix('[')
@@ -102,7 +172,7 @@ fn sentinel_address(text: &str) -> Result<(String, u16), String> {
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b"-.:_".contains(&b));
     if !valid {
-        return Err(format!("bad host in sentinel address {text:?}"));
+        return Err(format!("bad host in {what} address {text:?}"));
     }
     Ok((bare.to_string(), port))
 }

@@ -77,6 +77,8 @@ fn the_config_accepts_every_redis_url_form() {
         "rediss://r:6380",
         "redis+sentinel://127.0.0.1:26379/m",
         "redis+sentinel://user:pw@a:26379,b:26379/m?db=1",
+        "redis+cluster://127.0.0.1:7000",
+        "redis+cluster://user:pw@a:7000,b:7001,[::1]:7002/",
     ] {
         assert_eq!(url_errors(url), [], "{url}");
     }
@@ -88,6 +90,8 @@ fn the_config_refuses_bad_redis_urls_at_their_line_and_column() {
         ("redis+sentinel:///m", "no sentinel address"),
         ("redis+sentinel://s1:99999/m", "bad port"),
         ("redis+sentinel://s1:26379", "no master name"),
+        ("redis+cluster://", "no node address"),
+        ("redis+cluster://n1:7000/1", "database 0 only"),
         ("http://x", "expected redis://host:port"),
     ] {
         let errors = url_errors(url);
@@ -98,8 +102,51 @@ fn the_config_refuses_bad_redis_urls_at_their_line_and_column() {
     }
 }
 
+fn cluster(text: &str) -> Result<ClusterUrl, String> {
+    ClusterUrl::parse(text).expect("a Cluster URL")
+}
+
+#[test]
+fn cluster_urls_list_seed_nodes_with_an_optional_user_and_password() {
+    let u = cluster("redis+cluster://10.0.0.1:7000,node-b:7001,[::1]:7002").unwrap();
+    let expected = [("10.0.0.1", 7000), ("node-b", 7001), ("::1", 7002)];
+    let expected: Vec<(String, u16)> = expected.iter().map(|(h, p)| (h.to_string(), *p)).collect();
+    assert_eq!(u.nodes, expected);
+    assert_eq!((u.username, u.password), (None, None));
+    let u = cluster("redis+cluster://app:p%40ss@n1:7000/").unwrap();
+    assert_eq!(u.username.as_deref(), Some("app"));
+    assert_eq!(u.password.as_deref(), Some("p@ss"));
+    assert!(!format!("{u:?}").contains("p@ss"));
+    assert!(ClusterUrl::parse("redis://127.0.0.1:6379").is_none());
+    assert!(ClusterUrl::parse("redis+sentinel://s:1/m").is_none());
+}
+
+#[test]
+fn malformed_cluster_urls_say_what_is_wrong() {
+    let cases = [
+        ("redis+cluster://", "no node address"),
+        ("redis+cluster://n1", "has no port"),
+        ("redis+cluster://n1:0", "bad port"),
+        ("redis+cluster://n1:7000,", "has no port"),
+        ("redis+cluster://n 1:7000", "bad host"),
+        ("redis+cluster://n1:7000/2", "database 0 only"),
+        ("redis+cluster://n1:7000?db=1", "database 0 only"),
+        ("redis+cluster://u:%zz@n1:7000", "%-escape"),
+    ];
+    for (url, problem) in cases {
+        let err = cluster(url).expect_err(url);
+        assert!(err.contains(problem), "{url}: {err}");
+    }
+    let many = vec!["n:1"; MAX_SENTINELS + 1].join(",");
+    assert!(cluster(&format!("redis+cluster://{many}")).is_err());
+}
+
 #[test]
 fn redaction_hides_the_password_only() {
+    assert_eq!(
+        redacted_redis_url("redis+cluster://u:pw@a:1,b:2"),
+        "redis+cluster://u:***@a:1,b:2"
+    );
     assert_eq!(
         redacted_redis_url("redis+sentinel://u:pw@a:1,b:2/m?db=1"),
         "redis+sentinel://u:***@a:1,b:2/m?db=1"

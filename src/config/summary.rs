@@ -281,7 +281,16 @@ pub(crate) fn duration(d: Duration) -> String {
     parts.join(" ")
 }
 
-/// The Redis endpoint, never its password: the URL, or the sentinels and the master name.
+/// `host:port`, or `[v6]:port`.
+fn host_port(host: &str, port: u16) -> String {
+    match host.contains(':') {
+        true => format!("[{host}]:{port}"),
+        false => format!("{host}:{port}"),
+    }
+}
+
+/// The Redis endpoint, never its password: the URL, the sentinels and the master name, or
+/// the cluster's seed nodes.
 fn redis_endpoint(out: &mut String, url: Option<&str>) {
     let Some(url) = url else {
         row(out, "redis_url", "none");
@@ -292,15 +301,18 @@ fn redis_endpoint(out: &mut String, url: Option<&str>) {
             let sentinels: Vec<String> = s
                 .sentinels
                 .iter()
-                .map(|(host, port)| match host.contains(':') {
-                    true => format!("[{host}]:{port}"),
-                    false => format!("{host}:{port}"),
-                })
+                .map(|(host, port)| host_port(host, *port))
                 .collect();
             row(out, "redis_sentinels", sentinels.join(", "));
             row(out, "redis_master", format!("{} (db {})", s.master, s.db));
         }
-        _ => row(out, "redis_url", super::redacted_redis_url(url)),
+        _ => match super::ClusterUrl::parse(url) {
+            Some(Ok(c)) => {
+                let nodes: Vec<String> = c.nodes.iter().map(|(h, p)| host_port(h, *p)).collect();
+                row(out, "redis_cluster", nodes.join(", "));
+            }
+            _ => row(out, "redis_url", super::redacted_redis_url(url)),
+        },
     }
 }
 
@@ -331,5 +343,17 @@ mod tests {
             !out.contains("hunter2") && !plain.contains("hunter2"),
             "{out}{plain}"
         );
+    }
+
+    #[test]
+    fn a_cluster_endpoint_shows_its_seed_nodes_never_the_password() {
+        let mut out = String::new();
+        redis_endpoint(
+            &mut out,
+            Some("redis+cluster://u:hunter2@a:7000,[::1]:7001"),
+        );
+        assert!(out.contains("redis_cluster"), "{out}");
+        assert!(out.contains("a:7000, [::1]:7001"), "{out}");
+        assert!(!out.contains("hunter2"), "{out}");
     }
 }

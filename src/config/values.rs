@@ -4,7 +4,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::redis_url::{redacted_redis_url, SentinelUrl, SENTINEL_SHAPE};
+use super::redis_url::{
+    redacted_redis_url, ClusterUrl, SentinelUrl, CLUSTER_SHAPE, SENTINEL_SHAPE,
+};
 use super::walk::{Field, Report};
 
 /// A positive humantime duration (`"30m"`, `"1500ms"`).
@@ -171,9 +173,22 @@ fn report_or<T>(f: &Field, r: &mut Report, problem: Option<String>, value: T) ->
     }
 }
 
-/// `redis://…`, `rediss://…`, or `redis+sentinel://…` ([`SentinelUrl`]).
+/// `redis://…`, `rediss://…`, `redis+sentinel://…` ([`SentinelUrl`]) or `redis+cluster://…`
+/// ([`ClusterUrl`]).
 pub(crate) fn redis_url(f: &Field, r: &mut Report) -> Option<String> {
     let text = f.str(r)?;
+    if let Some(parsed) = ClusterUrl::parse(text) {
+        return match parsed {
+            Ok(_) => Some(text.to_string()),
+            Err(problem) => {
+                f.error(
+                    r,
+                    format!("invalid Cluster URL: {problem}; {CLUSTER_SHAPE}"),
+                );
+                None
+            }
+        };
+    }
     if let Some(parsed) = SentinelUrl::parse(text) {
         return match parsed {
             Ok(_) => Some(text.to_string()),
@@ -193,8 +208,9 @@ pub(crate) fn redis_url(f: &Field, r: &mut Report) -> Option<String> {
         Some(rest) if !rest.is_empty() => Some(text.to_string()),
         _ => {
             let msg = format!(
-                "invalid Redis URL {:?}; expected redis://host:port, rediss://host:port or \
-                 redis+sentinel://host:port[,host:port…]/master_name",
+                "invalid Redis URL {:?}; expected redis://host:port, rediss://host:port, \
+                 redis+sentinel://host:port[,host:port…]/master_name or \
+                 redis+cluster://host:port[,host:port…]",
                 redacted_redis_url(text)
             );
             f.error(r, msg);

@@ -12,10 +12,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
+use ::redis::cluster::ClusterConfig;
 use ::redis::{cmd, AsyncConnectionConfig, PushInfo, PushKind, RedisResult};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
+use super::link::Link;
 use super::sentinel;
 use super::shared::{Endpoint, Shared};
 use crate::store::local::Local;
@@ -25,6 +26,8 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bounds every command, so a silent network split stalls a request at most this long.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
+/// Shard channels subscribed at once on a cluster.
+const SUBSCRIBE_BATCH: usize = 512;
 
 /// Reconnect delays: doubling from [`BACKOFF_FIRST`] up to [`BACKOFF_MAX`].
 fn reconnect_backoff() -> Backoff {
@@ -86,31 +89,34 @@ pub(super) async fn run(
     }
 }
 
-async fn connect(
-    shared: &Shared,
-) -> RedisResult<(MultiplexedConnection, UnboundedReceiver<PushInfo>)> {
+/// Connects, names the connection (on a cluster: every node's), loads the scripts (on every
+/// master) and subscribes. On a cluster, the client follows `MOVED`/`ASK` and topology
+/// changes itself; a node connection that drops still ends the connected phase (its
+/// `Disconnection` push), so the reconnect re-checks every tracked token's revocation.
+async fn connect(shared: &Shared) -> RedisResult<(Link, UnboundedReceiver<PushInfo>)> {
     let Some(endpoint) = &shared.endpoint else {
         return Err(::redis::RedisError::from((
             ::redis::ErrorKind::InvalidClientConfig,
             "no usable state.redis_url",
         )));
     };
-    let client = match endpoint {
-        Endpoint::Single(client) => client.clone(),
-        Endpoint::Sentinel(sentinels) => sentinels.master_client().await?,
-    };
     let (tx, rx) = unbounded_channel();
-    let config = AsyncConnectionConfig::new()
-        .set_connection_timeout(CONNECT_TIMEOUT)
-        .set_response_timeout(RESPONSE_TIMEOUT)
-        .set_push_sender(tx);
-    let mut conn = client
-        .get_multiplexed_async_connection_with_config(&config)
-        .await?;
-    if endpoint.sentinels().is_some() {
-        // A sentinel may still name the old master right after a failover.
-        sentinel::ensure_master(&mut conn).await?;
-    }
+    let mut conn = match endpoint {
+        Endpoint::Cluster(client) => {
+            let config = ClusterConfig::new()
+                .set_connection_timeout(CONNECT_TIMEOUT)
+                .set_response_timeout(RESPONSE_TIMEOUT)
+                .set_push_sender(tx);
+            Link::Cluster(client.get_async_connection_with_config(config).await?)
+        }
+        Endpoint::Single(client) => Link::Single(single(client, tx).await?),
+        Endpoint::Sentinel(sentinels) => {
+            let mut conn = single(&sentinels.master_client().await?, tx).await?;
+            // A sentinel may still name the old master right after a failover.
+            sentinel::ensure_master(&mut conn).await?;
+            Link::Single(conn)
+        }
+    };
     cmd("CLIENT")
         .arg("SETNAME")
         .arg(shared.keys.client_name())
@@ -119,8 +125,59 @@ async fn connect(
     for script in shared.scripts.all() {
         script.load_async(&mut conn).await?;
     }
-    conn.subscribe(shared.keys.channel()).await?;
+    subscribe(shared, &mut conn).await?;
     Ok((conn, rx))
+}
+
+/// The revocation channel; on a cluster every slot's shard channel, each at its master.
+async fn subscribe(shared: &Shared, conn: &mut Link) -> RedisResult<()> {
+    if !matches!(conn, Link::Cluster(_)) {
+        return cmd("SUBSCRIBE")
+            .arg(shared.keys.channel())
+            .exec_async(conn)
+            .await;
+    }
+    let channels: Vec<String> = shared.keys.shard_channels().collect();
+    let started = std::time::Instant::now();
+    // In batches, so that each command's response timeout counts from near its sending.
+    for chunk in channels.chunks(SUBSCRIBE_BATCH) {
+        let subscriptions = chunk
+            .iter()
+            .map(|channel| {
+                let mut c = cmd("SSUBSCRIBE");
+                c.arg(channel);
+                c
+            })
+            .collect();
+        if let Some(e) = conn
+            .batch(subscriptions)
+            .await
+            .into_iter()
+            .find_map(Result::err)
+        {
+            return Err(e);
+        }
+    }
+    tracing::debug!(
+        channels = channels.len(),
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "subscribed to every slot's shard channel"
+    );
+    Ok(())
+}
+
+/// One RESP3 connection to one server, its pushes to `tx`.
+async fn single(
+    client: &::redis::Client,
+    tx: tokio::sync::mpsc::UnboundedSender<PushInfo>,
+) -> RedisResult<::redis::aio::MultiplexedConnection> {
+    let config = AsyncConnectionConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+        .set_push_sender(tx);
+    client
+        .get_multiplexed_async_connection_with_config(&config)
+        .await
 }
 
 /// Connected: recover what was missed, then apply messages until the connection is lost.
@@ -144,6 +201,8 @@ async fn connected(
         tokio::select! {
             push = pushes.recv() => match push {
                 Some(PushInfo { kind: PushKind::Disconnection, .. }) | None => return Ended::Lost,
+                // A slot moved to another master (cluster): subscribe where it lives now.
+                Some(PushInfo { kind: PushKind::SUnsubscribe, .. }) => return Ended::Lost,
                 Some(push) => shared.apply_push(local, &push),
             },
             _ = shared.suspect.notified() => {

@@ -15,8 +15,11 @@
 //!   subject's BLAKE3 hash: its own hash tag, so a subject's set lives in one slot). Its TTL is
 //!   refreshed on each add to the longest tracked TTL of its tokens.
 //! - `<prefix>:epoch` a random id of the data set (detects a Redis that lost its data).
-//! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"`.
+//! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"`; on a Redis
+//!   Cluster one shard channel per slot instead, `<prefix>:revocations:{<tag>}`, the tag
+//!   hashing to the slot (`shard`), and a token's revocation goes to its own slot's channel.
 
+use super::shard::{slot_of, slot_tags, SLOTS};
 use crate::clock::UnixMs;
 use crate::store::RevokeReason;
 use crate::token::TokenKey;
@@ -73,6 +76,21 @@ impl Keys {
         format!("{}:revocations", self.prefix)
     }
 
+    /// On a cluster: the shard channel of the slot of `key`'s keys (see `shard`).
+    pub fn shard_channel(&self, key: &TokenKey) -> String {
+        let slot = slot_of(&key.to_hex());
+        self.shard_channel_of_slot(slot)
+    }
+
+    /// On a cluster: every slot's shard channel, slot by slot.
+    pub fn shard_channels(&self) -> impl Iterator<Item = String> + '_ {
+        (0..SLOTS).map(|slot| self.shard_channel_of_slot(slot))
+    }
+
+    fn shard_channel_of_slot(&self, slot: usize) -> String {
+        format!("{}:revocations:{{{}}}", self.prefix, slot_tags()[slot])
+    }
+
     /// The name this gateway's connection gets (`CLIENT SETNAME`, no spaces allowed).
     pub fn client_name(&self) -> String {
         let clean: String = self
@@ -120,6 +138,33 @@ mod tests {
         assert_eq!(k.revoked(&key), format!("idlegate:{{{id}}}:r"));
         assert_eq!(k.shadow(&key), format!("idlegate:{{{id}}}:s"));
         assert_eq!(k.channel(), "idlegate:revocations");
+    }
+
+    /// The tag between the first `{` and the next `}`, as Redis Cluster reads it.
+    fn hash_tag(key: &str) -> &str {
+        let open = key.find('{').expect("a tag");
+        let close = key[open..].find('}').expect("a closed tag");
+        &key[open + 1..open + close]
+    }
+
+    #[test]
+    fn a_tokens_shard_channel_hashes_to_the_slot_of_its_keys() {
+        let k = Keys::new("idlegate");
+        for n in 0u8..=255 {
+            let key = TokenKey([n; 16]);
+            let channel = k.shard_channel(&key);
+            assert!(channel.starts_with("idlegate:revocations:{"), "{channel}");
+            assert_eq!(
+                slot_of(hash_tag(&channel)),
+                slot_of(hash_tag(&k.revoked(&key))),
+                "{channel}"
+            );
+        }
+        let all: Vec<String> = k.shard_channels().collect();
+        assert_eq!(all.len(), SLOTS);
+        for (slot, channel) in all.iter().enumerate().step_by(97) {
+            assert_eq!(slot_of(hash_tag(channel)), slot);
+        }
     }
 
     #[test]

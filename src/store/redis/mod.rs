@@ -17,6 +17,7 @@
 
 mod conn;
 mod keys;
+mod link;
 mod lookup;
 mod negative;
 mod path;
@@ -24,6 +25,7 @@ mod pubsub;
 mod rfc7009;
 mod scripts;
 mod sentinel;
+mod shard;
 mod shared;
 mod subjects;
 mod sync;

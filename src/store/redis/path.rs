@@ -145,12 +145,13 @@ impl Shared {
         }
     }
 
-    /// The sweeper's due tokens: claimed in pipelines. Without Redis they expire locally and
-    /// their revocations wait for it; a failed pipeline leaves its tokens due for next tick.
+    /// The sweeper's due tokens: claimed in batches (`Link::batch`). Without Redis they expire
+    /// locally and their revocations wait for it; a failed claim leaves its token due for the
+    /// next tick.
     pub async fn claim_due(&self, local: &Local, due: Vec<Revocation>, timing: &Timing) {
         for chunk in due.chunks(CLAIM_CHUNK) {
             let now_ms = local.clock.now_ms();
-            let Some(mut conn) = self.connection() else {
+            let Some(conn) = self.connection() else {
                 for rev in chunk {
                     self.expire_offline(local, rev.clone(), now_ms, timing);
                 }
@@ -160,22 +161,17 @@ impl Shared {
                 .iter()
                 .filter_map(|r| local.store.record(&r.key))
                 .collect();
-            let mut p = pipe();
-            for rec in &records {
-                p.add_command(self.claim_cmd(rec, now_ms, timing));
-            }
-            let replies: Vec<Value> = match p.query_async(&mut conn).await {
-                Ok(r) => r,
-                Err(e) => {
-                    self.failed(&self.errors.write, "claim", &e);
-                    return;
-                }
-            };
-            for (rec, reply) in records.iter().zip(&replies) {
-                match decode_claim(reply) {
-                    Ok(reply) => {
+            let cmds = records
+                .iter()
+                .map(|rec| self.claim_cmd(rec, now_ms, timing))
+                .collect();
+            for (rec, reply) in records.iter().zip(conn.batch(cmds).await) {
+                // A failed claim (Redis, or its cluster node, down) leaves the token due.
+                match reply.map(|v| decode_claim(&v)) {
+                    Ok(Ok(reply)) => {
                         self.apply_claim(local, rec, reply, now_ms, timing);
                     }
+                    Ok(Err(e)) => self.failed(&self.errors.write, "claim", &e),
                     Err(e) => self.failed(&self.errors.write, "claim", &e),
                 }
             }
@@ -186,6 +182,7 @@ impl Shared {
         let key = &rec.key;
         let own = own_timing(timing, rec.policy);
         let timing = &own;
+        let (channel, publish) = self.publish_target(key);
         let mut c = cmd("EVALSHA");
         c.arg(self.scripts.claim.get_hash())
             .arg(3)
@@ -200,10 +197,11 @@ impl Shared {
             .arg(timing.absolute_ms.unwrap_or(0))
             .arg(timing.retention_ms)
             .arg(if timing.enforce { 1 } else { 0 })
-            .arg(self.keys.channel())
+            .arg(&channel)
             .arg(key.to_hex())
             .arg(tracked_ttl_ms(timing))
-            .arg(rec.subject.as_deref().unwrap_or(""));
+            .arg(rec.subject.as_deref().unwrap_or(""))
+            .arg(publish);
         c
     }
 

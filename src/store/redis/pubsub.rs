@@ -2,7 +2,7 @@
 //! of the locally tracked tokens against the stored revocations, for messages missed while
 //! disconnected.
 
-use ::redis::{pipe, PushInfo, PushKind, Value};
+use ::redis::{from_redis_value, pipe, PushInfo, PushKind, Value};
 
 use super::keys::{parse_message, parse_revoked_value};
 use super::shared::Shared;
@@ -11,7 +11,7 @@ use crate::store::local::Local;
 use crate::store::RevokeReason;
 use crate::token::TokenKey;
 
-/// Keys looked up per pipeline by the recovery sweep.
+/// Keys looked up per batch by the recovery sweep.
 const CHUNK: usize = 512;
 
 impl Shared {
@@ -89,22 +89,28 @@ impl Shared {
         let (tracked, _) = local.store.export();
         let mut recovered = 0;
         for chunk in tracked.chunks(CHUNK) {
-            let Some(mut conn) = self.connection() else {
+            let Some(conn) = self.connection() else {
                 return recovered;
             };
-            let mut p = pipe();
-            for rec in chunk {
-                p.cmd("GET").arg(self.keys.revoked(&rec.key));
-            }
-            let values: Vec<Option<String>> = match p.query_async(&mut conn).await {
-                Ok(v) => v,
-                Err(e) => {
-                    self.failed(&self.errors.read, "recovery lookup", &e);
-                    return recovered;
-                }
-            };
+            let cmds = chunk
+                .iter()
+                .map(|rec| {
+                    let mut c = ::redis::cmd("GET");
+                    c.arg(self.keys.revoked(&rec.key));
+                    c
+                })
+                .collect();
+            let replies = conn.batch(cmds).await;
             let now_ms = local.clock.now_ms();
-            for (rec, value) in chunk.iter().zip(values) {
+            for (rec, reply) in chunk.iter().zip(replies) {
+                let value: Option<String> = match reply.and_then(|v| from_redis_value(&v)) {
+                    Ok(v) => v,
+                    Err(e) => {
+                        // Not learnt now: the flush or the claim of the token will.
+                        self.failed(&self.errors.read, "recovery lookup", &e);
+                        continue;
+                    }
+                };
                 if let Some((reason, until)) = value.as_deref().and_then(parse_revoked_value) {
                     self.learn_revoked(local, &rec.key, reason, until, now_ms);
                     recovered += 1;
@@ -115,10 +121,10 @@ impl Shared {
     }
 }
 
-/// A pub/sub message's revocation: None for a push that is not a message with a text
-/// payload, `Some(None)` for a malformed payload.
+/// A pub/sub message's revocation (a message, or a shard message on a cluster): None for a
+/// push that is not a message with a text payload, `Some(None)` for a malformed payload.
 pub(crate) fn decode_push(push: &PushInfo) -> Option<Option<(TokenKey, RevokeReason, UnixMs)>> {
-    if push.kind != PushKind::Message {
+    if !matches!(push.kind, PushKind::Message | PushKind::SMessage) {
         return None;
     }
     let payload = push.data.get(1).and_then(as_text)?;

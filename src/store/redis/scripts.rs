@@ -25,7 +25,7 @@ return {0, string.format('%.0f', last), string.format('%.0f', first)}
 "#;
 
 /// Expiry claim. KEYS: t, r, s. ARGV: last, first, exp, now, idle, absolute (0 = none),
-/// retention, enforce (1/0), channel, token id, ttl, subject ('' = none).
+/// retention, enforce (1/0), channel, token id, ttl, subject ('' = none), publish command.
 /// Atomically: revoked already → say so; newer activity in Redis keeps the token alive →
 /// the merged times; really expired → revoke (enforce: `r` with PX, delete `t`, publish) and
 /// report the claim to this replica alone.
@@ -59,13 +59,14 @@ if exp > 0 and exp < till then till = exp end
 if till > now then
   local v = reason .. ' ' .. fmt(till)
   redis.call('SET', KEYS[2], v, 'PX', fmt(till - now))
-  redis.call('PUBLISH', ARGV[9], ARGV[10] .. ' ' .. v)
+  redis.call(ARGV[13], ARGV[9], ARGV[10] .. ' ' .. v)
 end
 return {1, reason, fmt(at), fmt(till), fmt(last), fmt(first)}
 "#;
 
 /// A revocation decided locally (admin, or an expiry while Redis was unreachable).
-/// KEYS: t, r. ARGV: reason, until, now, channel, token id. A later `until` already stored
+/// KEYS: t, r. ARGV: reason, until, now, channel, token id, publish command (`PUBLISH`, or
+/// `SPUBLISH` on a cluster: see `shard`). A later `until` already stored
 /// wins and is not published again.
 const REVOKE: &str = r#"
 local u, now = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -78,7 +79,7 @@ if old then
 end
 local v = ARGV[1] .. ' ' .. ARGV[2]
 redis.call('SET', KEYS[2], v, 'PX', string.format('%.0f', u - now))
-redis.call('PUBLISH', ARGV[4], ARGV[5] .. ' ' .. v)
+redis.call(ARGV[6], ARGV[4], ARGV[5] .. ' ' .. v)
 return 1
 "#;
 

@@ -13,7 +13,7 @@
 
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
+use ::redis::aio::ConnectionLike;
 use ::redis::{
     cmd, AsyncConnectionConfig, ConnectionAddr, ConnectionInfo, ErrorKind, ProtocolVersion,
     RedisConnectionInfo, RedisError, RedisResult, Value,
@@ -111,7 +111,7 @@ impl Sentinels {
 
 /// Whether the server behind `conn` is a master (`ROLE`): right after a failover a sentinel
 /// may still name the old, demoted one, and a demoted master may keep our connection.
-pub(super) async fn is_master(conn: &mut MultiplexedConnection) -> RedisResult<bool> {
+pub(super) async fn is_master(conn: &mut (impl ConnectionLike + Send)) -> RedisResult<bool> {
     let role: Vec<Value> = cmd("ROLE").query_async(conn).await?;
     Ok(match role.first() {
         Some(Value::BulkString(b)) => b.as_slice() == b"master",
@@ -121,7 +121,7 @@ pub(super) async fn is_master(conn: &mut MultiplexedConnection) -> RedisResult<b
 }
 
 /// Fails unless the server behind `conn` is a master.
-pub(super) async fn ensure_master(conn: &mut MultiplexedConnection) -> RedisResult<()> {
+pub(super) async fn ensure_master(conn: &mut (impl ConnectionLike + Send)) -> RedisResult<()> {
     match is_master(conn).await? {
         true => Ok(()),
         false => Err(failure(

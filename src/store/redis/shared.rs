@@ -6,7 +6,6 @@ use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use prometheus_client::metrics::counter::Counter;
@@ -14,11 +13,12 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::sync::{oneshot, Notify};
 
 use super::keys::Keys;
+use super::link::Link;
 use super::negative::NegativeCache;
 use super::scripts::Scripts;
 use super::sentinel::Sentinels;
 use crate::clock::UnixMs;
-use crate::config::{redacted_redis_url, Config, SentinelUrl};
+use crate::config::{redacted_redis_url, ClusterUrl, Config, SentinelUrl};
 use crate::store::local::Local;
 use crate::store::{Revocation, RevokeReason};
 use crate::telemetry::Metrics;
@@ -58,7 +58,7 @@ pub struct Shared {
     /// None when the URL could not be parsed (logged once): Redis then counts as unreachable.
     pub(super) endpoint: Option<Endpoint>,
     pub(super) scripts: Scripts,
-    pub(super) conn: RwLock<Option<MultiplexedConnection>>,
+    pub(super) conn: RwLock<Option<Link>>,
     pub(super) up: AtomicBool,
     /// Token → when it first became dirty (for the sync-lag gauge).
     pub(super) dirty: DashMap<TokenKey, UnixMs>,
@@ -231,8 +231,17 @@ impl Shared {
         );
     }
 
+    /// Where a token's revocation is published, and with which command: the one channel, or
+    /// on a cluster the shard channel of the token's slot (`shard`).
+    pub(super) fn publish_target(&self, key: &TokenKey) -> (String, &'static str) {
+        match self.endpoint {
+            Some(Endpoint::Cluster(_)) => (self.keys.shard_channel(key), "SPUBLISH"),
+            _ => (self.keys.channel(), "PUBLISH"),
+        }
+    }
+
     /// The live connection, when there is one (a cheap clone of a multiplexed handle).
-    pub(super) fn connection(&self) -> Option<MultiplexedConnection> {
+    pub(super) fn connection(&self) -> Option<Link> {
         self.conn.read().clone()
     }
 
@@ -258,15 +267,21 @@ impl Shared {
     }
 }
 
-/// Where the master is: one URL, or the sentinels that name it (docs/reference.md, "Redis
-/// backend").
+/// Where the data is: one URL, the sentinels that name the master, or a cluster's seed nodes
+/// (docs/reference.md, "Redis backend").
 pub(super) enum Endpoint {
     Single(::redis::Client),
     Sentinel(Sentinels),
+    Cluster(::redis::cluster::ClusterClient),
 }
 
 impl Endpoint {
     fn from_url(url: &str) -> Result<Endpoint, String> {
+        if let Some(cluster) = ClusterUrl::parse(url) {
+            return cluster
+                .and_then(|c| cluster_client(&c).map_err(|e| e.to_string()))
+                .map(Endpoint::Cluster);
+        }
         match SentinelUrl::parse(url) {
             Some(Ok(sentinel)) => Ok(Endpoint::Sentinel(Sentinels::new(sentinel))),
             Some(Err(problem)) => Err(problem),
@@ -279,7 +294,7 @@ impl Endpoint {
     /// Sentinel mode: the master must be checked (`ROLE`) at connect and after a failure.
     pub(super) fn sentinels(&self) -> Option<&Sentinels> {
         match self {
-            Endpoint::Single(_) => None,
+            Endpoint::Single(_) | Endpoint::Cluster(_) => None,
             Endpoint::Sentinel(s) => Some(s),
         }
     }
@@ -294,4 +309,31 @@ fn resp3_client(url: &str) -> ::redis::RedisResult<::redis::Client> {
         addr: info.addr.clone(),
         redis,
     })
+}
+
+/// Requests that fail on a cluster are retried at most this often (redirects count): a
+/// request path waits for a few, not for the crate's default 16 with waits up to minutes.
+const CLUSTER_RETRIES: u32 = 4;
+
+/// A cluster client speaking RESP3 (commands and the subscription share the node
+/// connections), with the URL's user and password for every node.
+fn cluster_client(url: &ClusterUrl) -> ::redis::RedisResult<::redis::cluster::ClusterClient> {
+    let nodes = url
+        .nodes
+        .iter()
+        .map(|(host, port)| ::redis::ConnectionInfo {
+            addr: ::redis::ConnectionAddr::Tcp(host.clone(), *port),
+            redis: ::redis::RedisConnectionInfo {
+                username: url.username.clone(),
+                password: url.password.clone(),
+                protocol: ::redis::ProtocolVersion::RESP3,
+                ..Default::default()
+            },
+        });
+    ::redis::cluster::ClusterClientBuilder::new(nodes)
+        .use_protocol(::redis::ProtocolVersion::RESP3)
+        .retries(CLUSTER_RETRIES)
+        .min_retry_wait(10)
+        .max_retry_wait(200)
+        .build()
 }

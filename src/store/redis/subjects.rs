@@ -9,10 +9,10 @@
 use std::cmp::Reverse;
 use std::collections::HashSet;
 
-use ::redis::aio::MultiplexedConnection;
 use ::redis::{cmd, pipe, Value};
 
 use super::keys::parse_revoked_value;
+use super::link::Link;
 use super::shared::Shared;
 use crate::store::deadline::deadline;
 use crate::store::{SubjectToken, Timing};
@@ -127,7 +127,7 @@ impl Shared {
         }
         let mut out = Vec::new();
         for chunk in keys.chunks(CHUNK) {
-            let states = self.member_states(&mut conn, chunk, timing).await?;
+            let states = self.member_states(&conn, chunk, timing).await?;
             for (key, state) in chunk.iter().zip(states) {
                 match state {
                     MemberState::Token(t) => out.push(t),
@@ -151,19 +151,23 @@ impl Shared {
     /// One pipeline: each member's tracked times and revoked value.
     async fn member_states(
         &self,
-        conn: &mut MultiplexedConnection,
+        conn: &Link,
         keys: &[TokenKey],
         timing: &Timing,
     ) -> ::redis::RedisResult<Vec<MemberState>> {
-        let mut p = pipe();
+        let mut cmds = Vec::with_capacity(keys.len() * 2);
         for key in keys {
-            p.cmd("HMGET")
-                .arg(self.keys.tracked(key))
-                .arg(&["l", "f"])
-                .cmd("GET")
-                .arg(self.keys.revoked(key));
+            let mut times = cmd("HMGET");
+            times.arg(self.keys.tracked(key)).arg(&["l", "f"]);
+            let mut revoked = cmd("GET");
+            revoked.arg(self.keys.revoked(key));
+            cmds.extend([times, revoked]);
         }
-        let replies: Vec<Value> = p.query_async(conn).await?;
+        let replies = conn
+            .batch(cmds)
+            .await
+            .into_iter()
+            .collect::<::redis::RedisResult<Vec<Value>>>()?;
         let mut states = Vec::with_capacity(keys.len());
         for (key, pair) in keys.iter().zip(replies.chunks_exact(2)) {
             let times: Vec<Option<String>> = ::redis::from_redis_value(&pair[0])?;

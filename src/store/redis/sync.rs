@@ -8,10 +8,10 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ::redis::aio::MultiplexedConnection;
-use ::redis::{cmd, pipe, Value};
+use ::redis::{cmd, Value};
 use tokio::time::MissedTickBehavior;
 
+use super::link::Link;
 use super::path::{own_timing, tracked_ttl_ms};
 use super::scripts::{decode_flush, FlushReply};
 use super::shared::{PendingRevocation, Shared};
@@ -20,8 +20,17 @@ use crate::store::local::Local;
 use crate::store::{Timing, TrackedRecord};
 use crate::token::TokenKey;
 
-/// Scripts per pipeline.
+/// Scripts per pipeline (per batch on a cluster).
 const CHUNK: usize = 512;
+
+/// What one batch of the flush did.
+#[derive(Default)]
+struct ChunkDone {
+    written: usize,
+    learnt: usize,
+    /// Failed (a cluster node down) and queued again.
+    requeued: usize,
+}
 /// How long the last flush on shutdown may take.
 const FINAL_FLUSH: Duration = Duration::from_secs(2);
 
@@ -78,7 +87,7 @@ impl Shared {
     /// Writes pending revocations, then touched tokens. Public for benchmarks and tests.
     pub async fn flush(&self, local: &Local) -> FlushStats {
         let mut stats = self.flush_revocations(local).await;
-        let Some(mut conn) = self.connection() else {
+        let Some(conn) = self.connection() else {
             // Unreachable: the dirty set stays as it is until Redis is back.
             stats.left += self.dirty.len();
             return stats;
@@ -86,10 +95,11 @@ impl Shared {
         let touched = self.take_dirty();
         let timing = local.policy().timing;
         for (i, chunk) in touched.chunks(CHUNK).enumerate() {
-            match self.flush_chunk(local, &mut conn, chunk, &timing).await {
-                Ok((written, learnt)) => {
-                    stats.touches += written;
-                    stats.learnt_revoked += learnt;
+            match self.flush_chunk(local, &conn, chunk, &timing).await {
+                Ok(done) => {
+                    stats.touches += done.written;
+                    stats.learnt_revoked += done.learnt;
+                    stats.left += done.requeued;
                 }
                 Err(e) => {
                     self.failed(&self.errors.write, "flush", &e);
@@ -103,57 +113,89 @@ impl Shared {
         stats
     }
 
-    /// One pipeline of flush scripts; applies what Redis answered (newer activity elsewhere,
-    /// revocations this replica missed).
+    /// One batch of flush scripts; applies what Redis answered (newer activity elsewhere,
+    /// revocations this replica missed). A token whose script failed (its cluster node is
+    /// down) is queued again; when every script failed, the error is returned.
     async fn flush_chunk(
         &self,
         local: &Local,
-        conn: &mut MultiplexedConnection,
+        conn: &Link,
         chunk: &[(TokenKey, UnixMs)],
         timing: &Timing,
-    ) -> ::redis::RedisResult<(usize, usize)> {
-        let records: Vec<TrackedRecord> = chunk
+    ) -> ::redis::RedisResult<ChunkDone> {
+        let records: Vec<(UnixMs, TrackedRecord)> = chunk
             .iter()
-            .filter_map(|(k, _)| local.store.record(k))
+            .filter_map(|(k, since)| local.store.record(k).map(|r| (*since, r)))
             .collect();
         if records.is_empty() {
-            return Ok((0, 0));
+            return Ok(ChunkDone::default());
         }
-        let mut p = pipe();
-        for r in &records {
+        let mut cmds = Vec::with_capacity(records.len() * 2);
+        for (_, r) in &records {
             // Each token's own policy: a longer one must not lose its hash early.
             let ttl = tracked_ttl_ms(&own_timing(timing, r.policy));
-            p.add_command(self.flush_cmd(r, ttl));
+            cmds.push(self.flush_cmd(r, ttl));
+        }
+        for (_, r) in &records {
             if let Some(subject) = &r.subject {
                 // Not part of the script: the subject's set lives in another slot.
-                p.add_command(self.subject_add_cmd(subject, &r.key, ttl))
-                    .ignore();
+                let ttl = tracked_ttl_ms(&own_timing(timing, r.policy));
+                cmds.push(self.subject_add_cmd(subject, &r.key, ttl));
             }
         }
-        let replies: Vec<Value> = p.query_async(conn).await?;
+        let mut replies = conn.batch(cmds).await;
+        for added in replies.split_off(records.len()) {
+            if let Err(e) = added {
+                self.failed(&self.errors.write, "subject set add", &e);
+            }
+        }
+        if replies.iter().all(Result::is_err) {
+            if let Some(Err(e)) = replies.pop() {
+                return Err(e);
+            }
+        }
+        let mut done = ChunkDone::default();
+        for ((since, rec), reply) in records.iter().zip(replies) {
+            match reply {
+                Ok(reply) => {
+                    done.written += 1;
+                    done.learnt += usize::from(self.apply_flush(local, rec, &reply, timing));
+                }
+                Err(e) => {
+                    self.failed(&self.errors.write, "flush", &e);
+                    self.requeue_dirty(&[(rec.key, *since)]);
+                    done.requeued += 1;
+                }
+            }
+        }
+        Ok(done)
+    }
+
+    /// One token's flush reply: newer activity imported, or a revocation learnt (true).
+    fn apply_flush(&self, local: &Local, rec: &TrackedRecord, reply: &Value, t: &Timing) -> bool {
         let now_ms = local.clock.now_ms();
-        let mut learnt = 0;
-        for (rec, reply) in records.iter().zip(&replies) {
-            match decode_flush(reply) {
-                Ok(FlushReply::Merged { last_ms, first_ms }) => {
-                    if last_ms > rec.last_activity_ms {
-                        let newer = TrackedRecord {
-                            last_activity_ms: last_ms,
-                            first_seen_ms: first_ms,
-                            ..rec.clone()
-                        };
-                        local.store.import(&[newer], &[], now_ms, timing);
-                    }
+        match decode_flush(reply) {
+            Ok(FlushReply::Merged { last_ms, first_ms }) => {
+                if last_ms > rec.last_activity_ms {
+                    let newer = TrackedRecord {
+                        last_activity_ms: last_ms,
+                        first_seen_ms: first_ms,
+                        ..rec.clone()
+                    };
+                    local.store.import(&[newer], &[], now_ms, t);
                 }
-                Ok(FlushReply::Revoked { reason, until_ms }) => {
-                    learnt += 1;
-                    local.store.mark_revoked(&rec.key, reason, until_ms, now_ms);
-                    local.effects().learned(&rec.key);
-                }
-                Err(e) => self.failed(&self.errors.write, "flush", &e),
+                false
+            }
+            Ok(FlushReply::Revoked { reason, until_ms }) => {
+                local.store.mark_revoked(&rec.key, reason, until_ms, now_ms);
+                local.effects().learned(&rec.key);
+                true
+            }
+            Err(e) => {
+                self.failed(&self.errors.write, "flush", &e);
+                false
             }
         }
-        Ok((records.len(), learnt))
     }
 
     fn flush_cmd(&self, rec: &TrackedRecord, ttl_ms: u64) -> ::redis::Cmd {
@@ -173,7 +215,7 @@ impl Shared {
     /// Stores and publishes the revocations decided here. Failed ones go back to the front.
     pub(super) async fn flush_revocations(&self, local: &Local) -> FlushStats {
         let mut stats = FlushStats::default();
-        let Some(mut conn) = self.connection() else {
+        let Some(conn) = self.connection() else {
             stats.left = self.pending.lock().len();
             return stats;
         };
@@ -187,29 +229,37 @@ impl Shared {
                 return stats;
             }
             let now_ms = local.clock.now_ms();
-            let mut p = pipe();
-            for r in &batch {
-                p.add_command(self.revoke_cmd(r, now_ms)).ignore();
+            let cmds = batch.iter().map(|r| self.revoke_cmd(r, now_ms)).collect();
+            let replies = conn.batch(cmds).await;
+            let mut unstored = Vec::new();
+            for (r, reply) in batch.into_iter().zip(replies) {
+                match reply {
+                    Ok(_) => {
+                        stats.revocations += 1;
+                        if let Some(stored) = r.stored {
+                            let _ = stored.send(());
+                        }
+                    }
+                    Err(e) => {
+                        self.failed(&self.errors.publish, "revocation publish", &e);
+                        unstored.push(r);
+                    }
+                }
             }
-            if let Err(e) = p.query_async::<()>(&mut conn).await {
-                self.failed(&self.errors.publish, "revocation publish", &e);
+            if !unstored.is_empty() {
+                // Retried at the next flush (in order, before anything queued since).
                 let mut pending = self.pending.lock();
-                for r in batch.into_iter().rev() {
+                for r in unstored.into_iter().rev() {
                     pending.push_front(r);
                 }
                 stats.left = pending.len();
                 return stats;
             }
-            stats.revocations += batch.len();
-            for r in batch {
-                if let Some(stored) = r.stored {
-                    let _ = stored.send(());
-                }
-            }
         }
     }
 
     fn revoke_cmd(&self, r: &PendingRevocation, now_ms: UnixMs) -> ::redis::Cmd {
+        let (channel, publish) = self.publish_target(&r.key);
         let mut c = cmd("EVALSHA");
         c.arg(self.scripts.revoke.get_hash())
             .arg(2)
@@ -218,8 +268,9 @@ impl Shared {
             .arg(r.reason.as_str())
             .arg(r.until_ms)
             .arg(now_ms)
-            .arg(self.keys.channel())
-            .arg(r.key.to_hex());
+            .arg(&channel)
+            .arg(r.key.to_hex())
+            .arg(publish);
         c
     }
 

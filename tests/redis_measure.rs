@@ -23,7 +23,21 @@ async fn revocation_propagation_across_replicas() {
     let Some(server) = Server::start().await else {
         return;
     };
-    let (url, prefix, clock) = (server.url(), unique_prefix(), Clock::new());
+    propagation("one server", &server.url()).await;
+}
+
+/// The same across a private 3-master Redis Cluster (sharded pub/sub).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand"]
+async fn revocation_propagation_across_replicas_on_a_cluster() {
+    let Some(cluster) = redis_support::cluster::Cluster::start(3, 0).await else {
+        return;
+    };
+    propagation("cluster", &cluster.url()).await;
+}
+
+async fn propagation(what: &str, url: &str) {
+    let (url, prefix, clock) = (url.to_string(), unique_prefix(), Clock::new());
     let up = common::upstream().await;
     let a = gateway_on(config(up, &url, &prefix), &clock).await;
     let b = gateway_on(config(up, &url, &prefix), &clock).await;
@@ -50,7 +64,8 @@ async fn revocation_propagation_across_replicas() {
     }
     took.sort();
     println!(
-        "revocation propagation A -> B over {} revocations: p50 {:?}, p99 {:?}, max {:?}",
+        "revocation propagation A -> B ({what}) over {} revocations: p50 {:?}, p99 {:?}, \
+         max {:?}",
         took.len(),
         percentile(&took, 0.5),
         percentile(&took, 0.99),

@@ -12,6 +12,7 @@ use idlegate::config::{Backend, Config, OnError};
 
 use crate::common::{self, Gateway};
 
+pub mod cluster;
 pub mod cut;
 pub mod sentinel;
 

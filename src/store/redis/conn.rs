@@ -13,12 +13,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ::redis::cluster::ClusterConfig;
+use ::redis::cluster_async::ClusterConnection;
 use ::redis::{cmd, AsyncConnectionConfig, PushInfo, PushKind, RedisResult};
 use tokio::sync::mpsc::{unbounded_channel, UnboundedReceiver};
 
 use super::link::Link;
 use super::sentinel;
 use super::shared::{Endpoint, Shared};
+use super::subscribe;
 use crate::store::local::Local;
 
 const BACKOFF_FIRST: Duration = Duration::from_millis(100);
@@ -26,12 +28,18 @@ const BACKOFF_MAX: Duration = Duration::from_secs(5);
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 /// Bounds every command, so a silent network split stalls a request at most this long.
 const RESPONSE_TIMEOUT: Duration = Duration::from_secs(1);
-/// Shard channels subscribed at once on a cluster.
-const SUBSCRIBE_BATCH: usize = 512;
 
 /// Reconnect delays: doubling from [`BACKOFF_FIRST`] up to [`BACKOFF_MAX`].
 fn reconnect_backoff() -> Backoff {
     Backoff::new(BACKOFF_FIRST, BACKOFF_MAX)
+}
+
+/// A live connection: commands go over `link`; on a single server the subscription shares
+/// it, on a cluster it has a connection of its own, kept open as long as this lives.
+struct Connection {
+    link: Link,
+    subscriber: Option<ClusterConnection>,
+    pushes: UnboundedReceiver<PushInfo>,
 }
 
 /// Why the connected phase ended.
@@ -50,18 +58,18 @@ pub(super) async fn run(
     let mut failures = 0u64;
     loop {
         match connect(&shared).await {
-            Ok((conn, pushes)) => {
+            Ok(mut connection) => {
                 if failures > 0 || local.is_ready() {
                     tracing::info!("Redis connection restored");
                 }
                 failures = 0;
                 backoff = reconnect_backoff();
-                *shared.conn.write() = Some(conn);
+                *shared.conn.write() = Some(connection.link.clone());
                 shared.up.store(true, Ordering::Release);
                 // /readyz answers 503 until Redis was reached once (docs/reference.md, "Redis backend").
                 local.set_ready();
                 shared.flush_now.notify_one();
-                let ended = connected(&local, &shared, pushes, &mut shutdown).await;
+                let ended = connected(&local, &shared, &mut connection, &mut shutdown).await;
                 shared.up.store(false, Ordering::Release);
                 *shared.conn.write() = None;
                 match ended {
@@ -91,24 +99,21 @@ pub(super) async fn run(
 
 /// Connects, names the connection (on a cluster: every node's), loads the scripts (on every
 /// master) and subscribes. On a cluster, the client follows `MOVED`/`ASK` and topology
-/// changes itself; a node connection that drops still ends the connected phase (its
-/// `Disconnection` push), so the reconnect re-checks every tracked token's revocation.
-async fn connect(shared: &Shared) -> RedisResult<(Link, UnboundedReceiver<PushInfo>)> {
+/// changes itself, and the subscriptions have a connection of their own (`subscribe`).
+async fn connect(shared: &Shared) -> RedisResult<Connection> {
     let Some(endpoint) = &shared.endpoint else {
         return Err(::redis::RedisError::from((
             ::redis::ErrorKind::InvalidClientConfig,
             "no usable state.redis_url",
         )));
     };
-    let (tx, rx) = unbounded_channel();
-    let mut conn = match endpoint {
-        Endpoint::Cluster(client) => {
-            let config = ClusterConfig::new()
-                .set_connection_timeout(CONNECT_TIMEOUT)
-                .set_response_timeout(RESPONSE_TIMEOUT)
-                .set_push_sender(tx);
-            Link::Cluster(client.get_async_connection_with_config(config).await?)
-        }
+    let (tx, pushes) = unbounded_channel();
+    let mut link = match endpoint {
+        Endpoint::Cluster(client) => Link::Cluster(
+            client
+                .get_async_connection_with_config(cluster_config())
+                .await?,
+        ),
         Endpoint::Single(client) => Link::Single(single(client, tx).await?),
         Endpoint::Sentinel(sentinels) => {
             let mut conn = single(&sentinels.master_client().await?, tx).await?;
@@ -120,50 +125,64 @@ async fn connect(shared: &Shared) -> RedisResult<(Link, UnboundedReceiver<PushIn
     cmd("CLIENT")
         .arg("SETNAME")
         .arg(shared.keys.client_name())
-        .exec_async(&mut conn)
+        .exec_async(&mut link)
         .await?;
     for script in shared.scripts.all() {
-        script.load_async(&mut conn).await?;
+        script.load_async(&mut link).await?;
     }
-    subscribe(shared, &mut conn).await?;
-    Ok((conn, rx))
+    if let Endpoint::Cluster(client) = endpoint {
+        let (subscriber, pushes) =
+            subscribe::cluster_subscriber(client, cluster_config(), &shared.keys).await?;
+        return Ok(Connection {
+            link,
+            subscriber: Some(subscriber),
+            pushes,
+        });
+    }
+    cmd("SUBSCRIBE")
+        .arg(shared.keys.channel())
+        .exec_async(&mut link)
+        .await?;
+    Ok(Connection {
+        link,
+        subscriber: None,
+        pushes,
+    })
 }
 
-/// The revocation channel; on a cluster every slot's shard channel, each at its master.
-async fn subscribe(shared: &Shared, conn: &mut Link) -> RedisResult<()> {
-    if !matches!(conn, Link::Cluster(_)) {
-        return cmd("SUBSCRIBE")
-            .arg(shared.keys.channel())
-            .exec_async(conn)
-            .await;
-    }
-    let channels: Vec<String> = shared.keys.shard_channels().collect();
-    let started = std::time::Instant::now();
-    // In batches, so that each command's response timeout counts from near its sending.
-    for chunk in channels.chunks(SUBSCRIBE_BATCH) {
-        let subscriptions = chunk
-            .iter()
-            .map(|channel| {
-                let mut c = cmd("SSUBSCRIBE");
-                c.arg(channel);
-                c
-            })
-            .collect();
-        if let Some(e) = conn
-            .batch(subscriptions)
-            .await
-            .into_iter()
-            .find_map(Result::err)
-        {
-            return Err(e);
+fn cluster_config() -> ClusterConfig {
+    ClusterConfig::new()
+        .set_connection_timeout(CONNECT_TIMEOUT)
+        .set_response_timeout(RESPONSE_TIMEOUT)
+}
+
+/// On a cluster, the subscriber lost a node connection or a slot left a master
+/// (`sunsubscribe`): a new subscriber subscribes where the slots are now, then every tracked
+/// token's revocation is re-checked, for a message published meanwhile. Commands go on.
+/// False when that fails (a master is down): the connected phase ends.
+async fn resubscribe(local: &Local, shared: &Shared, conn: &mut Connection) -> bool {
+    let Some(Endpoint::Cluster(client)) = &shared.endpoint else {
+        return false;
+    };
+    tracing::info!("Redis Cluster topology changed: subscribing again");
+    match subscribe::cluster_subscriber(client, cluster_config(), &shared.keys).await {
+        Ok((subscriber, pushes)) => {
+            conn.subscriber = Some(subscriber);
+            conn.pushes = pushes;
+        }
+        Err(e) => {
+            shared.failed(&shared.errors.read, "cluster re-subscription", &e);
+            return false;
         }
     }
-    tracing::debug!(
-        channels = channels.len(),
-        elapsed_ms = started.elapsed().as_millis() as u64,
-        "subscribed to every slot's shard channel"
-    );
-    Ok(())
+    let recovered = shared.recover_missed(local).await;
+    if recovered > 0 {
+        tracing::info!(
+            recovered,
+            "revocations missed while re-subscribing, learnt from Redis"
+        );
+    }
+    true
 }
 
 /// One RESP3 connection to one server, its pushes to `tx`.
@@ -184,7 +203,7 @@ async fn single(
 async fn connected(
     local: &Local,
     shared: &Shared,
-    mut pushes: UnboundedReceiver<PushInfo>,
+    conn: &mut Connection,
     shutdown: &mut std::pin::Pin<&mut impl Future<Output = ()>>,
 ) -> Ended {
     if let Err(e) = shared.reseed_if_lost(local).await {
@@ -199,10 +218,16 @@ async fn connected(
     }
     loop {
         tokio::select! {
-            push = pushes.recv() => match push {
+            push = conn.pushes.recv() => match push {
+                // Cluster: only the subscriber is hit (a node connection, or a slot that
+                // left a master).
+                Some(PushInfo { kind: PushKind::Disconnection | PushKind::SUnsubscribe, .. })
+                | None if conn.subscriber.is_some() => {
+                    if !resubscribe(local, shared, conn).await {
+                        return Ended::Lost;
+                    }
+                }
                 Some(PushInfo { kind: PushKind::Disconnection, .. }) | None => return Ended::Lost,
-                // A slot moved to another master (cluster): subscribe where it lives now.
-                Some(PushInfo { kind: PushKind::SUnsubscribe, .. }) => return Ended::Lost,
                 Some(push) => shared.apply_push(local, &push),
             },
             _ = shared.suspect.notified() => {

@@ -3,13 +3,14 @@
 //! each command to the master of its key's slot, follows `MOVED`/`ASK` and refreshes its slot
 //! map by itself (the `redis` crate's `cluster-async`).
 //!
-//! A pipeline goes to one server, so on a cluster it may only hold the commands of one token
-//! (one hash tag, one slot). [`Link::batch`] is for commands of many tokens: one pipeline on a
-//! single server, one command each, all at once, on a cluster.
+//! A pipeline goes to one server, and the crate does not follow a redirection of one, so on a
+//! cluster nothing is pipelined: [`Link::same_slot`] sends the commands of one token in order,
+//! [`Link::batch`] the commands of many tokens all at once; on a single server each is one
+//! pipeline.
 
 use ::redis::aio::{ConnectionLike, MultiplexedConnection};
 use ::redis::cluster_async::ClusterConnection;
-use ::redis::{Cmd, Pipeline, RedisError, RedisFuture, RedisResult, Value};
+use ::redis::{Cmd, FromRedisValue, Pipeline, RedisError, RedisFuture, RedisResult, Value};
 
 /// A cheap clone of the live connection (both kinds are multiplexed handles).
 #[derive(Clone)]
@@ -47,6 +48,30 @@ impl ConnectionLike for Link {
 }
 
 impl Link {
+    /// Commands of one token (one slot, or one key), answered together as one array that
+    /// converts to `T`: one pipeline on a single server; one after the other on a cluster,
+    /// where each follows `ASK`/`MOVED` by itself (the crate does not redirect a pipeline).
+    pub(super) async fn same_slot<T: FromRedisValue>(&self, cmds: Vec<Cmd>) -> RedisResult<T> {
+        let values = match self {
+            Link::Single(conn) => {
+                let mut p = ::redis::pipe();
+                for c in cmds {
+                    p.add_command(c);
+                }
+                p.query_async::<Vec<Value>>(&mut conn.clone()).await?
+            }
+            Link::Cluster(conn) => {
+                let mut conn = conn.clone();
+                let mut values = Vec::with_capacity(cmds.len());
+                for c in cmds {
+                    values.push(c.query_async::<Value>(&mut conn).await?);
+                }
+                values
+            }
+        };
+        ::redis::from_redis_value(&Value::Array(values))
+    }
+
     /// Commands of possibly different tokens, each answered on its own, in order. On a
     /// single server: one pipeline, one round trip (a transport failure fails them all). On a
     /// cluster: every command by itself and all at once, so a master that is down fails only

@@ -28,6 +28,7 @@ mod sentinel;
 mod shard;
 mod shared;
 mod subjects;
+mod subscribe;
 mod sync;
 
 pub use keys::Keys;

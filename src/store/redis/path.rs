@@ -1,7 +1,7 @@
 //! Redis on the request path and in the sweeper: first sight of a locally unknown token
 //! (lookup), and the expiry claim of a locally due one.
 
-use ::redis::{cmd, pipe, Value};
+use ::redis::{cmd, Value};
 
 use super::lookup::{decode_lookup, Known};
 use super::scripts::{decode_claim, ClaimReply};
@@ -86,14 +86,12 @@ impl Shared {
 
     /// One round trip: the token's tracked hash and revoked key. None when not connected.
     async fn lookup(&self, key: &TokenKey) -> Option<::redis::RedisResult<Known>> {
-        let mut conn = self.connection()?;
-        let mut p = pipe();
-        p.cmd("HMGET")
-            .arg(self.keys.tracked(key))
-            .arg(&["l", "f", "e", "u"])
-            .cmd("GET")
-            .arg(self.keys.revoked(key));
-        let reply: ::redis::RedisResult<Value> = p.query_async(&mut conn).await;
+        let conn = self.connection()?;
+        let mut times = cmd("HMGET");
+        times.arg(self.keys.tracked(key)).arg(&["l", "f", "e", "u"]);
+        let mut revoked = cmd("GET");
+        revoked.arg(self.keys.revoked(key));
+        let reply = conn.same_slot::<Value>(vec![times, revoked]).await;
         Some(reply.and_then(|v| decode_lookup(key, &v)))
     }
 

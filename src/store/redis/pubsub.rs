@@ -2,7 +2,7 @@
 //! of the locally tracked tokens against the stored revocations, for messages missed while
 //! disconnected.
 
-use ::redis::{from_redis_value, pipe, PushInfo, PushKind, Value};
+use ::redis::{from_redis_value, PushInfo, PushKind, Value};
 
 use super::keys::{parse_message, parse_revoked_value};
 use super::shared::Shared;
@@ -45,7 +45,7 @@ impl Shared {
     /// persistence) gets everything this replica knows written back: revocations (stored and
     /// published again) and tracked tokens. Returns whether it was re-seeded.
     pub(super) async fn reseed_if_lost(&self, local: &Local) -> ::redis::RedisResult<bool> {
-        let Some(mut conn) = self.connection() else {
+        let Some(conn) = self.connection() else {
             return Ok(false);
         };
         let mut fresh = [0u8; 8];
@@ -53,16 +53,11 @@ impl Shared {
             ::redis::RedisError::from((::redis::ErrorKind::ClientError, "random", e.to_string()))
         })?;
         let fresh: String = fresh.iter().map(|b| format!("{b:02x}")).collect();
-        let (current,): (String,) = pipe()
-            .cmd("SET")
-            .arg(self.keys.epoch())
-            .arg(&fresh)
-            .arg("NX")
-            .ignore()
-            .cmd("GET")
-            .arg(self.keys.epoch())
-            .query_async(&mut conn)
-            .await?;
+        let mut create = ::redis::cmd("SET");
+        create.arg(self.keys.epoch()).arg(&fresh).arg("NX");
+        let mut read = ::redis::cmd("GET");
+        read.arg(self.keys.epoch());
+        let (_, current): (Value, String) = conn.same_slot(vec![create, read]).await?;
         let previous = self.epoch.lock().replace(current.clone());
         let lost = previous.is_some_and(|p| p != current);
         if lost {

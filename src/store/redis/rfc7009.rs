@@ -3,7 +3,7 @@
 //! takes the lease with `SET NX PX` for a fixed time; when it has not succeeded by then,
 //! another holder takes it over. The one that succeeds writes `done`, and the others stop.
 
-use ::redis::{pipe, Value};
+use ::redis::Value;
 
 use super::shared::Shared;
 use crate::token::TokenKey;
@@ -26,19 +26,20 @@ impl Shared {
     /// Takes the lease (or confirms this replica holds it). None when Redis cannot be asked:
     /// the caller then decides alone (revoking twice at the identity provider is harmless).
     pub async fn hold_rfc7009(&self, key: &TokenKey, me: &str, lease_ms: u64) -> Option<LeaseHold> {
-        let mut conn = self.connection()?;
+        let conn = self.connection()?;
         let lease = self.keys.rfc7009(key);
-        let mut p = pipe();
-        p.cmd("SET")
-            .arg(&lease)
+        let mut take = ::redis::cmd("SET");
+        take.arg(&lease)
             .arg(me)
             .arg("NX")
             .arg("GET")
             .arg("PX")
-            .arg(lease_ms.max(1))
-            .cmd("PTTL")
-            .arg(&lease);
-        let reply: ::redis::RedisResult<(Option<String>, i64)> = p.query_async(&mut conn).await;
+            .arg(lease_ms.max(1));
+        let mut ttl = ::redis::cmd("PTTL");
+        ttl.arg(&lease);
+        let reply = conn
+            .same_slot::<(Option<String>, i64)>(vec![take, ttl])
+            .await;
         match reply {
             Ok((previous, ttl)) => Some(decode_hold(previous.as_deref(), me, ttl)),
             Err(e) => {

@@ -9,7 +9,7 @@
 use std::cmp::Reverse;
 use std::collections::HashSet;
 
-use ::redis::{cmd, pipe, Value};
+use ::redis::{cmd, Value};
 
 use super::keys::parse_revoked_value;
 use super::link::Link;
@@ -101,14 +101,11 @@ impl Shared {
     ) -> Result<Vec<SubjectToken>, SubjectsError> {
         let mut conn = self.connection().ok_or(SubjectsError::NotConnected)?;
         let set = self.keys.subject(subject);
-        let (size, members): (usize, Vec<String>) = pipe()
-            .cmd("SCARD")
-            .arg(&set)
-            .cmd("SRANDMEMBER")
-            .arg(&set)
-            .arg(MAX_MEMBERS)
-            .query_async(&mut conn)
-            .await?;
+        let mut size = cmd("SCARD");
+        size.arg(&set);
+        let mut some = cmd("SRANDMEMBER");
+        some.arg(&set).arg(MAX_MEMBERS);
+        let (size, members): (usize, Vec<String>) = conn.same_slot(vec![size, some]).await?;
         if size > MAX_MEMBERS {
             tracing::warn!(
                 members = size,

@@ -126,3 +126,39 @@ async fn a_token_tracked_here_leaves_the_cache() {
     assert_eq!(gw.metric("idlegate_negative_cache_entries").await, 0.0);
     gw.running.stop().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_tracked_on_another_replica_leaves_the_cache_at_its_first_flush() {
+    let Some(server) = Server::start().await else {
+        return;
+    };
+    let url = server.url();
+    let (clock, prefix) = (Clock::new(), unique_prefix());
+    let a = replica(&url, &prefix, &clock).await;
+    let b = replica(&url, &prefix, &clock).await;
+    // B finds the id unknown everywhere and remembers it (the clock stands still: the
+    // entry cannot age out during this test).
+    assert_eq!(b.get("/status/401", Some("signed-in")).await.status, 401);
+    assert_eq!(b.metric("idlegate_negative_cache_entries").await, 1.0);
+    // A tracks it; A's first flush announces it, and B forgets its "unknown".
+    assert_eq!(a.get("/ok", Some("signed-in")).await.status, 200);
+    let forgotten = b
+        .eventually(Duration::from_secs(2), || async {
+            b.metric("idlegate_negative_cache_entries").await == 0.0
+        })
+        .await;
+    assert!(forgotten, "a track elsewhere clears the cached unknown");
+    // B's next request looks the token up again (no cache hit) and imports it as tracked.
+    let hits = b.metric(HITS).await;
+    assert_eq!(b.get("/ok", Some("signed-in")).await.status, 200);
+    assert_eq!(b.metric(HITS).await, hits, "asked Redis, not the cache");
+    let key = common::keyer().key("signed-in");
+    let status = b.running.app.state().status(&key, clock.now_ms());
+    assert!(
+        matches!(status, idlegate::store::Status::Active { .. }),
+        "{status:?}"
+    );
+    for gw in [a, b] {
+        gw.running.stop().await.unwrap();
+    }
+}

@@ -15,7 +15,8 @@
 //!   subject's BLAKE3 hash: its own hash tag, so a subject's set lives in one slot). Its TTL is
 //!   refreshed on each add to the longest tracked TTL of its tokens.
 //! - `<prefix>:epoch` a random id of the data set (detects a Redis that lost its data).
-//! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"`; on a Redis
+//! - channel `<prefix>:revocations`, messages `"<id> <reason> <until ms>"` and
+//!   `"<id> tracked"`; on a Redis
 //!   Cluster one shard channel per slot instead, `<prefix>:revocations:{<tag>}`, the tag
 //!   hashing to the slot (`shard`), and a token's revocation goes to its own slot's channel.
 
@@ -125,6 +126,15 @@ pub(crate) fn parse_message(m: &str) -> Option<(TokenKey, RevokeReason, UnixMs)>
     Some((key, reason, until))
 }
 
+/// A "tracked" message: `"<id> tracked"` (a token new to Redis: a replica that found it
+/// unknown a moment ago forgets that).
+pub(crate) fn parse_tracked(m: &str) -> Option<TokenKey> {
+    let (id, word) = m.split_once(' ')?;
+    (word == "tracked")
+        .then(|| TokenKey::from_hex(id))
+        .flatten()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +195,19 @@ mod tests {
     fn braces_in_the_prefix_cannot_become_the_hash_tag() {
         let k = Keys::new("{app}");
         assert!(k.tracked(&TokenKey([1; 16])).starts_with("_app_:{"));
+    }
+
+    #[test]
+    fn a_tracked_message_names_one_token() {
+        let key = TokenKey([0x5a; 16]);
+        assert_eq!(
+            parse_tracked(&format!("{} tracked", key.to_hex())),
+            Some(key)
+        );
+        assert_eq!(parse_tracked(&format!("{} admin 1", key.to_hex())), None);
+        assert_eq!(parse_tracked("zz tracked"), None);
+        assert_eq!(parse_tracked("tracked"), None);
+        assert_eq!(parse_message(&format!("{} tracked", key.to_hex())), None);
     }
 
     #[test]

@@ -84,7 +84,9 @@ impl Shared {
         }
     }
 
-    /// One round trip: the token's tracked hash and revoked key. None when not connected.
+    /// One round trip on a single server (`HMGET t`, `GET r`), two on a cluster (each command
+    /// follows `ASK` alone: a multi-key command on a slot in migration gets `TRYAGAIN`). None
+    /// when not connected.
     async fn lookup(&self, key: &TokenKey) -> Option<::redis::RedisResult<Known>> {
         let conn = self.connection()?;
         let mut times = cmd("HMGET");

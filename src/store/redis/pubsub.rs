@@ -4,7 +4,7 @@
 
 use ::redis::{from_redis_value, PushInfo, PushKind, Value};
 
-use super::keys::{parse_message, parse_revoked_value};
+use super::keys::{parse_message, parse_revoked_value, parse_tracked};
 use super::shared::Shared;
 use crate::clock::UnixMs;
 use crate::store::local::Local;
@@ -15,13 +15,24 @@ use crate::token::TokenKey;
 const CHUNK: usize = 512;
 
 impl Shared {
-    /// A push message: a revocation published by some replica (this one included).
+    /// A push message: a revocation published by some replica (this one included), or a
+    /// token tracked now that some replica had found unknown.
     pub(super) fn apply_push(&self, local: &Local, push: &PushInfo) {
         match decode_push(push) {
             Some(Some((key, reason, until_ms))) => {
                 self.learn_revoked(local, &key, reason, until_ms, local.clock.now_ms())
             }
-            Some(None) => tracing::debug!("ignored a malformed revocation message"),
+            Some(None) => match push
+                .data
+                .get(1)
+                .and_then(as_text)
+                .as_deref()
+                .and_then(parse_tracked)
+            {
+                // A token some replica had found unknown is tracked now.
+                Some(key) => self.negative.forget(&key),
+                None => tracing::debug!("ignored a malformed revocation message"),
+            },
             None => {}
         }
     }

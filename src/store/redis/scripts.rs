@@ -8,9 +8,11 @@ use super::keys::{parse_reason, parse_revoked_value};
 use crate::clock::UnixMs;
 use crate::store::RevokeReason;
 
-/// Flush of a touched token. KEYS: t, r. ARGV: last, first, exp, ttl, subject ('' = none).
-/// Newest activity wins (max of last, min of first). A revoked token is not written back:
-/// the reply tells the replica, which learns the revocation it may have missed.
+/// Flush of a touched token. KEYS: t, r. ARGV: last, first, exp, ttl, subject ('' = none),
+/// channel, token id, publish command. Newest activity wins (max of last, min of first). A
+/// revoked token is not written back: the reply tells the replica, which learns the
+/// revocation it may have missed. A token new to Redis is announced (`"<id> tracked"`), so a
+/// replica that found it unknown a moment ago drops it from its negative cache.
 const FLUSH: &str = r#"
 local r = redis.call('GET', KEYS[2])
 if r then return {1, r} end
@@ -18,6 +20,7 @@ local last, first = tonumber(ARGV[1]), tonumber(ARGV[2])
 local t = redis.call('HMGET', KEYS[1], 'l', 'f')
 if t[1] then last = math.max(last, tonumber(t[1])) end
 if t[2] then first = math.min(first, tonumber(t[2])) end
+if not t[1] then redis.call(ARGV[8], ARGV[6], ARGV[7] .. ' tracked') end
 redis.call('HSET', KEYS[1], 'l', string.format('%.0f', last), 'f', string.format('%.0f', first), 'e', ARGV[3])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])

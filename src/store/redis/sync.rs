@@ -199,6 +199,7 @@ impl Shared {
     }
 
     fn flush_cmd(&self, rec: &TrackedRecord, ttl_ms: u64) -> ::redis::Cmd {
+        let (channel, publish) = self.publish_target(&rec.key);
         let mut c = cmd("EVALSHA");
         c.arg(self.scripts.flush.get_hash())
             .arg(2)
@@ -208,7 +209,10 @@ impl Shared {
             .arg(rec.first_seen_ms)
             .arg(rec.jwt_exp_ms.unwrap_or(0))
             .arg(ttl_ms)
-            .arg(rec.subject.as_deref().unwrap_or(""));
+            .arg(rec.subject.as_deref().unwrap_or(""))
+            .arg(&channel)
+            .arg(rec.key.to_hex())
+            .arg(publish);
         c
     }
 

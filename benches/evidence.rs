@@ -3,6 +3,9 @@
 //! registers and the token's interval history under a shard lock).
 //!
 //! cargo bench --bench evidence
+//!
+//! First run (one thread, no contention): unsampled 6.3 ns, sampled 21 ns, interning a known
+//! template 21 ns.
 
 use std::hint::black_box;
 

@@ -18,6 +18,8 @@
 //! - [`revocation`]: revocation hooks (webhook, RFC 7009).
 //! - [`catalog`]: the upstream's API catalog (type-ahead search, template matching).
 //! - [`har`]: `idlegate har`, analysis of HAR recordings.
+//! - [`evidence`]: live evidence, the same figures kept from real traffic over a rolling
+//!   window (bounded memory; 1 token in N sampled for distinct tokens and periodicity).
 //! - [`identity`]: verified JWTs (JWKS, jsonwebtoken): a token's subject and groups.
 //! - [`app`]: a running gateway's parts, the live-policy swap and the effects hub.
 //! - [`config_change`]: the one validate → apply → persist path of reload and admin Save.
@@ -47,6 +49,7 @@ pub mod clock;
 pub mod config;
 pub mod config_change;
 pub mod demo;
+pub mod evidence;
 pub(crate) mod files;
 /// Invariant checks of the fuzz targets and their corpus test; not product API.
 #[doc(hidden)]

@@ -1,0 +1,164 @@
+//! Live evidence: the figures of `idlegate har` (requests, distinct tokens, periodicity and
+//! candidates per API template), kept by the gateway itself over a rolling window of real
+//! traffic (docs/reference.md, "HAR analysis", for the rules).
+//!
+//! The request path calls [`Evidence::intern`] (template → id) and [`Evidence::record`]. An
+//! unsampled token costs one atomic increment; 1 token in `sample`, chosen by token id, also
+//! feeds the template's distinct-token estimate and its interval history. Memory is bounded by
+//! the settings ([`EvidenceSettings::memory_bound_bytes`]) whatever the traffic.
+//!
+//! # Layout
+//!
+//! Arrows point down only; this file is the top.
+//!
+//! - `limits`: the fixed bounds (cut lengths, shards, tracked pairs, registers).
+//! - `hourly`: hourly request counters, one atomic per bucket, recycled lazily.
+//! - `hll`: the windowed HyperLogLog of sampled tokens.
+//! - `labels`: exclusion labels interned to a code.
+//! - `intern`: templates → ids, each with its counters, registers and classification.
+//! - `track`: sampled tokens' intervals per template, and periodicity.
+//! - `settings`: [`EvidenceSettings`], its checks and the memory bound.
+//! - `report`: [`EvidenceReport`] and the candidates rule.
+
+mod hll;
+mod hourly;
+mod intern;
+mod labels;
+mod limits;
+mod report;
+mod settings;
+mod track;
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+use crate::token::TokenKey;
+
+pub use intern::TemplateId;
+pub use report::{EvidenceApi, EvidenceCandidate, EvidenceReport};
+pub use settings::{EvidenceSettings, SettingsError};
+
+use intern::{hll_of, Templates};
+use labels::{ACTIVITY, NO_LABEL};
+use limits::{halves, HOUR_MS};
+use track::Tracker;
+
+pub struct Evidence {
+    settings: EvidenceSettings,
+    hours: u64,
+    templates: Templates,
+    tracker: Tracker,
+    overflow: AtomicU64,
+}
+
+impl Evidence {
+    pub fn new(settings: EvidenceSettings) -> Result<Self, SettingsError> {
+        settings.validate()?;
+        let hours = settings.window_hours();
+        Ok(Evidence {
+            templates: Templates::new(settings.max_templates, hours as usize),
+            tracker: Tracker::new(),
+            overflow: AtomicU64::new(0),
+            settings,
+            hours,
+        })
+    }
+
+    pub fn settings(&self) -> &EvidenceSettings {
+        &self.settings
+    }
+
+    /// The id of `(method, template)`, interned if new; [`TemplateId::OVERFLOW`] once
+    /// `max_templates` are. `exclusion` is the exclusion that matched the request (`None`:
+    /// activity); the template keeps the last one. A known template with an unchanged
+    /// exclusion allocates nothing. Methods over 16 bytes and templates over 512 are cut.
+    pub fn intern(&self, method: &str, template: &str, exclusion: Option<&str>) -> TemplateId {
+        self.templates.intern(method, template, exclusion)
+    }
+
+    /// Counts a request of `token` on template `id` at `now_ms`. Unsampled token: one atomic
+    /// increment, no lock, no allocation. Sampled token: also the distinct-token estimate
+    /// (lock-free) and the (token, template) interval history (a shard lock).
+    pub fn record(&self, id: TemplateId, token: &TokenKey, now_ms: u64) {
+        let Some(t) = self.templates.get(id.0) else {
+            self.overflow.fetch_add(1, Relaxed);
+            return;
+        };
+        let hour = now_ms / HOUR_MS;
+        hourly::count(&t.cells, hour);
+        if !self.settings.samples(token) {
+            return;
+        }
+        let (_, hash) = halves(&token.0);
+        hll::add(hll_of(t), hash, hour, self.hours);
+        let start_ms = self.first_hour(now_ms) * HOUR_MS;
+        self.tracker
+            .record(&self.templates, id.0, token, now_ms, start_ms);
+    }
+
+    /// Requests of templates beyond `max_templates` since the start: counted, never stored.
+    pub fn overflowed(&self) -> u64 {
+        self.overflow.load(Relaxed)
+    }
+
+    /// Sampled requests whose (token, template) history could not be kept (the tracked pairs
+    /// were all in use and in the window): their periodicity is not measured.
+    pub fn untracked(&self) -> u64 {
+        self.tracker.untracked()
+    }
+
+    /// The bytes this structure holds now, by its own accounting; never more than
+    /// [`EvidenceSettings::memory_bound_bytes`].
+    pub fn memory_bytes(&self) -> usize {
+        std::mem::size_of::<Self>() + self.templates.memory_bytes() + self.tracker.memory_bytes()
+    }
+
+    /// The first hour of the window ending at `now_ms` (the current, partial hour is its last).
+    fn first_hour(&self, now_ms: u64) -> u64 {
+        (now_ms / HOUR_MS).saturating_sub(self.hours - 1)
+    }
+
+    /// The figures of the window ending at `now_ms`. Also drops the histories that left it.
+    pub fn report(&self, now_ms: u64) -> EvidenceReport {
+        let (first, now) = (self.first_hour(now_ms), now_ms / HOUR_MS);
+        self.tracker.prune(&self.templates, first * HOUR_MS);
+        let mut periodic = self.tracker.periodic(first * HOUR_MS);
+        let sample = u64::from(self.settings.sample);
+        let mut apis = Vec::new();
+        for (id, t) in self.templates.iter() {
+            let requests = hourly::total(&t.cells, first, now);
+            if requests == 0 {
+                continue;
+            }
+            let sampled = t
+                .hll
+                .get()
+                .map_or(0.0, |r| hll::estimate(r, now, self.hours));
+            let p = periodic.remove(&id).unwrap_or_default();
+            let mut intervals = p.intervals;
+            let median = crate::har::interval_stats(&mut intervals).median_ms;
+            let code = t.class.load(Relaxed);
+            apis.push(EvidenceApi {
+                method: t.method().to_owned(),
+                template: t.display(),
+                requests,
+                tokens: (sampled.round() as u64).saturating_mul(sample),
+                class: if code == ACTIVITY {
+                    "activity"
+                } else {
+                    "excluded"
+                },
+                exclusion: (code != NO_LABEL)
+                    .then(|| self.templates.labels.name(code))
+                    .flatten(),
+                periodic_tokens: p.tokens,
+                median_interval_seconds: median.map(|m| m.round() / 1000.0),
+            });
+        }
+        report::finish(first * HOUR_MS, apis, self.settings.min_tokens)
+    }
+}
+
+#[cfg(test)]
+mod report_tests;
+#[cfg(test)]
+mod tests;

@@ -120,6 +120,11 @@ impl Templates {
         }
     }
 
+    /// Templates interned so far.
+    pub(super) fn len(&self) -> usize {
+        self.table.read().len()
+    }
+
     pub(super) fn get(&self, id: u32) -> Option<&Template> {
         self.slots.get(usize::try_from(id).ok()?)?.get()
     }

@@ -16,6 +16,7 @@
 //! - `hll`: the windowed HyperLogLog of sampled tokens.
 //! - `labels`: exclusion labels interned to a code.
 //! - `intern`: templates → ids, each with its counters, registers and classification.
+//! - `path`: the normalised template of a request path, built on the stack.
 //! - `track`: sampled tokens' intervals per template, and periodicity.
 //! - `settings`: [`EvidenceSettings`], its checks and the memory bound.
 //! - `report`: [`EvidenceReport`] and the candidates rule.
@@ -25,6 +26,7 @@ mod hourly;
 mod intern;
 mod labels;
 mod limits;
+mod path;
 mod report;
 mod settings;
 mod track;
@@ -73,6 +75,19 @@ impl Evidence {
     /// exclusion allocates nothing. Methods over 16 bytes and templates over 512 are cut.
     pub fn intern(&self, method: &str, template: &str, exclusion: Option<&str>) -> TemplateId {
         self.templates.intern(method, template, exclusion)
+    }
+
+    /// The id of `method` on a request `path` that no catalog operation matches: its template
+    /// is the path normalised as `idlegate har` does (`har::normalise_path`), built on the
+    /// stack, so that a known template allocates nothing (docs/reference.md, "Live evidence").
+    pub fn intern_path(&self, method: &str, path: &str, exclusion: Option<&str>) -> TemplateId {
+        let template = path::PathTemplate::of(path);
+        self.templates.intern(method, template.as_str(), exclusion)
+    }
+
+    /// The templates interned so far (at most `max_templates`).
+    pub fn templates(&self) -> usize {
+        self.templates.len()
     }
 
     /// Counts a request of `token` on template `id` at `now_ms`. Unsampled token: one atomic

@@ -47,6 +47,15 @@ pub enum SettingsError {
 }
 
 impl EvidenceSettings {
+    /// The longest window, in hours (a week).
+    pub const MAX_WINDOW_HOURS: u64 = MAX_WINDOW_HOURS;
+    /// The largest `sample`.
+    pub const MAX_SAMPLE: u32 = MAX_SAMPLE;
+    /// The largest `max_templates`.
+    pub const MAX_TEMPLATES: usize = MAX_TEMPLATES_LIMIT;
+    /// The largest `min_tokens`: the sampled tokens tracked per template.
+    pub const MAX_MIN_TOKENS: usize = TOKENS_PER_TEMPLATE as usize;
+
     /// The first setting out of range, if any.
     pub fn validate(&self) -> Result<(), SettingsError> {
         let ms = self.window.as_millis();

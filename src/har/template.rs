@@ -52,10 +52,18 @@ pub fn split_url(url: &str) -> Result<UrlParts, String> {
 /// Replaces identifier-like segments with `{id}`: all digits, UUIDs, long hex, and segments
 /// mixing letters and digits — except version segments such as `v2` or `v1.1`.
 pub fn normalise_path(path: &str) -> String {
-    path.split('/')
-        .map(|seg| if is_identifier(seg) { "{id}" } else { seg })
-        .collect::<Vec<_>>()
-        .join("/")
+    template_pieces(path).collect()
+}
+
+/// The normalised template of `path` as pieces whose concatenation is [`normalise_path`]:
+/// segments (or `{id}`) and the `/` between them, borrowed, without allocating. The gateway's
+/// live evidence builds its templates from them (docs/reference.md, "Live evidence").
+pub fn template_pieces(path: &str) -> impl Iterator<Item = &str> {
+    path.split('/').enumerate().flat_map(|(i, seg)| {
+        let seg = if is_identifier(seg) { "{id}" } else { seg };
+        let slash = (i > 0).then_some("/");
+        slash.into_iter().chain(std::iter::once(seg))
+    })
 }
 
 fn is_identifier(seg: &str) -> bool {
@@ -80,13 +88,14 @@ fn is_version(seg: &str) -> bool {
             .all(|p| !p.is_empty() && p.bytes().all(|c| c.is_ascii_digit()))
 }
 
+/// Five groups of 8, 4, 4, 4 and 12 hex digits joined by `-` (checked in place: the request
+/// path calls this).
 fn is_uuid(seg: &str) -> bool {
-    let groups: Vec<&str> = seg.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.bytes().all(|c| c.is_ascii_hexdigit()))
+    seg.len() == 36
+        && seg.bytes().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        })
 }
 
 #[cfg(test)]
@@ -140,6 +149,18 @@ mod tests {
         assert_eq!(normalise_path("/api/v1.1/things"), "/api/v1.1/things");
         assert_eq!(normalise_path("/api/v2/users/me/"), "/api/v2/users/me/");
         assert_eq!(normalise_path("/"), "/");
+    }
+
+    #[test]
+    fn pieces_join_to_the_template_and_uuids_need_their_exact_shape() {
+        for path in ["/", "", "/a//b/", "/api/v2/users/12/x9k2", "noslash/42"] {
+            assert_eq!(template_pieces(path).collect::<String>(), normalise_path(path));
+        }
+        assert_eq!(normalise_path("/api/v2/users/12/x9k2"), "/api/v2/users/{id}/{id}");
+        assert!(is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789abc"));
+        assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789ab"));
+        assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f9012-3456789abc"));
+        assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789abz"));
     }
 
     #[test]

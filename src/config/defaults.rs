@@ -114,5 +114,6 @@ pub(crate) fn config(upstream: http::Uri) -> Config {
         revocation: RevocationConfig::default(),
         identity: None,
         audit: AuditConfig::default(),
+        evidence: EvidenceConfig::default(),
     }
 }

@@ -17,6 +17,7 @@
 //! - `policies`: the `[timeout]` section with its timeouts by group.
 //! - `identity`: the `[identity]` section.
 //! - `audit`: the `[audit]` section.
+//! - `evidence`: the `[evidence]` section.
 //! - `validate`: the whole document, section by section.
 //! - `summary`: the effective-policy text `idlegate check` prints.
 //! - `save`: writing settings back into the file, keeping its comments.
@@ -25,6 +26,7 @@
 mod audit;
 mod defaults;
 mod diagnostic;
+mod evidence;
 mod exclusions;
 mod groups;
 mod identity;

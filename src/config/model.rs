@@ -23,6 +23,7 @@ pub struct Config {
     /// `[identity]`: verified JWTs (docs/reference.md, "Identity"). None = tokens are opaque.
     pub identity: Option<IdentityConfig>,
     pub audit: AuditConfig,
+    pub evidence: EvidenceConfig,
 }
 
 #[derive(Clone, Debug)]
@@ -262,4 +263,22 @@ pub struct AuditConfig {
     pub file: Option<AuditTarget>,
     /// The gateway instance the lines name; None = the host name (the pod name in Kubernetes).
     pub replica: Option<String>,
+}
+
+/// `[evidence]`: live evidence, the figures of `idlegate har` kept by the gateway over a
+/// rolling window (docs/reference.md, "Live evidence"). Restart-only.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EvidenceConfig {
+    /// false = nothing is recorded and `GET /api/v1/evidence` answers 404.
+    pub enabled: bool,
+    pub settings: crate::evidence::EvidenceSettings,
+}
+
+impl Default for EvidenceConfig {
+    fn default() -> Self {
+        EvidenceConfig {
+            enabled: true,
+            settings: Default::default(),
+        }
+    }
 }

@@ -24,7 +24,24 @@ pub(crate) fn render(c: &Config) -> String {
     catalog_state_revocation(&mut out, c);
     identity(&mut out, c.identity.as_ref());
     audit(&mut out, &c.audit);
+    evidence(&mut out, &c.evidence);
     out
+}
+
+fn evidence(out: &mut String, e: &EvidenceConfig) {
+    section(out, "evidence");
+    if !e.enabled {
+        row(out, "enabled", "false (GET /api/v1/evidence answers 404)");
+        return;
+    }
+    let s = &e.settings;
+    row(out, "enabled", "true");
+    row(out, "window", duration(s.window));
+    row(out, "sample", format!("1 token in {}", s.sample));
+    row(out, "max_templates", s.max_templates);
+    row(out, "min_tokens", s.min_tokens);
+    let mib = s.memory_bound_bytes() as f64 / (1024.0 * 1024.0);
+    row(out, "memory at most", format!("{mib:.1} MiB"));
 }
 
 fn audit(out: &mut String, a: &AuditConfig) {

@@ -7,6 +7,7 @@ use std::str::FromStr;
 use crate::token::TokenSource;
 
 use super::audit::read_audit;
+use super::evidence::read_evidence;
 use super::diagnostic::{Diagnostic, Severity};
 use super::exclusions::read_exclusions;
 use super::identity::read_identity;
@@ -26,6 +27,7 @@ const SECTIONS: &[&str] = &[
     "revocation",
     "identity",
     "audit",
+    "evidence",
 ];
 
 /// Validates `text` as read from `path`. Returns the config when there is no error, and every
@@ -70,6 +72,7 @@ fn read_root(
     let revocation = read_revocation(section("revocation", r).as_ref(), r);
     let identity = section("identity", r).and_then(|s| read_identity(&s, r, base));
     let audit = read_audit(section("audit", r).as_ref(), r, base);
+    let evidence = read_evidence(section("evidence", r).as_ref(), r);
     if identity.is_none() && !timeout.policies.is_empty() {
         warn_policies_without_identity(root, r);
     }
@@ -88,6 +91,7 @@ fn read_root(
         revocation,
         identity,
         audit,
+        evidence,
     })
 }
 

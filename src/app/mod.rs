@@ -18,13 +18,14 @@ use crate::catalog::slot::CatalogSlot;
 use crate::classify::Classifier;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::evidence::Evidence;
 use crate::identity::Identity;
 use crate::revocation::Hooks;
 use crate::store::effects::{timing_of, Policy};
 use crate::store::state::TokenState;
 use crate::store::Timing;
 use crate::telemetry::{Class, Metrics, RevocationRing};
-use crate::token::Keyer;
+use crate::token::{Keyer, TokenKey};
 use crate::tunnels::Tunnels;
 use effects::EffectsHub;
 
@@ -100,6 +101,8 @@ pub struct App {
     policy_names: Arc<ArcSwap<Vec<String>>>,
     /// Where revocations fan out; the token state holds it as its effects sink.
     effects: Arc<EffectsHub>,
+    /// Live evidence, with `[evidence] enabled` (sized at start: its settings need a restart).
+    evidence: Option<Evidence>,
 }
 
 impl App {
@@ -131,6 +134,9 @@ impl App {
             .identity
             .as_ref()
             .map(|c| Arc::new(Identity::new(c, metrics.clone())));
+        let evidence = (config.evidence.enabled)
+            .then(|| Evidence::new(config.evidence.settings.clone()).ok())
+            .flatten();
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -147,6 +153,7 @@ impl App {
             identity,
             policy_names,
             effects,
+            evidence,
         })
     }
 
@@ -166,6 +173,31 @@ impl App {
 
     pub fn catalog(&self) -> Arc<CatalogSlot> {
         self.catalog.load_full()
+    }
+
+    /// Live evidence; None with `[evidence] enabled = false`.
+    pub fn evidence(&self) -> Option<&Evidence> {
+        self.evidence.as_ref()
+    }
+
+    /// Counts a request of `key` in live evidence (docs/reference.md, "Live evidence"): its
+    /// template is the catalog operation `path` matches, else the path normalised as
+    /// `idlegate har` does; `exclusion` is the label of the exclusion that matched (None:
+    /// activity). A known template allocates nothing.
+    pub fn record_evidence(
+        &self,
+        evidence: &Evidence,
+        (method, path): (&str, &str),
+        exclusion: Option<&str>,
+        key: &TokenKey,
+        now_ms: u64,
+    ) {
+        let slot = self.catalog.load();
+        let id = match slot.catalog.as_ref().and_then(|c| c.match_path(method, path)) {
+            Some(op) => evidence.intern(method, &op.path, exclusion),
+            None => evidence.intern_path(method, path, exclusion),
+        };
+        evidence.record(id, key, now_ms);
     }
 
     pub fn live(&self) -> Guard<Arc<Live>> {
@@ -226,6 +258,9 @@ impl App {
         self.metrics
             .tokens_revoked
             .set(self.state.revoked_len() as i64);
+        if let Some(e) = &self.evidence {
+            (self.metrics.evidence).set(e.templates(), e.overflowed(), e.memory_bytes());
+        }
     }
 }
 
@@ -283,6 +318,10 @@ fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     // The audit file is opened once, at start (docs/reference.md, "Audit events").
     if old.audit != new.audit {
         keys.push("audit");
+    }
+    // The evidence structure is sized at start (docs/reference.md, "Live evidence").
+    if old.evidence != new.evidence {
+        keys.push("evidence");
     }
     keys
 }

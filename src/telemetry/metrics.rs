@@ -83,6 +83,8 @@ pub struct Metrics {
     state_errors: Family<OpLabel, Counter>,
     /// Verified tokens, JWKS, policies and subjects.
     pub identity: super::identity::IdentityMetrics,
+    /// Live evidence: templates, overflow, memory.
+    pub evidence: super::evidence::EvidenceMetrics,
 }
 
 impl Default for Metrics {
@@ -115,6 +117,7 @@ impl Metrics {
         m.register_connections(&mut registry);
         m.register_state(&mut registry);
         m.identity.register(&mut registry);
+        m.evidence.register(&mut registry);
         m.create_label_values();
         Metrics { registry, ..m }
     }
@@ -142,6 +145,7 @@ impl Metrics {
             connections_rejected: Counter::default(),
             state_errors: Family::default(),
             identity: Default::default(),
+            evidence: Default::default(),
         }
     }
 

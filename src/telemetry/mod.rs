@@ -7,6 +7,7 @@
 //! - `exposition`: [`Metrics::encode`], the `/metrics` text (admin serves it).
 //! - [`hooks`]: revocation hook results and unfinished deliveries, by hook.
 //! - [`identity`]: verifications, JWKS refreshes, tokens by policy, subjects.
+//! - [`evidence`]: live evidence's templates, overflow and memory.
 //! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
 //! - `log_pipe`: the log writer (a bounded buffer written out by a thread of its own).
 //! - `audit_file`: the audit events as JSON lines on a file of their own (through a log pipe).
@@ -15,6 +16,7 @@
 //! reverse.
 
 pub(crate) mod audit_file;
+pub(crate) mod evidence;
 mod exposition;
 pub(crate) mod hooks;
 pub(crate) mod identity;

@@ -11,6 +11,7 @@ use super::throttle::Throttle;
 use super::tracking;
 use super::verify::{verify_now, Who};
 use crate::app::{App, Live};
+use crate::evidence::Evidence;
 use crate::classify::ExclusionId;
 use crate::config::TrackMode;
 use crate::proxy::error::{ErrorKind, ProxyError};
@@ -72,6 +73,9 @@ pub(super) async fn decide<B>(
         (verdict, who) = check(app, live, key, signed, exclusion.is_none(), now_ms).await?;
     }
     count_class(app, live, token.is_some(), exclusion);
+    if let Some(evidence) = app.evidence() {
+        record_evidence(app, live, evidence, req, (key.as_ref(), token), exclusion, now_ms);
+    }
 
     let settled_by_answer = live.config.tokens.track != TrackMode::All;
     let mut candidate = None;
@@ -198,4 +202,30 @@ fn count_class(app: &App, live: &Live, has_token: bool, exclusion: Option<Exclus
             live.exclusion_counters[id].inc();
         }
     }
+}
+
+/// Live evidence of a request with a token that goes on (docs/reference.md, "Live evidence").
+/// With idle tracking off the token has no key yet: it is keyed here, for evidence only.
+fn record_evidence<B>(
+    app: &App,
+    live: &Live,
+    evidence: &Evidence,
+    req: &Request<B>,
+    (key, token): (Option<&TokenKey>, Option<&str>),
+    exclusion: Option<ExclusionId>,
+    now_ms: u64,
+) {
+    let keyed;
+    let key = match (key, token) {
+        (Some(key), _) => key,
+        (None, Some(token)) => {
+            keyed = app.keyer.key(token);
+            &keyed
+        }
+        (None, None) => return,
+    };
+    let labels = live.classifier.labels();
+    let label = exclusion.and_then(|id| labels.get(id)).map(String::as_str);
+    let target = (req.method().as_str(), req.uri().path());
+    app.record_evidence(evidence, target, label, key, now_ms);
 }

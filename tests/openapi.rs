@@ -185,6 +185,7 @@ async fn every_documented_answer_is_provoked_and_matches_its_schema() {
     settings(&spec, &gw).await;
     catalog_and_stats(&spec, &gw).await;
     tokens_and_subjects(&spec, &gw, &signer).await;
+    evidence(&spec, &gw, &jwks).await;
     redis_down(&spec, &jwks, &signer).await;
 
     let not_provoked: BTreeSet<Answer> = NOT_PROVOKED
@@ -314,6 +315,20 @@ async fn tokens_and_subjects(spec: &Spec, gw: &Gateway, signer: &Signer) {
     }
     let deleted = call(spec, gw, "delete", one, &path).await;
     assert_eq!(deleted, Value::Null, "204 has no body");
+}
+
+/// Live evidence of the traffic above (200), and a gateway with it off (404).
+async fn evidence(spec: &Spec, gw: &Gateway, jwks: &Path) {
+    let path = "/api/v1/evidence";
+    let report = call(spec, gw, "get", path, path).await;
+    let apis = report["apis"].as_array().unwrap();
+    assert!(apis.iter().any(|a| a["template"] == "/api/x"), "{report}");
+    let off = identity_gateway(jwks, "IDLEGATE_ADMIN_TOKEN_T_OPENAPI_OFF", |c| {
+        c.evidence.enabled = false;
+    })
+    .await;
+    let body = call(spec, &off, "get", path, path).await;
+    assert_eq!(body["error"], "evidence_disabled", "{body}");
 }
 
 /// A gateway whose Redis never answers: not ready, and an admin revocation is enforced here

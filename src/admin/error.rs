@@ -36,6 +36,9 @@ pub(crate) enum AdminError {
         errors: Vec<FieldError>,
         warnings: Vec<FieldError>,
     },
+    /// 404: `GET /api/v1/evidence` while live evidence is off.
+    #[error("live evidence is off")]
+    EvidenceDisabled,
     /// 413: a request body over `limit` bytes.
     #[error("request body over {limit} bytes")]
     BodyTooLarge { limit: usize },
@@ -50,7 +53,7 @@ pub(crate) enum AdminError {
     Internal,
 }
 
-/// The body of a 401, 403, 413 or 503: what went wrong as a code, and what to do as a sentence.
+/// The body of a 401, 403, 404, 413 or 503: what went wrong as a code, and what to do as a sentence.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct ErrorMessage {
     pub error: ErrorCode,
@@ -67,6 +70,8 @@ pub(crate) enum ErrorCode {
     Unauthorized,
     /// 413: the request body is too large.
     BodyTooLarge,
+    /// 404: live evidence is off (`[evidence] enabled = false`).
+    EvidenceDisabled,
     /// 503: a revocation enforced in memory did not reach the journal.
     RevocationNotDurable,
     /// 503: a revocation enforced on this replica did not reach Redis in time.
@@ -147,6 +152,15 @@ impl IntoResponse for AdminError {
             AdminError::Invalid { errors, warnings } => {
                 let body = InvalidBody { errors, warnings };
                 (StatusCode::BAD_REQUEST, Json(body)).into_response()
+            }
+            AdminError::EvidenceDisabled => {
+                let body = ErrorMessage {
+                    error: ErrorCode::EvidenceDisabled,
+                    message: "live evidence is off: set enabled = true in [evidence] (or remove \
+                              the key) and restart idlegate"
+                        .into(),
+                };
+                (StatusCode::NOT_FOUND, Json(body)).into_response()
             }
             AdminError::BodyTooLarge { limit } => {
                 let body = ErrorMessage {

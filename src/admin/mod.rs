@@ -11,7 +11,7 @@
 //! - [`catalog_search`]: `GET /apis`, the type-ahead over the API catalog;
 //! - [`tokens`]: `GET`/`DELETE /tokens/{token_id}`; [`subjects`]: `GET`/`DELETE
 //!   /subjects/{subject}/tokens`; [`token_docs`]: their answers as types; [`stats`]:
-//!   `GET /stats`;
+//!   `GET /stats`; [`evidence`]: `GET /evidence`, live evidence;
 //! - [`auth`]: the admin bearer token; [`host`]: the `Host` check;
 //! - [`error`]: `AdminError`, the one place an admin refusal becomes a response;
 //! - [`listen`]: the admin listener's bounded connections; [`ui`]: the UI's static assets.
@@ -20,6 +20,7 @@ pub(crate) mod api_doc;
 pub(crate) mod auth;
 pub(crate) mod catalog_search;
 pub(crate) mod error;
+pub(crate) mod evidence;
 pub(crate) mod host;
 pub(crate) mod listen;
 pub(crate) mod openapi;

@@ -23,7 +23,7 @@ use crate::app::App;
     info(
         title = "idlegate admin API",
         description = "The admin listener of idlegate: probes, metrics, and the admin API under \
-                       `/api/v1` (settings, catalog search, stats, tokens, subjects). Every \
+                       `/api/v1` (settings, catalog search, stats, live evidence, tokens, subjects). Every \
                        path but `/healthz` and `/readyz` first checks the `Host` header \
                        against `admin.allowed_hosts` (421)."
     ),
@@ -34,6 +34,7 @@ use crate::app::App;
         (name = "settings", description = "The timeout policy, live"),
         (name = "catalog", description = "The upstream's API catalog"),
         (name = "stats", description = "Live figures"),
+        (name = "evidence", description = "Live evidence: which APIs look like background polling"),
         (name = "tokens", description = "One token by its id"),
         (name = "subjects", description = "Every token of one user"),
         (name = "openapi", description = "This document"),

@@ -20,7 +20,7 @@ use super::api_doc::Refusals;
 use super::auth::Admin;
 use super::error::{AdminError, ErrorMessage, FieldError, InvalidBody};
 use super::settings::{self, SettingsChangeDoc, SettingsDoc};
-use super::{catalog_search, stats, subjects, tokens};
+use super::{catalog_search, evidence, stats, subjects, tokens};
 use crate::app::App;
 use crate::config::Config;
 use crate::config_change::{self, ChangeSource, Rejected, Saved};
@@ -34,6 +34,7 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(get_settings, put_settings))
         .routes(routes!(catalog_search::search))
         .routes(routes!(stats::get_stats))
+        .routes(routes!(evidence::get_evidence))
         .routes(routes!(subjects::list, subjects::revoke_all))
         .routes(routes!(tokens::get_status, tokens::revoke))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -314,6 +314,9 @@ fn the_dashboard_has_a_datasource_variable_and_the_expected_panels() {
         "Token verifications",
         "Log lines dropped, audit lines lost",
         "Negative cache",
+        "Evidence templates",
+        "Evidence overflow",
+        "Evidence memory",
     ] {
         assert!(titles.contains(&needed), "no panel {needed:?}");
     }

@@ -64,7 +64,10 @@ async fn tokens_polling_every_minute_make_an_activity_api_a_candidate_and_not_an
     assert_eq!(presence["periodic_tokens"], 4, "{presence}");
     // 60 s on the clock, plus the real time the round of requests took.
     let about_a_minute = |v: &Value| v.as_f64().is_some_and(|s| (60.0..61.0).contains(&s));
-    assert!(about_a_minute(&presence["median_interval_seconds"]), "{presence}");
+    assert!(
+        about_a_minute(&presence["median_interval_seconds"]),
+        "{presence}"
+    );
 
     let poll = api(&report, "GET", "/api/v2/analytics/poll");
     assert_eq!(poll["class"], "excluded");
@@ -72,14 +75,21 @@ async fn tokens_polling_every_minute_make_an_activity_api_a_candidate_and_not_an
     assert_eq!(poll["periodic_tokens"], 4, "{poll}");
 
     let orders = api(&report, "GET", "/custom/orders/{id}");
-    assert_eq!((&orders["requests"], &orders["tokens"]), (&8.into(), &1.into()));
+    assert_eq!(
+        (&orders["requests"], &orders["tokens"]),
+        (&8.into(), &1.into())
+    );
 
     let candidates = report["candidates"].as_array().unwrap();
     let names: Vec<&str> = candidates
         .iter()
         .map(|c| c["template"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["/api/v2/users/{userId}/presences/purecloud"], "{report}");
+    assert_eq!(
+        names,
+        ["/api/v2/users/{userId}/presences/purecloud"],
+        "{report}"
+    );
     assert_eq!(candidates[0]["periodic_tokens"], 4);
     assert!(about_a_minute(&candidates[0]["median_interval_seconds"]));
     assert_eq!(gw.metric("idlegate_evidence_templates").await, 3.0);
@@ -98,7 +108,10 @@ async fn with_idle_tracking_off_requests_are_still_counted() {
     assert_eq!(gw.get("/plain/path", None).await.status, 200);
     let report = get(&gw, "/api/v1/evidence").await.json();
     let plain = api(&report, "GET", "/plain/path");
-    assert_eq!((&plain["requests"], &plain["tokens"]), (&2.into(), &2.into()));
+    assert_eq!(
+        (&plain["requests"], &plain["tokens"]),
+        (&2.into(), &2.into())
+    );
 }
 
 #[tokio::test]
@@ -113,7 +126,10 @@ async fn a_flood_of_distinct_paths_stays_within_max_templates_and_the_memory_bou
         let word: String = (0..4)
             .map(|k| char::from(b'a' + (i / 26usize.pow(k) % 26) as u8))
             .collect();
-        format!("/flood/{word}/{}", char::from(b'a' + (i / 26usize.pow(4) % 26) as u8))
+        format!(
+            "/flood/{word}/{}",
+            char::from(b'a' + (i / 26usize.pow(4) % 26) as u8)
+        )
     };
     const OVER_HTTP: usize = 2_000;
     const TOTAL: usize = 100_000;
@@ -150,7 +166,10 @@ async fn evidence_off_answers_404_and_records_nothing() {
     assert_eq!(reply.status, 404);
     let body = reply.json();
     assert_eq!(body["error"], "evidence_disabled");
-    assert!(body["message"].as_str().unwrap().contains("[evidence]"), "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("[evidence]"),
+        "{body}"
+    );
     assert_eq!(gw.metric("idlegate_evidence_templates").await, 0.0);
     assert_eq!(gw.metric("idlegate_evidence_memory_bytes").await, 0.0);
 }
@@ -161,10 +180,16 @@ fn bad_evidence_settings_are_refused_with_their_line() {
     let diags = idlegate::config::parse(text, Path::new("idlegate.toml")).unwrap_err();
     let text: Vec<String> = diags.iter().map(ToString::to_string).collect();
     let text = text.join("\n");
-    for key in ["4:10: error: evidence.window", "5:10: error: evidence.sample"] {
+    for key in [
+        "4:10: error: evidence.window",
+        "5:10: error: evidence.sample",
+    ] {
         assert!(text.contains(key), "{key}: {text}");
     }
-    for key in ["6:17: error: evidence.max_templates", "7:14: error: evidence.min_tokens"] {
+    for key in [
+        "6:17: error: evidence.max_templates",
+        "7:14: error: evidence.min_tokens",
+    ] {
         assert!(text.contains(key), "{key}: {text}");
     }
 }

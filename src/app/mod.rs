@@ -193,7 +193,11 @@ impl App {
         now_ms: u64,
     ) {
         let slot = self.catalog.load();
-        let id = match slot.catalog.as_ref().and_then(|c| c.match_path(method, path)) {
+        let id = match slot
+            .catalog
+            .as_ref()
+            .and_then(|c| c.match_path(method, path))
+        {
             Some(op) => evidence.intern(method, &op.path, exclusion),
             None => evidence.intern_path(method, path, exclusion),
         };

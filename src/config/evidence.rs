@@ -71,12 +71,17 @@ mod tests {
         assert!(c.enabled);
         assert_eq!(c.settings, Default::default());
         assert_eq!(c.settings.window, Duration::from_secs(24 * 3600));
-        let text = "enabled = false\nwindow = \"2h\"\nsample = 1\nmax_templates = 50\nmin_tokens = 5";
+        let text =
+            "enabled = false\nwindow = \"2h\"\nsample = 1\nmax_templates = 50\nmin_tokens = 5";
         let c = read(text).unwrap().evidence;
         assert!(!c.enabled);
         assert_eq!(c.settings.window, Duration::from_secs(7200));
         assert_eq!(
-            (c.settings.sample, c.settings.max_templates, c.settings.min_tokens),
+            (
+                c.settings.sample,
+                c.settings.max_templates,
+                c.settings.min_tokens
+            ),
             (1, 50, 5)
         );
     }
@@ -89,7 +94,10 @@ mod tests {
         assert!(error("window = \"8d\"").contains("whole hours"));
         assert!(error("window = \"soon\"").contains("invalid duration"));
         let text = error("sample = 0");
-        assert!(text.contains("evidence.sample: must be between 1 and 65536, found 0"), "{text}");
+        assert!(
+            text.contains("evidence.sample: must be between 1 and 65536, found 0"),
+            "{text}"
+        );
         assert!(error("max_templates = 100001").contains("between 1 and 100000"));
         assert!(error("min_tokens = 257").contains("between 1 and 256"));
         assert!(error("min_tokens = \"3\"").contains("evidence.min_tokens"));

@@ -7,8 +7,8 @@ use std::str::FromStr;
 use crate::token::TokenSource;
 
 use super::audit::read_audit;
-use super::evidence::read_evidence;
 use super::diagnostic::{Diagnostic, Severity};
+use super::evidence::read_evidence;
 use super::exclusions::read_exclusions;
 use super::identity::read_identity;
 use super::model::*;

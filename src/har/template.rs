@@ -154,9 +154,15 @@ mod tests {
     #[test]
     fn pieces_join_to_the_template_and_uuids_need_their_exact_shape() {
         for path in ["/", "", "/a//b/", "/api/v2/users/12/x9k2", "noslash/42"] {
-            assert_eq!(template_pieces(path).collect::<String>(), normalise_path(path));
+            assert_eq!(
+                template_pieces(path).collect::<String>(),
+                normalise_path(path)
+            );
         }
-        assert_eq!(normalise_path("/api/v2/users/12/x9k2"), "/api/v2/users/{id}/{id}");
+        assert_eq!(
+            normalise_path("/api/v2/users/12/x9k2"),
+            "/api/v2/users/{id}/{id}"
+        );
         assert!(is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789abc"));
         assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789ab"));
         assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f9012-3456789abc"));

@@ -34,7 +34,8 @@ impl EvidenceMetrics {
 
     /// Sets the three from the evidence's counts; `overflowed` only ever grows.
     pub fn set(&self, templates: usize, overflowed: u64, memory_bytes: usize) {
-        self.templates.set(i64::try_from(templates).unwrap_or(i64::MAX));
+        self.templates
+            .set(i64::try_from(templates).unwrap_or(i64::MAX));
         let seen = self.overflow.get();
         self.overflow.inc_by(overflowed.saturating_sub(seen));
         self.memory_bytes

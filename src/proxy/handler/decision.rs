@@ -11,9 +11,9 @@ use super::throttle::Throttle;
 use super::tracking;
 use super::verify::{verify_now, Who};
 use crate::app::{App, Live};
-use crate::evidence::Evidence;
 use crate::classify::ExclusionId;
 use crate::config::TrackMode;
+use crate::evidence::Evidence;
 use crate::proxy::error::{ErrorKind, ProxyError};
 use crate::store::Check;
 use crate::token::TokenKey;
@@ -74,7 +74,15 @@ pub(super) async fn decide<B>(
     }
     count_class(app, live, token.is_some(), exclusion);
     if let Some(evidence) = app.evidence() {
-        record_evidence(app, live, evidence, req, (key.as_ref(), token), exclusion, now_ms);
+        record_evidence(
+            app,
+            live,
+            evidence,
+            req,
+            (key.as_ref(), token),
+            exclusion,
+            now_ms,
+        );
     }
 
     let settled_by_answer = live.config.tokens.track != TrackMode::All;

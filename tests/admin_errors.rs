@@ -1,5 +1,5 @@
 //! The admin API's error answers, byte for byte: status, content type and body of every
-//! refusal a client can provoke over HTTP (401, 403, 421, 400). The 503s of an admin
+//! refusal a client can provoke over HTTP (401, 403, 404, 421, 400). The 503s of an admin
 //! revocation and the bare 500 are pinned in `src/admin/error.rs`, where they can be built.
 
 mod common;
@@ -87,4 +87,16 @@ async fn no_admin_token_keeps_its_exact_body() {
         IDLEGATE_ADMIN_TOKEN_T_ERR_UNSET (named by admin.token_env) to a secret value, restart \
         idlegate, and send \\\"Authorization: Bearer <that value>\\\"\"}";
     assert_json(&r, 403, body);
+}
+
+#[tokio::test]
+async fn evidence_off_keeps_its_exact_body() {
+    let up = upstream().await;
+    let mut c = with_env(config(up), "IDLEGATE_ADMIN_TOKEN_T_ERR_EVIDENCE", SECRET);
+    c.evidence.enabled = false;
+    let gw = gateway(c).await;
+    let r = call(&gw, "GET", "/api/v1/evidence", "localhost", "").await;
+    let body = "{\"error\":\"evidence_disabled\",\"message\":\"live evidence is off: set \
+        enabled = true in [evidence] (or remove the key) and restart idlegate\"}";
+    assert_json(&r, 404, body);
 }

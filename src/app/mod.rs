@@ -134,9 +134,13 @@ impl App {
             .identity
             .as_ref()
             .map(|c| Arc::new(Identity::new(c, metrics.clone())));
+        // Validated with the config; a config built in code with bad settings runs without.
         let evidence = (config.evidence.enabled)
-            .then(|| Evidence::new(config.evidence.settings.clone()).ok())
-            .flatten();
+            .then(|| Evidence::new(config.evidence.settings.clone()))
+            .and_then(|made| {
+                made.map_err(|e| tracing::error!(error = %e, "live evidence off"))
+                    .ok()
+            });
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -371,9 +375,10 @@ mod tests {
             leeway: Duration::from_secs(60),
             on_invalid: crate::config::OnInvalid::Reject,
         });
+        new.evidence.settings.sample = 1;
         assert_eq!(
             keys_needing_restart(&old, &new),
-            ["proxy.status_path", "identity"]
+            ["proxy.status_path", "identity", "evidence"]
         );
     }
 }

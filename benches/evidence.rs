@@ -57,6 +57,23 @@ fn bench_record(c: &mut Criterion) {
             )
         })
     });
+    let raw = "/api/v2/users/3f2a6c1e-8d1b-4c3e-9f5a-2b7d8e9f0a1b/presences/purecloud";
+    evidence.intern_path("GET", raw, Some("presence-polling"));
+    c.bench_function("intern_path, known template, excluded", |b| {
+        b.iter(|| evidence.intern_path(black_box("GET"), black_box(raw), Some("presence-polling")))
+    });
+    c.bench_function("intern_path, known template, activity", |b| {
+        b.iter(|| evidence.intern_path(black_box("GET"), black_box(raw), None))
+    });
+    c.bench_function("intern_request, remembered path", |b| {
+        b.iter(|| {
+            let request = (black_box("GET"), black_box(raw));
+            evidence.intern_request(request, 1, Some("presence-polling"), || None)
+        })
+    });
+    c.bench_function("normalise only (har::normalise_path, allocating)", |b| {
+        b.iter(|| idlegate::har::normalise_path(black_box(raw)))
+    });
 }
 
 criterion_group!(benches, bench_record);

@@ -3,15 +3,20 @@
 //!
 //! cargo bench --bench hot_path
 //!
+//! `evidence_off` / `evidence_on*`: the same request with live evidence off and on
+//! (docs/reference.md, "Live evidence"; README, "Benchmarks").
+//!
 //! `identity_on` is the same request with `[identity]`: the token was verified on first sight
 //! and carries a subject and a policy (README, "Benchmarks": within 10 % of identity off).
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use http::{HeaderMap, HeaderValue, Method};
+use idlegate::catalog::Catalog;
 use idlegate::classify::{Classifier, Pattern};
 use idlegate::config::builtin_groups;
+use idlegate::evidence::{Evidence, EvidenceSettings};
 use idlegate::store::{Check, NewIdent, PolicyTiming, Store, Timing};
-use idlegate::token::{extract, Keyer, TokenSource};
+use idlegate::token::{extract, Keyer, TokenKey, TokenSource};
 
 const TOKENS: usize = 100_000;
 
@@ -130,6 +135,8 @@ fn bench_hot_path(c: &mut Criterion) {
         },
     );
 
+    bench_evidence(c, &requests, &classifier, &keyer, &store, &timing);
+
     let token = &tokens[7];
     c.bench_function("hot_path/key_only_700B_jwt", |b| {
         b.iter(|| black_box(keyer.key(black_box(token))))
@@ -144,6 +151,112 @@ fn bench_hot_path(c: &mut Criterion) {
             ))
         })
     });
+}
+
+/// The evidence step of a request, as the gateway takes it (`App::record_evidence`), or as
+/// for a path not remembered.
+struct Step<'a> {
+    evidence: &'a Evidence,
+    catalog: Option<&'a Catalog>,
+    remembered: bool,
+}
+
+impl Step<'_> {
+    fn run(&self, method: &Method, path: &str, label: Option<&str>, key: &TokenKey, now: u64) {
+        let m = method.as_str();
+        let catalog = self.catalog;
+        let template = || Some(catalog?.match_path(m, path)?.path.as_str());
+        let id = if self.remembered {
+            self.evidence.intern_request((m, path), 1, label, template)
+        } else {
+            match template() {
+                Some(t) => self.evidence.intern(m, t, label),
+                None => self.evidence.intern_path(m, path, label),
+            }
+        };
+        self.evidence.record(id, key, now + 1000);
+    }
+}
+
+/// The same request with live evidence off (one branch) and on at the default settings
+/// (1 token in 16 sampled), as the gateway does it (docs/reference.md, "Live evidence"):
+/// `evidence_on` without a catalog, `evidence_on_catalog` with the shipped one, both finding
+/// the template remembered by method and path; `evidence_on_first_sight` as for a path not
+/// remembered (the catalog matched, or the path normalised, every time). Bar: on within 5 %
+/// of off. `evidence_only` is the evidence step alone (with its classification).
+fn bench_evidence(
+    c: &mut Criterion,
+    requests: &[(HeaderMap, Method, &str)],
+    classifier: &Classifier,
+    keyer: &Keyer,
+    store: &Store,
+    timing: &Timing,
+) {
+    let sources = vec![TokenSource::Authorization];
+    let now = 1_800_000_000_000u64;
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/config/catalog/genesys-cloud-apis.json"
+    );
+    let catalog = Catalog::load(std::path::Path::new(file)).unwrap();
+    let on = Evidence::new(EvidenceSettings::default()).unwrap();
+    // (name, evidence, catalog, remembered)
+    let variants: [(&str, Option<&Evidence>, Option<&Catalog>, bool); 5] = [
+        ("evidence_off", None, None, true),
+        ("evidence_on", Some(&on), None, true),
+        ("evidence_on_catalog", Some(&on), Some(&catalog), true),
+        ("evidence_on_first_sight", Some(&on), None, false),
+        (
+            "evidence_on_first_sight_catalog",
+            Some(&on),
+            Some(&catalog),
+            false,
+        ),
+    ];
+    let keys: Vec<_> = (requests.iter())
+        .map(|(h, m, p)| (keyer.key(&extract(&sources, h, None).unwrap()), m, *p))
+        .collect();
+    let mut i = 0usize;
+    let only = Step {
+        evidence: &on,
+        catalog: None,
+        remembered: true,
+    };
+    c.bench_function("hot_path/evidence_only/classify+intern+record", |b| {
+        b.iter(|| {
+            let (key, method, path) = &keys[i & 1023];
+            i = i.wrapping_add(1);
+            let exclusion = classifier.classify(method, path, None, false);
+            let labels = classifier.labels();
+            let label = exclusion.and_then(|id| labels.get(id)).map(String::as_str);
+            only.run(method, path, label, key, now);
+        })
+    });
+    for (name, evidence, catalog, remembered) in variants {
+        let evidence = evidence.map(|evidence| Step {
+            evidence,
+            catalog,
+            remembered,
+        });
+        let mut i = 0usize;
+        let name = format!("hot_path/{name}/extract+key+check+classify+touch");
+        c.bench_function(&name, |b| {
+            b.iter(|| {
+                let (headers, method, path) = &requests[i & 1023];
+                i = i.wrapping_add(1);
+                let token = extract(&sources, headers, None).unwrap();
+                let key = keyer.key(&token);
+                let exclusion = classifier.classify(method, path, None, false);
+                let check = store.check(&key, now + 1000, timing, exclusion.is_none());
+                if let Some(evidence) = &evidence {
+                    let labels = classifier.labels();
+                    let label = exclusion.and_then(|id| labels.get(id)).map(String::as_str);
+                    evidence.run(method, path, label, &key, now);
+                }
+                black_box(check)
+            })
+        });
+    }
 }
 
 criterion_group! {

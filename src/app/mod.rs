@@ -186,8 +186,8 @@ impl App {
 
     /// Counts a request of `key` in live evidence (docs/reference.md, "Live evidence"): its
     /// template is the catalog operation `path` matches, else the path normalised as
-    /// `idlegate har` does; `exclusion` is the label of the exclusion that matched (None:
-    /// activity). A known template allocates nothing.
+    /// `idlegate har` does, remembered by exact method and path; `exclusion` is the label of
+    /// the exclusion that matched (None: activity). A known template allocates nothing.
     pub fn record_evidence(
         &self,
         evidence: &Evidence,
@@ -197,14 +197,10 @@ impl App {
         now_ms: u64,
     ) {
         let slot = self.catalog.load();
-        let id = match slot
-            .catalog
-            .as_ref()
-            .and_then(|c| c.match_path(method, path))
-        {
-            Some(op) => evidence.intern(method, &op.path, exclusion),
-            None => evidence.intern_path(method, path, exclusion),
-        };
+        let catalog = slot.catalog.as_deref();
+        let template = || Some(catalog?.match_path(method, path)?.path.as_str());
+        // Another catalog (a reload) is another key: its templates are found afresh.
+        let id = evidence.intern_request((method, path), slot.generation, exclusion, template);
         evidence.record(id, key, now_ms);
     }
 

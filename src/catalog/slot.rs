@@ -3,6 +3,7 @@
 //! changes; a load failure is a message, never a stop.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::Catalog;
@@ -15,10 +16,23 @@ pub struct CatalogSlot {
     pub catalog: Option<Arc<Catalog>>,
     /// Why `catalog` is None.
     pub message: Option<String>,
+    /// Which load this is: another catalog (a reload) has another number, so that what was
+    /// remembered of the previous one is not taken for it (live evidence's templates).
+    pub generation: usize,
 }
+
+/// Catalog loads since the start.
+static LOADS: AtomicUsize = AtomicUsize::new(1);
 
 impl CatalogSlot {
     pub fn load(path: Option<&Path>) -> CatalogSlot {
+        CatalogSlot {
+            generation: LOADS.fetch_add(1, Relaxed),
+            ..Self::read(path)
+        }
+    }
+
+    fn read(path: Option<&Path>) -> CatalogSlot {
         let Some(path) = path else {
             return CatalogSlot {
                 path: None,
@@ -27,6 +41,7 @@ impl CatalogSlot {
                     "no API catalog configured (set catalog.openapi); type a METHOD /path instead"
                         .into(),
                 ),
+                generation: 0,
             };
         };
         match Catalog::load(path) {
@@ -36,6 +51,7 @@ impl CatalogSlot {
                     path: Some(path.to_path_buf()),
                     catalog: Some(Arc::new(catalog)),
                     message: None,
+                    generation: 0,
                 }
             }
             Err(e) => {
@@ -44,6 +60,7 @@ impl CatalogSlot {
                     path: Some(path.to_path_buf()),
                     catalog: None,
                     message: Some(format!("the API catalog could not be loaded: {e}")),
+                    generation: 0,
                 }
             }
         }

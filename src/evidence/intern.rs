@@ -150,6 +150,16 @@ impl Templates {
         let Some(id) = found.or_else(|| self.insert(hash, key)) else {
             return TemplateId::OVERFLOW;
         };
+        self.set_class(id, class);
+        TemplateId(id)
+    }
+
+    /// Stores the classification of a known template's request (`exclusion`: None is activity).
+    pub(super) fn classify(&self, id: u32, exclusion: Option<&str>) {
+        self.set_class(id, self.labels.code(exclusion));
+    }
+
+    fn set_class(&self, id: u32, class: u32) {
         // Last seen wins: the exclusion list can change live. Written only when it changed,
         // so a steady template's cache line stays shared between cores.
         if let Some(t) = self.get(id) {
@@ -157,7 +167,6 @@ impl Templates {
                 t.class.store(class, Relaxed);
             }
         }
-        TemplateId(id)
     }
 
     fn find(&self, table: &HashTable<u32>, hash: u64, key: Key<'_>) -> Option<u32> {

@@ -38,6 +38,10 @@ pub(super) const INTERVALS_KEPT: usize = 64;
 pub(super) const HLL_BITS: u32 = 9;
 pub(super) const HLL_REGISTERS: usize = 1 << HLL_BITS;
 
+/// Requests' templates remembered by exact method and path (`memo.rs`): 8,192 slots of 16
+/// bytes, 128 KiB. A power of two.
+pub(super) const MEMO_SLOTS: usize = 8_192;
+
 /// Headroom for the `Evidence` struct itself (a test checks it is smaller).
 pub(super) const STRUCT_BYTES: usize = 1_024;
 

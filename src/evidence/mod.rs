@@ -16,7 +16,8 @@
 //! - `hll`: the windowed HyperLogLog of sampled tokens.
 //! - `labels`: exclusion labels interned to a code.
 //! - `intern`: templates → ids, each with its counters, registers and classification.
-//! - `path`: the normalised template of a request path, built on the stack.
+//! - `path`: the normalised template of a request path, without allocating.
+//! - `memo`: requests' templates remembered by exact method and path.
 //! - `track`: sampled tokens' intervals per template, and periodicity.
 //! - `settings`: [`EvidenceSettings`], its checks and the memory bound.
 //! - `report`: [`EvidenceReport`] and the candidates rule.
@@ -26,6 +27,7 @@ mod hourly;
 mod intern;
 mod labels;
 mod limits;
+mod memo;
 mod path;
 mod report;
 mod settings;
@@ -49,6 +51,7 @@ pub struct Evidence {
     hours: u64,
     templates: Templates,
     tracker: Tracker,
+    memo: memo::Memo,
     overflow: AtomicU64,
 }
 
@@ -59,6 +62,7 @@ impl Evidence {
         Ok(Evidence {
             templates: Templates::new(settings.max_templates, hours as usize),
             tracker: Tracker::new(),
+            memo: memo::Memo::new(),
             overflow: AtomicU64::new(0),
             settings,
             hours,
@@ -81,8 +85,31 @@ impl Evidence {
     /// is the path normalised as `idlegate har` does (`har::normalise_path`), built on the
     /// stack, so that a known template allocates nothing (docs/reference.md, "Live evidence").
     pub fn intern_path(&self, method: &str, path: &str, exclusion: Option<&str>) -> TemplateId {
-        let template = path::PathTemplate::of(path);
-        self.templates.intern(method, template.as_str(), exclusion)
+        path::with_template(path, |t| self.templates.intern(method, t, exclusion))
+    }
+
+    /// The id of a request's template (docs/reference.md, "Live evidence"): remembered by
+    /// exact `method`, `path` and `salt` (what else decides it: the catalog in use) once
+    /// found; else `catalog`'s template when it has one, else the path normalised
+    /// ([`Evidence::intern_path`]). The template keeps `exclusion`, as with `intern`.
+    pub fn intern_request<'c>(
+        &self,
+        (method, path): (&str, &str),
+        salt: usize,
+        exclusion: Option<&str>,
+        catalog: impl FnOnce() -> Option<&'c str>,
+    ) -> TemplateId {
+        let hash = self.memo.hash(method, path, salt);
+        if let Some(id) = self.memo.get(hash) {
+            self.templates.classify(id.0, exclusion);
+            return id;
+        }
+        let id = match catalog() {
+            Some(template) => self.intern(method, template, exclusion),
+            None => self.intern_path(method, path, exclusion),
+        };
+        self.memo.put(hash, id);
+        id
     }
 
     /// The templates interned so far (at most `max_templates`).
@@ -124,7 +151,8 @@ impl Evidence {
     /// The bytes this structure holds now, by its own accounting; never more than
     /// [`EvidenceSettings::memory_bound_bytes`].
     pub fn memory_bytes(&self) -> usize {
-        std::mem::size_of::<Self>() + self.templates.memory_bytes() + self.tracker.memory_bytes()
+        let parts = self.templates.memory_bytes() + self.tracker.memory_bytes();
+        std::mem::size_of::<Self>() + parts + memo::Memo::BYTES
     }
 
     /// The first hour of the window ending at `now_ms` (the current, partial hour is its last).

@@ -104,6 +104,7 @@ impl EvidenceSettings {
     /// + 16 × (shard + 1024 × (history + 4) + table(1024, 24))
     ///                                                  tracked (token, template) histories: slab,
     ///                                                  free list, index
+    /// + 8192 × 16                                      templates remembered by method and path
     /// ```
     ///
     /// with T = `max_templates`, H = window hours, `history` = 272 bytes (64 intervals of
@@ -115,6 +116,7 @@ impl EvidenceSettings {
     pub fn memory_bound_bytes(&self) -> usize {
         let hours = self.window_hours() as usize;
         let templates = self.max_templates.min(MAX_TEMPLATES_LIMIT);
-        STRUCT_BYTES + Templates::memory_bound(templates, hours) + Tracker::memory_bound()
+        let memo = super::memo::Memo::BYTES;
+        STRUCT_BYTES + Templates::memory_bound(templates, hours) + Tracker::memory_bound() + memo
     }
 }

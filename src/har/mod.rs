@@ -44,7 +44,7 @@ pub use entry::{HarEntry, Skipped};
 pub use error::HarError;
 pub use reader::read_har;
 pub use report::{ApiRow, Candidate, PolicyRow, Report, RevokedToken, TokenRow, WhatIf};
-pub use template::{normalise_path, split_url, template_pieces, UrlParts};
+pub use template::{is_identifier, normalise_path, scan_segments, split_url, UrlParts};
 pub use time::parse_rfc3339_ms;
 
 use crate::catalog::Catalog;

@@ -52,29 +52,107 @@ pub fn split_url(url: &str) -> Result<UrlParts, String> {
 /// Replaces identifier-like segments with `{id}`: all digits, UUIDs, long hex, and segments
 /// mixing letters and digits — except version segments such as `v2` or `v1.1`.
 pub fn normalise_path(path: &str) -> String {
-    template_pieces(path).collect()
+    let mut template = String::with_capacity(path.len());
+    template_pieces(path, |piece| {
+        template.push_str(piece);
+        true
+    });
+    template
 }
 
 /// The normalised template of `path` as pieces whose concatenation is [`normalise_path`]:
-/// segments (or `{id}`) and the `/` between them, borrowed, without allocating. The gateway's
-/// live evidence builds its templates from them (docs/reference.md, "Live evidence").
-pub fn template_pieces(path: &str) -> impl Iterator<Item = &str> {
-    path.split('/').enumerate().flat_map(|(i, seg)| {
-        let seg = if is_identifier(seg) { "{id}" } else { seg };
-        let slash = (i > 0).then_some("/");
-        slash.into_iter().chain(std::iter::once(seg))
-    })
+/// segments (or `{id}`) and the `/` between them; `piece` answers false to stop.
+fn template_pieces(path: &str, mut piece: impl FnMut(&str) -> bool) {
+    let mut go_on = true;
+    scan_segments(path, |start, end, identifier| {
+        if go_on && start > 0 {
+            go_on = piece("/");
+        }
+        if go_on {
+            let seg = path.get(start..end).unwrap_or_default();
+            go_on = piece(if identifier { "{id}" } else { seg });
+        }
+    });
 }
 
-fn is_identifier(seg: &str) -> bool {
-    if seg.is_empty() || is_version(seg) {
-        return false;
+/// Calls `segment(start, end, identifier)` for each `/`-separated segment of `path`, in order:
+/// its byte range and whether it becomes `{id}` ([`is_identifier`]). One pass over the bytes:
+/// the gateway's live evidence calls it on every request (docs/reference.md, "Live evidence").
+pub fn scan_segments(path: &str, mut segment: impl FnMut(usize, usize, bool)) {
+    let bytes = path.as_bytes();
+    let (mut start, mut counts) = (0, Counts::default());
+    for (i, &c) in bytes.iter().enumerate() {
+        if c == b'/' {
+            let seg = path.get(start..i).unwrap_or_default();
+            segment(start, i, counts.identifier(seg));
+            (start, counts) = (i + 1, Counts::default());
+        } else {
+            counts.add(c);
+        }
     }
-    let all_digits = seg.bytes().all(|c| c.is_ascii_digit());
-    let long_hex = seg.len() >= 16 && seg.bytes().all(|c| c.is_ascii_hexdigit());
-    let has_letter = seg.bytes().any(|c| c.is_ascii_alphabetic());
-    let has_digit = seg.bytes().any(|c| c.is_ascii_digit());
-    all_digits || long_hex || is_uuid(seg) || (has_letter && has_digit)
+    let seg = path.get(start..).unwrap_or_default();
+    segment(start, bytes.len(), counts.identifier(seg));
+}
+
+/// Whether a path segment becomes `{id}` in a template: all digits, a UUID, 16 hex digits or
+/// more, or letters mixed with digits — but not a version segment.
+pub fn is_identifier(seg: &str) -> bool {
+    let mut counts = Counts::default();
+    seg.bytes().for_each(|c| counts.add(c));
+    counts.identifier(seg)
+}
+
+const DIGIT: u8 = 1;
+const HEX: u8 = 2;
+const LETTER: u8 = 4;
+
+/// What each byte is, for counting without branches.
+const KIND: [u8; 256] = {
+    let mut kind = [0u8; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        kind[c] = if b.is_ascii_digit() {
+            DIGIT | HEX
+        } else if b.is_ascii_hexdigit() {
+            LETTER | HEX
+        } else if b.is_ascii_alphabetic() {
+            LETTER
+        } else {
+            0
+        };
+        c += 1;
+    }
+    kind
+};
+
+/// A segment's digits, hex digits and letters.
+#[derive(Default)]
+struct Counts {
+    digits: usize,
+    hex: usize,
+    letters: usize,
+}
+
+impl Counts {
+    fn add(&mut self, c: u8) {
+        let k = KIND[usize::from(c)];
+        self.digits += usize::from(k & DIGIT);
+        self.hex += usize::from((k & HEX) >> 1);
+        self.letters += usize::from((k & LETTER) >> 2);
+    }
+
+    fn identifier(&self, seg: &str) -> bool {
+        let n = seg.len();
+        // A version starts with `v`, so it is never all digits.
+        if n == 0 || (matches!(seg.as_bytes().first(), Some(b'v' | b'V')) && is_version(seg)) {
+            return false;
+        }
+        self.digits == n
+            || (n >= 16 && self.hex == n)
+            || (self.letters > 0 && self.digits > 0)
+            || is_uuid(seg)
+    }
 }
 
 /// `v2`, `V10`, `v1.1`.
@@ -154,10 +232,11 @@ mod tests {
     #[test]
     fn pieces_join_to_the_template_and_uuids_need_their_exact_shape() {
         for path in ["/", "", "/a//b/", "/api/v2/users/12/x9k2", "noslash/42"] {
-            assert_eq!(
-                template_pieces(path).collect::<String>(),
-                normalise_path(path)
-            );
+            let joined = (path.split('/'))
+                .map(|seg| if is_identifier(seg) { "{id}" } else { seg })
+                .collect::<Vec<_>>()
+                .join("/");
+            assert_eq!(normalise_path(path), joined);
         }
         assert_eq!(
             normalise_path("/api/v2/users/12/x9k2"),
@@ -167,6 +246,38 @@ mod tests {
         assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789ab"));
         assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f9012-3456789abc"));
         assert!(!is_uuid("3f1c2a8e-1b2c-4d5e-8f90-123456789abz"));
+        // The one-pass rules, against the rules written one by one.
+        let words = [
+            "",
+            "v2",
+            "V10",
+            "v1.1",
+            "v1.",
+            "v",
+            "va",
+            "123",
+            "abc",
+            "a1",
+            "beef",
+            "0123456789abcdef",
+            "0123456789abcdeg",
+            "3f1c2a8e-1b2c-4d5e-8f90-123456789abc",
+            "x-y",
+            "é1",
+            "1é",
+            "-",
+            "%20",
+        ];
+        for w in words {
+            let slow = !w.is_empty()
+                && !is_version(w)
+                && (w.bytes().all(|c| c.is_ascii_digit())
+                    || (w.len() >= 16 && w.bytes().all(|c| c.is_ascii_hexdigit()))
+                    || is_uuid(w)
+                    || (w.bytes().any(|c| c.is_ascii_alphabetic())
+                        && w.bytes().any(|c| c.is_ascii_digit())));
+            assert_eq!(is_identifier(w), slow, "{w:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! cargo bench --bench evidence
 //!
 //! First run (one thread, no contention): unsampled 6.3 ns, sampled 21 ns, interning a known
-//! template 21 ns.
+//! template 21 ns. With the request path wired (load average 3.5 on 2 cores): unsampled 5.5 ns,
+//! interning a known template 27 ns, a remembered path (`intern_request`) 25 ns, a raw path
+//! normalised and interned (`intern_path`) 156–169 ns.
 
 use std::hint::black_box;
 

@@ -11,6 +11,8 @@
 //!
 //! Arrows point down only; this file is the top.
 //!
+//! - `periodic`, `template`: the periodicity rule and the path templates, shared with
+//!   `idlegate har` (which imports them from here).
 //! - `limits`: the fixed bounds (cut lengths, shards, tracked pairs, registers).
 //! - `hourly`: hourly request counters, one atomic per bucket, recycled lazily.
 //! - `hll`: the windowed HyperLogLog of sampled tokens.
@@ -29,8 +31,10 @@ mod labels;
 mod limits;
 mod memo;
 mod path;
+pub mod periodic;
 mod report;
 mod settings;
+pub mod template;
 mod track;
 
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -82,7 +86,7 @@ impl Evidence {
     }
 
     /// The id of `method` on a request `path` that no catalog operation matches: its template
-    /// is the path normalised as `idlegate har` does (`har::normalise_path`), built on the
+    /// is the path normalised as `idlegate har` does (`template::normalise_path`), built on the
     /// stack, so that a known template allocates nothing (docs/reference.md, "Live evidence").
     pub fn intern_path(&self, method: &str, path: &str, exclusion: Option<&str>) -> TemplateId {
         path::with_template(path, |t| self.templates.intern(method, t, exclusion))
@@ -178,7 +182,7 @@ impl Evidence {
                 .map_or(0.0, |r| hll::estimate(r, now, self.hours));
             let p = periodic.remove(&id).unwrap_or_default();
             let mut intervals = p.intervals;
-            let median = crate::har::interval_stats(&mut intervals).median_ms;
+            let median = periodic::interval_stats(&mut intervals).median_ms;
             let code = t.class.load(Relaxed);
             apis.push(EvidenceApi {
                 method: t.method().to_owned(),

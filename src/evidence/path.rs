@@ -1,11 +1,11 @@
 //! The template of a request path that no catalog operation matches: the path normalised by
-//! the HAR rule (identifier segments become `{id}`: `har::scan_segments`, one pass), without allocating whatever the
+//! the HAR rule (identifier segments become `{id}`: `template::scan_segments`, one pass), without allocating whatever the
 //! path (docs/reference.md, "Live evidence"). A path without an identifier is its own template
 //! and is not copied; otherwise the runs between identifiers are copied into a buffer on the
 //! stack.
 
 use super::limits::MAX_TEMPLATE_BYTES;
-use crate::har::scan_segments;
+use super::template::scan_segments;
 
 /// Room for a template cut at `MAX_TEMPLATE_BYTES`, plus the 3 bytes a character may straddle:
 /// a template that does not fit leaves more than `MAX_TEMPLATE_BYTES` here, so interning it
@@ -77,7 +77,7 @@ impl Built {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::har::normalise_path;
+    use crate::evidence::template::normalise_path;
 
     fn template(path: &str) -> String {
         with_template(path, str::to_owned)

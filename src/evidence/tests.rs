@@ -4,8 +4,8 @@
 use std::sync::atomic::Ordering::Relaxed;
 use std::time::Duration;
 
+use super::periodic::interval_stats;
 use super::*;
-use crate::har::interval_stats;
 
 /// 2026-01-01T00:00:00Z, a whole hour.
 pub(super) const T0: u64 = 1_767_225_600_000;

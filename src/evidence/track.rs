@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use hashbrown::HashMap;
 use parking_lot::Mutex;
 
-use crate::har::interval_stats;
+use super::periodic::interval_stats;
 use crate::token::TokenKey;
 
 use super::intern::Templates;

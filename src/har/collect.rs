@@ -13,8 +13,8 @@ use crate::token::{extract, Keyer, TokenKey, TokenSource};
 
 use super::entry::{HarEntry, Skipped};
 use super::error::HarError;
-use super::template::normalise_path;
 use super::timeouts::{Holder, TimeoutPolicies};
+use crate::evidence::template::normalise_path;
 
 /// At most this many what-if groups: a record keeps one "excluded" bit per policy in a u64,
 /// bit 0 being the current policy.

@@ -6,8 +6,8 @@ use std::fmt;
 
 use super::lenient::{map_fields, Obj, Scalar, Text, Val};
 use super::pairs::Pairs;
-use super::template::split_url;
 use super::time::parse_rfc3339_ms;
+use crate::evidence::template::split_url;
 
 /// One usable request of the recording.
 #[derive(Clone, Debug, PartialEq, Eq)]

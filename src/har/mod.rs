@@ -30,7 +30,6 @@ mod lenient;
 mod pairs;
 mod reader;
 mod report;
-mod template;
 mod time;
 mod timeouts;
 mod walk;
@@ -38,13 +37,16 @@ mod walk;
 use std::io::Read;
 use std::path::Path;
 
-pub use analyze::{interval_stats, timeline, IntervalStats, Timeline};
+pub use crate::evidence::periodic::{interval_stats, IntervalStats};
+pub use crate::evidence::template::{
+    is_identifier, normalise_path, scan_segments, split_url, UrlParts,
+};
+pub use analyze::{timeline, Timeline};
 pub use collect::HarOptions;
 pub use entry::{HarEntry, Skipped};
 pub use error::HarError;
 pub use reader::read_har;
 pub use report::{ApiRow, Candidate, PolicyRow, Report, RevokedToken, TokenRow, WhatIf};
-pub use template::{is_identifier, normalise_path, scan_segments, split_url, UrlParts};
 pub use time::parse_rfc3339_ms;
 
 use crate::catalog::Catalog;

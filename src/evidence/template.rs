@@ -1,5 +1,7 @@
 //! Request URLs: splitting a HAR `request.url` into raw path and query, and the normalised
-//! template used to group requests when no catalog is configured (docs/reference.md, "HAR analysis").
+//! template used to group requests when no catalog is configured (docs/reference.md, "HAR
+//! analysis"). Here, below both `idlegate har` and live evidence, so that the two group
+//! requests by the same rule.
 
 /// The raw path (never empty) and raw query (without `?`) of an absolute http(s) URL.
 #[derive(Clone, Debug, PartialEq, Eq)]

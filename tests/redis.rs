@@ -10,30 +10,9 @@ use std::time::{Duration, Instant};
 use common::Gateway;
 use idlegate::clock::Clock;
 use idlegate::config::OnError;
-use idlegate::store::RevokeReason;
 use redis_support::*;
 
 const INACTIVITY: &str = "idlegate_revocations_total{reason=\"inactivity\"}";
-
-/// Revokes as an admin would on this replica (store + report: audit, hooks, Redis).
-fn admin_revoke(gw: &Gateway, token: &str) {
-    let app = &gw.running.app;
-    let key = common::keyer().key(token);
-    app.state()
-        .revoke(&key, RevokeReason::Admin, app.clock.now_ms());
-}
-
-/// Polls the gateway until it refuses `token` with 401, at most `within`; the time it took.
-async fn refused_within(gw: &Gateway, token: &str, within: Duration) -> Option<Duration> {
-    let started = Instant::now();
-    while started.elapsed() <= within {
-        if gw.get("/x", Some(token)).await.status == 401 {
-            return Some(started.elapsed());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
-}
 
 /// Whether Redis holds `token`'s last activity at or after `at_ms` (within 2 s).
 async fn flushed(url: &str, prefix: &str, token: &str, at_ms: u64) -> bool {

@@ -228,3 +228,31 @@ pub async fn readyz(gw: &Gateway) -> u16 {
     let resp = gw.client.get(url.parse().unwrap()).await.unwrap();
     resp.status().as_u16()
 }
+
+/// Revokes as an admin would on this replica (store + report: audit, hooks, Redis).
+pub fn admin_revoke(gw: &Gateway, token: &str) {
+    let app = &gw.running.app;
+    let key = common::keyer().key(token);
+    app.state().revoke(
+        &key,
+        idlegate::store::RevokeReason::Admin,
+        app.clock.now_ms(),
+    );
+}
+
+/// Polls the gateway until it refuses `token` with 401, at most `within`; the time it took.
+pub async fn refused_within(gw: &Gateway, token: &str, within: Duration) -> Option<Duration> {
+    let started = std::time::Instant::now();
+    while started.elapsed() <= within {
+        if gw.get("/x", Some(token)).await.status == 401 {
+            return Some(started.elapsed());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+/// Waits until the gateway is connected to Redis, at most `within`.
+pub async fn connected_within(gw: &Gateway, within: Duration) -> bool {
+    redis_backend(gw).wait_up(within).await
+}

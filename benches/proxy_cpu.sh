@@ -11,7 +11,9 @@
 # Knobs: DURATION (10s), ROUNDS (3), TOKENS (100000), CONNECTIONS (32), OUT (a folder for
 # rounds.tsv, summary.tsv and table.md), STRACE=1 (then each proxy's syscalls per request under
 # strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; ten ports from it),
-# IDLEGATE_BIN (another idlegate binary to measure, e.g. an earlier commit's build).
+# IDLEGATE_BIN (another idlegate binary to measure, e.g. an earlier commit's build),
+# EVIDENCE_OFF=1 (also measures idlegate-noev: the plain config with `[evidence] enabled =
+# false`, for the live-evidence bar: on within 5% of off).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,6 +26,9 @@ STRACE=${STRACE:-0}
 STRACE_SECONDS=${STRACE_SECONDS:-5}
 OUT=${OUT:-}
 PORT_BASE=${PORT_BASE:-19510}
+EVIDENCE_OFF=${EVIDENCE_OFF:-0}
+NOEV_PORT=$((PORT_BASE + 5))
+NOEV_ADMIN=$((PORT_BASE + 7))
 UP_PORT=$PORT_BASE
 NGINX_PORT=$((PORT_BASE + 1))
 HAPROXY_PORT=$((PORT_BASE + 2))
@@ -140,6 +145,9 @@ enabled_defaults = [$groups]
 TOML
   done
   printf '[identity]\njwks = "jwks.json"\nalgorithms = ["ES256"]\n' >>"$work/idlegate-identity.toml"
+  sed -e "s/127.0.0.1:$IG_PORT/127.0.0.1:$NOEV_PORT/" -e "s/127.0.0.1:$IG_ADMIN/127.0.0.1:$NOEV_ADMIN/" \
+    "$work/idlegate-plain.toml" >"$work/idlegate-noev.toml"
+  printf '[evidence]\nenabled = false\n' >>"$work/idlegate-noev.toml"
 }
 
 # Request i carries token i (cycling through all of them, in order) on one of three paths: one
@@ -194,7 +202,7 @@ proxy_pids() { # name: the process(es) whose CPU counts for that proxy
 }
 
 port_of() {
-  case $1 in nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; idlegate) echo "$IG_PORT" ;; idlegate-identity) echo "$IGID_PORT" ;; esac
+  case $1 in nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; idlegate) echo "$IG_PORT" ;; idlegate-identity) echo "$IGID_PORT" ;; idlegate-noev) echo "$NOEV_PORT" ;; esac
 }
 
 warm() { # name [admin_port]: pools up; for idlegate, load until every token is tracked
@@ -273,6 +281,12 @@ start haproxy haproxy -db -f "$work/haproxy.cfg"
 export IDLEGATE_HASH_KEY=bench RUST_LOG=warn
 start idlegate "$IDLEGATE_BIN" run --config "$work/idlegate-plain.toml"
 start idlegate-identity "$IDLEGATE_BIN" run --config "$work/idlegate-identity.toml"
+PROXIES=(nginx haproxy idlegate idlegate-identity)
+if [ "$EVIDENCE_OFF" = 1 ]; then
+  start idlegate-noev "$IDLEGATE_BIN" run --config "$work/idlegate-noev.toml"
+  wait_http "http://127.0.0.1:$NOEV_ADMIN/readyz"
+  PROXIES+=(idlegate-noev)
+fi
 wait_http "http://127.0.0.1:$IG_ADMIN/readyz"
 wait_http "http://127.0.0.1:$IGID_ADMIN/readyz"
 for p in "$NGINX_PORT" "$HAPROXY_PORT"; do wait_http "http://127.0.0.1:$p/"; done
@@ -281,12 +295,13 @@ warm nginx
 warm haproxy
 warm idlegate "$IG_ADMIN"
 warm idlegate-identity "$IGID_ADMIN"
+if [ "$EVIDENCE_OFF" = 1 ]; then warm idlegate-noev "$NOEV_ADMIN"; fi
 verified=$(metric "$IGID_ADMIN" idlegate_token_verifications_total)
 
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency, $TOKENS ES256 JWTs, $(nproc) cores, one worker per proxy, $ROUNDS rounds"
 printf 'round\tproxy\trequests\treq_per_s\tcpu_us_per_req\tupstream_cpu_us_per_req\tp50_ms\tp99_ms\terrors\tuser_us_per_req\tsys_us_per_req\n' >"$work/rounds.tsv"
 for round in $(seq 1 "$ROUNDS"); do
-  for name in nginx haproxy idlegate idlegate-identity; do measure "$round" "$name"; done
+  for name in "${PROXIES[@]}"; do measure "$round" "$name"; done
 done
 reverified=$(($(metric "$IGID_ADMIN" idlegate_token_verifications_total) - verified))
 echo "load after: $(uptime)"

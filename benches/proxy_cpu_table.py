@@ -15,7 +15,9 @@ import statistics
 import sys
 from pathlib import Path
 
-ORDER = ["nginx", "haproxy", "idlegate", "idlegate-identity"]
+CORE = ["nginx", "haproxy", "idlegate", "idlegate-identity"]
+# With EVIDENCE_OFF=1: the plain config with live evidence off.
+ORDER = CORE + ["idlegate-noev"]
 
 
 def span(values, fmt):
@@ -97,6 +99,10 @@ def goals(rounds):
         ("idlegate-identity CPU/request vs idlegate",
          med("idlegate-identity", "cpu_us_per_req", lambda b: b["idlegate"]["cpu_us_per_req"]), "<=", 1.10),
     ]
+    if all("idlegate-noev" in by for by in rounds.values()):
+        checks.append(("idlegate (live evidence on) CPU/request vs evidence off",
+                       med("idlegate", "cpu_us_per_req", lambda b: b["idlegate-noev"]["cpu_us_per_req"]),
+                       "<=", 1.05))
     lines = []
     for text, value, op, bar in checks:
         met = value <= bar if op == "<=" else value >= bar
@@ -131,7 +137,8 @@ def main():
     out = Path(sys.argv[2])
     tokens = int(os.environ.get("TOKENS", "100000"))
     labels = {"idlegate": f"idlegate (track all, {tokens:,} tokens)",
-              "idlegate-identity": f"idlegate + identity (ES256, {tokens:,} known tokens)"}
+              "idlegate-identity": f"idlegate + identity (ES256, {tokens:,} known tokens)",
+              "idlegate-noev": "idlegate, live evidence off"}
     if len(sys.argv) > 4:
         labels["nginx"] = f"nginx {sys.argv[3]}"
         labels["haproxy"] = f"haproxy {sys.argv[4]}"
@@ -154,7 +161,7 @@ def main():
     errors = sum(s[8] for s in summary)
     if errors:
         print(f"WARNING: {errors} non-2xx answers or socket errors (see rounds.tsv)")
-    if all(p in by for by in rounds.values() for p in ORDER):
+    if all(p in by for by in rounds.values() for p in CORE):
         print("\n".join(goals(rounds)))
 
 

@@ -109,3 +109,5 @@ mod policies_tests;
 mod save_policies_tests;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod trial_tests;

@@ -10,9 +10,12 @@ use bytes::Bytes;
 use http::{Request, StatusCode};
 use http_body_util::Full;
 use idlegate::catalog::Catalog;
+use idlegate::classify::Classifier;
 use idlegate::clock::Clock;
 use idlegate::config::{self, Config};
-use idlegate::har::{analyze_file, parse_rfc3339_ms, split_url, HarOptions, Report};
+use idlegate::har::{analyze_file, normalise_path, parse_rfc3339_ms, split_url};
+use idlegate::har::{HarOptions, Report};
+use idlegate::token::extract;
 use serde_json::Value;
 
 use crate::admin_support::with_admin_env;
@@ -164,4 +167,49 @@ pub async fn replay(gw: &Gateway, recording: &[Recorded]) -> Vec<StatusCode> {
         statuses.push(reply.status);
     }
     statuses
+}
+
+/// A recorded request as the gateway sees it.
+#[derive(Clone, Debug)]
+pub struct Seen {
+    pub time_ms: u64,
+    /// Its token's id; `None` without a token.
+    pub token_id: Option<String>,
+    /// Method and evidence template (the catalog's operation, else the normalised path).
+    pub api: (String, String),
+    /// The exclusion label that matched under `classifier`; `None` is activity.
+    pub label: Option<String>,
+}
+
+/// Each request of `recording` as the gateway under `cfg` sees it, classified by `classifier`.
+pub fn seen(recording: &[Recorded], cfg: &Config, classifier: &Classifier) -> Vec<Seen> {
+    let catalog = (cfg.catalog.openapi.as_ref()).map(|p| Catalog::load(p).expect("catalog"));
+    let no_touch = cfg.tokens.no_touch_header.as_ref();
+    (recording.iter())
+        .map(|r| {
+            let (path, query) = match r.target.split_once('?') {
+                Some((p, q)) => (p, Some(q)),
+                None => (r.target.as_str(), None),
+            };
+            let mut headers = http::HeaderMap::new();
+            for (n, v) in &r.headers {
+                let name = http::HeaderName::from_bytes(n.as_bytes()).expect("header name");
+                headers.append(name, v.parse().expect("header value"));
+            }
+            let token = extract(&cfg.tokens.sources, &headers, query);
+            let template = (catalog.as_ref())
+                .and_then(|c| c.match_path(&r.method, path))
+                .map_or_else(|| normalise_path(path), |op| op.path.clone());
+            let method: http::Method = r.method.parse().expect("method");
+            let touch = no_touch.is_some_and(|h| headers.contains_key(h));
+            let label = (classifier.classify(&method, path, query, touch))
+                .and_then(|id| classifier.labels().get(id).cloned());
+            Seen {
+                time_ms: r.time_ms,
+                token_id: token.map(|t| keyer().key(&t).to_hex()),
+                api: (r.method.clone(), template),
+                label,
+            }
+        })
+        .collect()
 }

@@ -18,6 +18,8 @@ pub struct Clock {
     base_unix_ms: UnixMs,
     /// Manual forward jumps (tests); shared by every clone.
     skew_ms: Arc<AtomicU64>,
+    /// Stands still between manual jumps ([`Clock::paused_at`]).
+    paused: bool,
 }
 
 impl Clock {
@@ -31,6 +33,7 @@ impl Clock {
             base_instant: Instant::now(),
             base_unix_ms,
             skew_ms: Arc::default(),
+            paused: false,
         }
     }
 
@@ -40,6 +43,16 @@ impl Clock {
             base_instant: Instant::now(),
             base_unix_ms: unix_ms,
             skew_ms: Arc::default(),
+            paused: false,
+        }
+    }
+
+    /// A clock that reads `unix_ms` and moves only by [`Clock::advance`] (tests that replay
+    /// recorded times to the millisecond over real sockets, where tokio cannot be paused).
+    pub fn paused_at(unix_ms: UnixMs) -> Self {
+        Clock {
+            paused: true,
+            ..Clock::starting_at(unix_ms)
         }
     }
 
@@ -54,8 +67,12 @@ impl Clock {
 
     /// The wall-clock time of a tokio instant taken earlier (e.g. when a request head arrived).
     pub fn ms_at(&self, at: Instant) -> UnixMs {
-        let since = at.saturating_duration_since(self.base_instant);
-        self.base_unix_ms + since.as_millis() as u64 + self.skew_ms.load(Ordering::Relaxed)
+        let since = if self.paused {
+            0
+        } else {
+            at.saturating_duration_since(self.base_instant).as_millis() as u64
+        };
+        self.base_unix_ms + since + self.skew_ms.load(Ordering::Relaxed)
     }
 }
 
@@ -98,6 +115,15 @@ mod tests {
         let clone = clock.clone();
         clock.advance(Duration::from_secs(5));
         assert!(clone.now_ms() >= 5_000);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_clock_moves_only_when_advanced() {
+        let clock = Clock::paused_at(1_000_000);
+        tokio::time::advance(Duration::from_millis(1500)).await;
+        assert_eq!(clock.now_ms(), 1_000_000);
+        clock.clone().advance(Duration::from_millis(250));
+        assert_eq!(clock.ms_at(Instant::now()), 1_000_250);
     }
 
     #[test]

@@ -21,6 +21,8 @@ pub struct Timeline {
     pub longest_gap_ms: u64,
     /// The deadline a later request of the token reached, if any.
     pub revoke_at_ms: Option<u64>,
+    /// The time of that request: the first one the policy refuses.
+    pub revoke_trigger_ms: Option<u64>,
 }
 
 /// Walks `(time, resets_timer)` in time order. The first request starts the timer whatever
@@ -43,6 +45,7 @@ pub fn timeline(
         resetting: u64::from(first_resets),
         longest_gap_ms: 0,
         revoke_at_ms: None,
+        revoke_trigger_ms: None,
     };
     let mut last_reset = first;
     let mut gap_start = first;
@@ -57,6 +60,7 @@ pub fn timeline(
             };
             if let Some(deadline) = deadline.filter(|&d| time >= d) {
                 t.revoke_at_ms = Some(deadline);
+                t.revoke_trigger_ms = Some(time);
             } else if resets {
                 last_reset = time;
             }
@@ -160,7 +164,20 @@ fn token_row(token_id: String, t: &Timeline, h: &Holder, p: &TimeoutPolicies<'_>
     }
 }
 
-/// Tokens the what-if revokes that the current policy does not, or revokes earlier.
+/// When the what-if refuses a request of the token that the current exclusions let through:
+/// the what-if deadline (`at`), if the request that reached it (`t_trig`) came while the
+/// current timeline had not revoked the token yet. A what-if deadline earlier than the current
+/// one with no request between the two changes nothing an operator sees, and is not listed
+/// (the live trial list, `GET /api/v1/evidence/trial`, lists the same requests).
+fn what_if_refusal(current: Option<&Timeline>, changed: Option<&Timeline>) -> Option<u64> {
+    let changed = changed?;
+    let (new_at, t_trig) = (changed.revoke_at_ms?, changed.revoke_trigger_ms?);
+    let now_at = current.and_then(|t| t.revoke_at_ms);
+    now_at.is_none_or(|n| t_trig < n).then_some(new_at)
+}
+
+/// Tokens the what-if refuses a request of that the current exclusions let through
+/// ([`what_if_refusal`]), by what-if deadline.
 fn what_if_row(
     group: &str,
     c: &Collector<'_>,
@@ -172,15 +189,12 @@ fn what_if_row(
         .iter()
         .zip(current.iter().zip(changed))
         .filter_map(|(key, (now, new))| {
-            let new_at = new.and_then(|t| t.revoke_at_ms)?;
-            let now_at = now.and_then(|t| t.revoke_at_ms);
-            now_at.is_none_or(|n| new_at < n).then(|| {
-                let row = RevokedToken {
-                    token_id: key.to_hex(),
-                    at: rfc3339(new_at),
-                };
-                (new_at, row)
-            })
+            let new_at = what_if_refusal(now.as_ref(), new.as_ref())?;
+            let row = RevokedToken {
+                token_id: key.to_hex(),
+                at: rfc3339(new_at),
+            };
+            Some((new_at, row))
         })
         .collect();
     revoked.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.token_id.cmp(&b.1.token_id)));

@@ -99,3 +99,59 @@ fn idle_off_still_meets_the_absolute_deadline() {
     let t = timeline(reqs, None, Some(60 * MIN)).unwrap();
     assert_eq!(t.revoke_at_ms, Some(60 * MIN));
 }
+
+/// Idle 30 min. Both policies start the timer at 0; the request at 10 min resets it under the
+/// current exclusions only (the what-if excludes it): current deadline 40 min, what-if 30 min.
+fn what_if_pair(later: &[u64]) -> (Timeline, Timeline) {
+    let idle = Some(30 * MIN);
+    let times = || [0, 10 * MIN].into_iter().chain(later.iter().copied());
+    let current = timeline(times().map(|t| (t, true)), idle, None).unwrap();
+    let changed = timeline(times().map(|t| (t, t == 0)), idle, None).unwrap();
+    (current, changed)
+}
+
+#[test]
+fn what_if_deadline_first_without_a_request_before_the_current_one_is_not_listed() {
+    // The next request (45 min) comes after both deadlines: both refuse it.
+    let (current, changed) = what_if_pair(&[45 * MIN]);
+    assert_eq!(current.revoke_at_ms, Some(40 * MIN));
+    assert_eq!(changed.revoke_at_ms, Some(30 * MIN));
+    assert_eq!(changed.revoke_trigger_ms, Some(45 * MIN));
+    assert_eq!(what_if_refusal(Some(&current), Some(&changed)), None);
+}
+
+#[test]
+fn what_if_refusing_a_request_the_current_exclusions_let_through_is_listed_at_its_deadline() {
+    // 35 min: past the what-if deadline, before the current one.
+    let (current, changed) = what_if_pair(&[35 * MIN, 45 * MIN]);
+    assert_eq!(changed.revoke_trigger_ms, Some(35 * MIN));
+    assert_eq!(
+        what_if_refusal(Some(&current), Some(&changed)),
+        Some(30 * MIN)
+    );
+}
+
+#[test]
+fn what_if_revoking_a_token_the_current_exclusions_never_revoke_is_listed() {
+    let (current, changed) = what_if_pair(&[39 * MIN]);
+    assert_eq!(current.revoke_at_ms, None);
+    assert_eq!(
+        what_if_refusal(Some(&current), Some(&changed)),
+        Some(30 * MIN)
+    );
+    assert_eq!(what_if_refusal(Some(&current), Some(&current)), None);
+}
+
+#[test]
+fn the_trigger_is_the_first_request_at_or_after_the_deadline() {
+    let t = timeline(
+        [(0, true), (30 * MIN, true), (31 * MIN, true)],
+        Some(30 * MIN),
+        None,
+    );
+    let t = t.unwrap();
+    assert_eq!(
+        (t.revoke_at_ms, t.revoke_trigger_ms),
+        (Some(30 * MIN), Some(30 * MIN))
+    );
+}

@@ -245,7 +245,7 @@ impl Report {
             }
             let _ = writeln!(
                 out,
-                "  {:<24} {} token(s) would be revoked (or revoked earlier):",
+                "  {:<24} {} token(s) would be revoked while the current exclusions keep them (at):",
                 w.group,
                 w.revoked_tokens.len()
             );

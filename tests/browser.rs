@@ -2,13 +2,16 @@
 //! an operator signs in, switches a default group on, picks a custom API from the type-ahead,
 //! pastes another, removes a third that the server refused, and saves. Then the change is
 //! checked where it must have landed: the admin API, the config file (comments kept) and live
-//! traffic. Two more sessions: an operator adds timeout policies, reorders and saves them; and
-//! signs a user out everywhere. Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
+//! traffic. More sessions: an operator adds timeout policies, reorders and saves them; signs a
+//! user out everywhere; tries a candidate of the live evidence in the trial and promotes it.
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
 //! them it skips loudly, except under CI, where it fails.
 
 mod common;
 #[path = "browser/everywhere.rs"]
 mod everywhere;
+#[path = "browser/evidence.rs"]
+mod evidence;
 #[path = "browser/exclusions.rs"]
 mod exclusions;
 #[path = "browser/flow.rs"]
@@ -288,4 +291,26 @@ async fn signing_a_verified_user_out_everywhere_revokes_only_their_tokens() {
     s.quit().await;
     everywhere::check_page(&result.unwrap(), &tokens);
     everywhere::check_proxy(&gw, &tokens).await;
+}
+
+/// The *Evidence* view: a polled API is a candidate, *Add to trial* puts it in the trial (one
+/// PUT), a token kept alive only by it shows as one the trial would have signed out, and
+/// *Promote* (after its confirm step) makes it a custom exclusion and empties the trial.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_tries_a_candidate_in_the_trial_and_promotes_it_in_the_admin_ui() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let (gw, _config_path, _dir) = evidence::gateway().await;
+    evidence::seed_polling(&gw).await;
+    let driver = Driver::start(&browser.chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
+    let result = evidence::drive(&s, &gw).await;
+    s.quit().await;
+    evidence::check_seen(&result.unwrap());
+    evidence::check_promoted(&gw).await;
 }

@@ -317,6 +317,7 @@ fn the_dashboard_has_a_datasource_variable_and_the_expected_panels() {
         "Evidence templates",
         "Evidence overflow",
         "Evidence memory",
+        "Trial would-be revocations",
     ] {
         assert!(titles.contains(&needed), "no panel {needed:?}");
     }

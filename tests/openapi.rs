@@ -317,7 +317,8 @@ async fn tokens_and_subjects(spec: &Spec, gw: &Gateway, signer: &Signer) {
     assert_eq!(deleted, Value::Null, "204 has no body");
 }
 
-/// Live evidence of the traffic above (200), and a gateway with it off (404).
+/// Live evidence of the traffic above and the trial report (200), and a gateway with evidence
+/// off (404).
 async fn evidence(spec: &Spec, gw: &Gateway, jwks: &Path) {
     let path = "/api/v1/evidence";
     let report = call(spec, gw, "get", path, path).await;
@@ -328,6 +329,11 @@ async fn evidence(spec: &Spec, gw: &Gateway, jwks: &Path) {
     })
     .await;
     let body = call(spec, &off, "get", path, path).await;
+    assert_eq!(body["error"], "evidence_disabled", "{body}");
+    let trial = "/api/v1/evidence/trial";
+    let report = call(spec, gw, "get", trial, trial).await;
+    assert!(report["would_revoke"].is_array(), "{report}");
+    let body = call(spec, &off, "get", trial, trial).await;
     assert_eq!(body["error"], "evidence_disabled", "{body}");
 }
 

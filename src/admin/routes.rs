@@ -20,7 +20,7 @@ use super::api_doc::Refusals;
 use super::auth::Admin;
 use super::error::{AdminError, ErrorMessage, FieldError, InvalidBody};
 use super::settings::{self, SettingsChangeDoc, SettingsDoc};
-use super::{catalog_search, evidence, stats, subjects, tokens};
+use super::{catalog_search, evidence, evidence_trial, stats, subjects, tokens};
 use crate::app::App;
 use crate::config::Config;
 use crate::config_change::{self, ChangeSource, Rejected, Saved};
@@ -35,6 +35,7 @@ pub(crate) fn routes() -> OpenApiRouter<Arc<App>> {
         .routes(routes!(catalog_search::search))
         .routes(routes!(stats::get_stats))
         .routes(routes!(evidence::get_evidence))
+        .routes(routes!(evidence_trial::get_evidence_trial))
         .routes(routes!(subjects::list, subjects::revoke_all))
         .routes(routes!(tokens::get_status, tokens::revoke))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))

@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 
 use super::error::FieldError;
 use super::settings_policies::{read_policies, PolicyChangeDoc, PolicyDoc};
-use crate::classify::Pattern;
+use super::settings_trial::{read_patterns, read_trial, TrialDoc};
 use crate::config::save::Settings;
 use crate::config::{Config, Diagnostic, Mode, Severity};
 use crate::config_change::SettingsChange;
@@ -32,6 +32,8 @@ pub(crate) struct SettingsDoc {
     /// Timeouts by group, in priority order.
     pub policies: Vec<PolicyDoc>,
     pub warn_before_seconds: u64,
+    /// The trial list, evaluated in shadow beside the enforced exclusions.
+    pub trial: TrialDoc,
 }
 
 /// One default exclusion group and its switch.
@@ -88,6 +90,13 @@ pub(crate) struct SettingsChangeDoc {
     policies: Option<Vec<PolicyChangeDoc>>,
     #[schema(nullable = false, minimum = 1, maximum = 316224000)]
     warn_before_seconds: Option<u64>,
+    /// The trial list; a key left out keeps its value.
+    #[schema(nullable = false)]
+    trial: Option<super::settings_trial::TrialChangeDoc>,
+    /// `true`: the trial list (as it is after this body's `trial`) becomes enforced — its
+    /// groups switched on, its patterns added to the custom exclusions — and is emptied.
+    #[schema(nullable = false)]
+    promote_trial: Option<bool>,
 }
 
 /// One default group's switch in a `PUT` body.
@@ -120,6 +129,7 @@ impl SettingsDoc {
             custom_exclusions: ex.custom.iter().map(|p| p.text().to_string()).collect(),
             policies: config.timeout.policies.iter().map(PolicyDoc::of).collect(),
             warn_before_seconds: config.timeout.warn_before.as_secs(),
+            trial: TrialDoc::of(config),
         }
     }
 }
@@ -177,13 +187,19 @@ pub(crate) fn read_put(body: &Value, current: &Config) -> Result<SettingsChange,
     read_timeouts_by_group(obj, &mut settings, &mut errors);
     let mut patterns = current.exclusions.custom.clone();
     if let Some(v) = obj.get("custom_exclusions") {
-        if let Some(parsed) = read_custom(v, &mut errors) {
+        if let Some(parsed) = read_patterns(v, "custom_exclusions", &mut errors) {
             settings.custom = parsed.iter().map(|p| p.text().to_string()).collect();
             patterns = parsed;
         }
     }
+    let mut change = SettingsChange {
+        settings,
+        patterns,
+        trial_patterns: current.exclusions.trial_custom.clone(),
+    };
+    read_trial(obj, current, &mut change, &mut errors);
     if errors.is_empty() {
-        Ok(SettingsChange { settings, patterns })
+        Ok(change)
     } else {
         Err(errors)
     }
@@ -282,40 +298,6 @@ fn read_groups(v: &Value, current: &Config, errors: &mut Vec<FieldError>) -> Opt
     Some(ids.map(|g| g.id.clone()).collect())
 }
 
-fn read_custom(v: &Value, errors: &mut Vec<FieldError>) -> Option<Vec<Pattern>> {
-    let Some(items) = v.as_array() else {
-        err(
-            errors,
-            "custom_exclusions",
-            "must be a list of \"METHOD /path\" patterns",
-        );
-        return None;
-    };
-    let before = errors.len();
-    let mut patterns: Vec<Pattern> = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        let field = format!("custom_exclusions[{i}]");
-        let Some(text) = item.as_str() else {
-            err(
-                errors,
-                field,
-                format!("must be a \"METHOD /path\" string (got {item})"),
-            );
-            continue;
-        };
-        if let Some(first) = patterns.iter().position(|p| p.text() == text) {
-            let msg = format!("duplicate pattern {text:?} (also custom_exclusions[{first}])");
-            err(errors, field, msg);
-            continue;
-        }
-        match Pattern::parse(text) {
-            Ok(p) => patterns.push(p),
-            Err(e) => err(errors, field, e.to_string()),
-        }
-    }
-    (errors.len() == before).then_some(patterns)
-}
-
 /// Config diagnostics as the settings fields they are about, split into (errors, warnings).
 /// A key outside the settings (a problem elsewhere in the config file, or in the catalog)
 /// keeps its dotted config key as the field and its file position in the message.
@@ -353,6 +335,11 @@ fn settings_field(key: &str) -> Option<String> {
         "timeout.mode" => "mode",
         "timeout.warn_before" => "warn_before_seconds",
         _ if key.starts_with("exclusions.enabled_defaults") => "default_exclusions",
+        _ if key.starts_with("exclusions.trial_defaults") => "trial.defaults",
+        _ if key.starts_with("exclusions.trial_custom") => {
+            let index = &key["exclusions.trial_custom".len()..];
+            return Some(format!("trial.custom{index}"));
+        }
         _ => {
             let index = key.strip_prefix("exclusions.custom")?;
             let whole_or_item = index.is_empty() || index.starts_with('[');

@@ -4,10 +4,14 @@
 //! # Layout
 //!
 //! - this file: [`App`], [`Live`] and the config apply.
+//! - `restart`: which config changes need a restart.
+//! - [`trial`]: the trial list's would-be revocations, as listed.
 //! - [`effects`]: the effects hub, the one place a revocation reported by the token state
 //!   fans out (audit log, metrics, recent-revocations ring, tunnels, hooks).
 
 pub(crate) mod effects;
+mod restart;
+pub mod trial;
 
 use std::sync::Arc;
 
@@ -18,16 +22,17 @@ use crate::catalog::slot::CatalogSlot;
 use crate::classify::Classifier;
 use crate::clock::Clock;
 use crate::config::Config;
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, TemplateId};
 use crate::identity::Identity;
 use crate::revocation::Hooks;
 use crate::store::effects::{timing_of, Policy};
 use crate::store::state::TokenState;
-use crate::store::Timing;
+use crate::store::{Timing, TrialStep};
 use crate::telemetry::{Class, Metrics, RevocationRing};
 use crate::token::{Keyer, TokenKey};
 use crate::tunnels::Tunnels;
 use effects::EffectsHub;
+use trial::TrialLog;
 
 /// The policy in force. Immutable; a change builds a new one and swaps it in whole, so a
 /// request sees either the old or the new policy, never a mix.
@@ -39,6 +44,9 @@ pub struct Live {
     pub timing: Timing,
     /// `host:port` of `proxy.upstream` (port 80 when the URI names none).
     pub upstream_authority: Arc<str>,
+    /// With a trial list: the enforced exclusions plus the trial's, compiled into one
+    /// classifier (docs/reference.md, "Trial list").
+    pub trial: Option<Classifier>,
 }
 
 impl Live {
@@ -51,6 +59,14 @@ impl Live {
             config.tokens.no_touch_header.is_some(),
         );
         let exclusion_counters = metrics.set_exclusions(classifier.labels());
+        let trial = ex.has_trial().then(|| {
+            let mut enabled = ex.enabled_defaults.clone();
+            enabled.extend(ex.trial_defaults.iter().cloned());
+            let mut custom = ex.custom.clone();
+            custom.extend(ex.trial_custom.iter().cloned());
+            let no_touch = config.tokens.no_touch_header.is_some();
+            Classifier::new(&ex.groups, &enabled, &custom, no_touch)
+        });
         let timing = timing_of(&config);
         let upstream = &config.proxy.upstream;
         let upstream_authority: Arc<str> = format!(
@@ -65,6 +81,7 @@ impl Live {
             exclusion_counters,
             timing,
             upstream_authority,
+            trial,
         }
     }
 }
@@ -103,6 +120,8 @@ pub struct App {
     effects: Arc<EffectsHub>,
     /// Live evidence, with `[evidence] enabled` (sized at start: its settings need a restart).
     evidence: Option<Evidence>,
+    /// The trial list's would-be revocations.
+    pub trial: TrialLog,
 }
 
 impl App {
@@ -141,6 +160,11 @@ impl App {
                 made.map_err(|e| tracing::error!(error = %e, "live evidence off"))
                     .ok()
             });
+        let trial = TrialLog::new(metrics.evidence.trial_revocations.clone());
+        if config.exclusions.has_trial() {
+            state.set_trial(true, clock.now_ms());
+            trial.restart(Some(clock.now_ms()));
+        }
         let live = Live::build(config, &metrics);
         Arc::new(App {
             live: ArcSwap::from_pointee(live),
@@ -158,6 +182,7 @@ impl App {
             policy_names,
             effects,
             evidence,
+            trial,
         })
     }
 
@@ -195,13 +220,22 @@ impl App {
         exclusion: Option<&str>,
         key: &TokenKey,
         now_ms: u64,
-    ) {
+    ) -> TemplateId {
         let slot = self.catalog.load();
         let catalog = slot.catalog.as_deref();
         let template = || Some(catalog?.match_path(method, path)?.path.as_str());
         // Another catalog (a reload) is another key: its templates are found afresh.
         let id = evidence.intern_request((method, path), slot.generation, exclusion, template);
         evidence.record(id, key, now_ms);
+        id
+    }
+
+    /// A request of a token alive under the enforced list, as the trial list sees it; lists
+    /// the would-be revocation it reaches, if any (docs/reference.md, "Trial list").
+    pub fn trial_step(&self, live: &Live, key: &TokenKey, step: TrialStep, now_ms: u64) {
+        if let Some(w) = self.state.trial_step(key, now_ms, &live.timing, step) {
+            self.trial.record(w, self.evidence.as_ref());
+        }
     }
 
     pub fn live(&self) -> Guard<Arc<Live>> {
@@ -216,7 +250,7 @@ impl App {
     /// restart (listen addresses, workers, state backend), for the caller to warn about.
     pub fn apply(&self, config: Config) -> Vec<&'static str> {
         let old = self.live.load_full();
-        let restart = keys_needing_restart(&old.config, &config);
+        let restart = restart::keys_needing_restart(&old.config, &config);
         if old.config.catalog.openapi != config.catalog.openapi {
             let slot = CatalogSlot::load(config.catalog.openapi.as_deref());
             self.catalog.store(Arc::new(slot));
@@ -230,8 +264,18 @@ impl App {
         let names = names_of(&new.config);
         self.metrics.identity.set_policies(&names);
         self.policy_names.store(Arc::new(names.clone()));
+        let trial_changed = old.config.exclusions.trial_defaults
+            != new.config.exclusions.trial_defaults
+            || old.config.exclusions.trial_custom != new.config.exclusions.trial_custom;
+        let has_trial = new.config.exclusions.has_trial();
         self.live.store(Arc::new(new));
         self.state.apply(policy, max_tracked, switched_on, names);
+        // Another trial list starts over: its timers and listings (docs/reference.md, "Trial list").
+        if trial_changed {
+            let now_ms = self.clock.now_ms();
+            self.state.set_trial(has_trial, now_ms);
+            self.trial.restart(has_trial.then_some(now_ms));
+        }
         restart
     }
 
@@ -275,106 +319,4 @@ fn names_of(config: &Config) -> Vec<String> {
         .iter()
         .map(|p| p.name.clone())
         .collect()
-}
-
-fn keys_needing_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut keys = Vec::new();
-    if old.proxy.listen != new.proxy.listen {
-        keys.push("proxy.listen");
-    }
-    if old.admin.listen != new.admin.listen {
-        keys.push("admin.listen");
-    }
-    if old.proxy.workers != new.proxy.workers {
-        keys.push("proxy.workers");
-    }
-    // The cap is sized at start; the keep-alive and header timeouts apply to each new
-    // connection from the live config.
-    if old.proxy.max_connections != new.proxy.max_connections {
-        keys.push("proxy.max_connections");
-    }
-    if old.proxy.connect_timeout != new.proxy.connect_timeout {
-        keys.push("proxy.connect_timeout");
-    }
-    // The status endpoint's path is routed at start; the verifier and its JWKS fetcher are
-    // built at start. Policies and `warn_before` are read live.
-    if old.proxy.status_path != new.proxy.status_path {
-        keys.push("proxy.status_path");
-    }
-    if old.identity != new.identity {
-        keys.push("identity");
-    }
-    if old.timeout.resolution != new.timeout.resolution {
-        keys.push("timeout.resolution");
-    }
-    if old.tokens.hash_key_env != new.tokens.hash_key_env {
-        keys.push("tokens.hash_key_env");
-    }
-    if old.state.backend != new.state.backend
-        || old.state.snapshot != new.state.snapshot
-        || old.state.snapshot_interval != new.state.snapshot_interval
-        || old.state.sync_interval != new.state.sync_interval
-        || old.state.redis_url != new.state.redis_url
-        || old.state.prefix != new.state.prefix
-    {
-        keys.push("state");
-    }
-    // The audit file is opened once, at start (docs/reference.md, "Audit events").
-    if old.audit != new.audit {
-        keys.push("audit");
-    }
-    // The evidence structure is sized at start (docs/reference.md, "Live evidence").
-    if old.evidence != new.evidence {
-        keys.push("evidence");
-    }
-    keys
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::time::Duration;
-
-    #[test]
-    fn max_connections_needs_a_restart_and_the_connection_timeouts_do_not() {
-        let old = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
-        let mut new = old.clone();
-        new.proxy.keepalive_timeout = Duration::from_secs(5);
-        new.proxy.header_timeout = Duration::from_secs(2);
-        assert!(keys_needing_restart(&old, &new).is_empty());
-        new.proxy.max_connections = 10;
-        assert_eq!(keys_needing_restart(&old, &new), ["proxy.max_connections"]);
-    }
-
-    #[test]
-    fn identity_and_status_path_need_a_restart_and_policies_do_not() {
-        let old = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
-        let mut new = old.clone();
-        new.timeout.warn_before = Duration::from_secs(30);
-        new.timeout.policies = vec![crate::config::TimeoutPolicy {
-            name: "p".into(),
-            groups: vec!["g".into()],
-            idle: None,
-            absolute: None,
-            priority: 1,
-        }];
-        assert!(keys_needing_restart(&old, &new).is_empty());
-        new.proxy.status_path = "/s".into();
-        new.identity = Some(crate::config::IdentityConfig {
-            jwks: crate::config::JwksSource::File("j.json".into()),
-            issuer: None,
-            audience: Vec::new(),
-            algorithms: vec!["RS256".into()],
-            subject_claim: vec!["sub".into()],
-            groups_claim: vec!["groups".into()],
-            refresh: Duration::from_secs(600),
-            leeway: Duration::from_secs(60),
-            on_invalid: crate::config::OnInvalid::Reject,
-        });
-        new.evidence.settings.sample = 1;
-        assert_eq!(
-            keys_needing_restart(&old, &new),
-            ["proxy.status_path", "identity", "evidence"]
-        );
-    }
 }

@@ -84,6 +84,8 @@ pub(crate) fn exclusions(groups: Vec<Group>) -> ExclusionsConfig {
         groups,
         enabled_defaults: Vec::new(),
         custom: Vec::new(),
+        trial_defaults: Vec::new(),
+        trial_custom: Vec::new(),
     }
 }
 

@@ -18,7 +18,14 @@ pub(crate) fn read_exclusions(
     other_files: &mut Vec<Diagnostic>,
 ) -> ExclusionsConfig {
     if let Some(s) = s {
-        s.reject_unknown(&["defaults_file", "enabled_defaults", "custom"], r);
+        let known = [
+            "defaults_file",
+            "enabled_defaults",
+            "custom",
+            "trial_defaults",
+            "trial_custom",
+        ];
+        s.reject_unknown(&known, r);
     }
     let file_field = s.and_then(|s| s.get("defaults_file"));
     let mut c = match &file_field {
@@ -34,7 +41,46 @@ pub(crate) fn read_exclusions(
         read_enabled(f, r, &c.groups, groups_known)
     });
     set(s, "custom", r, &mut c.custom, read_custom);
+    set(s, "trial_defaults", r, &mut c.trial_defaults, |f, r| {
+        let ids = read_enabled(f, r, &c.groups, groups_known)?;
+        for id in ids.iter().filter(|id| c.enabled_defaults.contains(id)) {
+            f.warning(
+                r,
+                format!("group {id:?} is enforced already: the trial adds nothing"),
+            );
+        }
+        Some(ids)
+    });
+    set(s, "trial_custom", r, &mut c.trial_custom, |f, r| {
+        let patterns = read_custom(f, r)?;
+        for p in patterns.iter().filter(|p| c.custom.contains(p)) {
+            let text = p.text();
+            f.warning(
+                r,
+                format!("{text:?} is enforced already: the trial adds nothing"),
+            );
+        }
+        Some(patterns)
+    });
     c
+}
+
+/// A trial list names APIs by their live-evidence templates: it needs `[evidence]` on.
+pub(crate) fn check_trial_needs_evidence(
+    s: Option<&Section>,
+    exclusions: &ExclusionsConfig,
+    evidence_on: bool,
+    r: &mut Report,
+) {
+    if evidence_on || !exclusions.has_trial() {
+        return;
+    }
+    let field = s.and_then(|s| s.get("trial_defaults").or_else(|| s.get("trial_custom")));
+    if let Some(f) = field {
+        let msg = "a trial list needs [evidence] enabled = true (it names the APIs that kept \
+                   tokens alive by their evidence templates)";
+        f.error(r, msg);
+    }
 }
 
 fn read_defaults_file(

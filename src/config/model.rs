@@ -175,6 +175,17 @@ pub struct ExclusionsConfig {
     pub enabled_defaults: Vec<String>,
     /// Custom patterns in config order.
     pub custom: Vec<Pattern>,
+    /// The trial list (docs/reference.md, "Trial list"): default groups and custom patterns
+    /// evaluated in shadow beside the enforced ones. Both empty = no trial.
+    pub trial_defaults: Vec<String>,
+    pub trial_custom: Vec<Pattern>,
+}
+
+impl ExclusionsConfig {
+    /// Whether a trial list is set.
+    pub fn has_trial(&self) -> bool {
+        !self.trial_defaults.is_empty() || !self.trial_custom.is_empty()
+    }
 }
 
 #[derive(Clone, Debug, Default)]

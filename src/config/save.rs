@@ -1,6 +1,6 @@
 //! Saving the operator's settings (admin API Save) into the config file: only
 //! `[timeout] enabled/idle/mode/warn_before`, `[[timeout.policies]]` and
-//! `[exclusions] enabled_defaults/custom` are touched, with
+//! `[exclusions] enabled_defaults/custom/trial_defaults/trial_custom` are touched, with
 //! `toml_edit` so that comments, key order and every other key stay byte for byte; the file
 //! is replaced atomically (temp file in the same folder, fsync, rename, fsync of the folder).
 
@@ -27,6 +27,9 @@ pub struct Settings {
     pub policies: Vec<TimeoutPolicy>,
     /// `timeout.warn_before`.
     pub warn_before: Duration,
+    /// The trial list: default group ids and custom patterns as written.
+    pub trial_defaults: Vec<String>,
+    pub trial_custom: Vec<String>,
 }
 
 impl Settings {
@@ -44,6 +47,10 @@ impl Settings {
                 .collect(),
             policies: config.timeout.policies.clone(),
             warn_before: config.timeout.warn_before,
+            trial_defaults: config.exclusions.trial_defaults.clone(),
+            trial_custom: (config.exclusions.trial_custom.iter())
+                .map(|p| p.text().to_string())
+                .collect(),
         }
     }
 }
@@ -156,6 +163,16 @@ pub(crate) fn edit_settings(text: &str, s: &Settings) -> Result<String, EditErro
     let exclusions = table(&mut doc, "exclusions")?;
     set_strings(exclusions, "enabled_defaults", &s.enabled_defaults);
     set_strings(exclusions, "custom", &s.custom);
+    // An emptied trial list leaves no key behind.
+    for (key, items) in [
+        ("trial_defaults", &s.trial_defaults),
+        ("trial_custom", &s.trial_custom),
+    ] {
+        match items.is_empty() {
+            true => drop(exclusions.remove(key)),
+            false => set_strings(exclusions, key, items),
+        }
+    }
     // A table created for nothing (every setting at its default) is dropped again.
     for (key, created) in ["timeout", "exclusions"].into_iter().zip(created) {
         let empty = doc

@@ -11,6 +11,8 @@ fn settings() -> Settings {
         custom: vec![],
         policies: vec![],
         warn_before: Duration::from_secs(120),
+        trial_defaults: vec![],
+        trial_custom: vec![],
     }
 }
 
@@ -261,4 +263,25 @@ fn shipped_config_changes_only_the_edited_lines() {
         ]
     );
     assert_eq!(text.lines().count(), out.lines().count());
+}
+
+#[test]
+fn a_trial_list_is_written_and_an_emptied_one_leaves_no_key() {
+    let mut s = settings();
+    s.trial_defaults = vec!["client-diagnostics".into()];
+    s.trial_custom = vec!["GET /poll".into()];
+    let text = "[proxy]\nupstream = \"http://127.0.0.1:9000\"\n";
+    let with_trial = edit_settings(text, &s).unwrap();
+    assert!(
+        with_trial.contains("trial_defaults = [\"client-diagnostics\"]"),
+        "{with_trial}"
+    );
+    assert!(
+        with_trial.contains("trial_custom = [\"GET /poll\"]"),
+        "{with_trial}"
+    );
+    s.trial_defaults.clear();
+    s.trial_custom.clear();
+    let cleared = edit_settings(&with_trial, &s).unwrap();
+    assert!(!cleared.contains("trial"), "{cleared}");
 }

@@ -9,7 +9,7 @@ use crate::token::TokenSource;
 use super::audit::read_audit;
 use super::diagnostic::{Diagnostic, Severity};
 use super::evidence::read_evidence;
-use super::exclusions::read_exclusions;
+use super::exclusions::{check_trial_needs_evidence, read_exclusions};
 use super::identity::read_identity;
 use super::model::*;
 use super::policies::read_timeout;
@@ -66,13 +66,16 @@ fn read_root(
     let admin = read_admin(section("admin", r).as_ref(), r);
     let timeout = read_timeout(section("timeout", r).as_ref(), r);
     let tokens = read_tokens(section("tokens", r).as_ref(), r);
-    let exclusions = read_exclusions(section("exclusions", r).as_ref(), r, base, other_files);
+    let exclusions_section = section("exclusions", r);
+    let exclusions = read_exclusions(exclusions_section.as_ref(), r, base, other_files);
     let catalog = read_catalog(section("catalog", r).as_ref(), r, base);
     let state = read_state(section("state", r).as_ref(), r, base);
     let revocation = read_revocation(section("revocation", r).as_ref(), r);
     let identity = section("identity", r).and_then(|s| read_identity(&s, r, base));
     let audit = read_audit(section("audit", r).as_ref(), r, base);
     let evidence = read_evidence(section("evidence", r).as_ref(), r);
+    let evidence_on = evidence.enabled;
+    check_trial_needs_evidence(exclusions_section.as_ref(), &exclusions, evidence_on, r);
     if identity.is_none() && !timeout.policies.is_empty() {
         warn_policies_without_identity(root, r);
     }

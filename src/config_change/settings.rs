@@ -21,6 +21,8 @@ use crate::telemetry::audit_file;
 pub struct SettingsChange {
     pub settings: Settings,
     pub patterns: Vec<Pattern>,
+    /// The trial list's custom patterns as parsed.
+    pub trial_patterns: Vec<Pattern>,
 }
 
 /// Where a validated change goes once applied.
@@ -132,6 +134,8 @@ pub(crate) fn config_with(current: &Config, change: &SettingsChange) -> Config {
     config.timeout.warn_before = change.settings.warn_before;
     config.exclusions.enabled_defaults = change.settings.enabled_defaults.clone();
     config.exclusions.custom = change.patterns.clone();
+    config.exclusions.trial_defaults = change.settings.trial_defaults.clone();
+    config.exclusions.trial_custom = change.trial_patterns.clone();
     config
 }
 
@@ -162,6 +166,14 @@ pub(crate) fn describe(old: &Settings, new: &Settings) -> Vec<String> {
         &new.enabled_defaults,
     );
     list_changes(&mut out, "custom_exclusions", &old.custom, &new.custom);
+    let (old_trial, new_trial) = (&old.trial_defaults, &new.trial_defaults);
+    list_changes(&mut out, "trial.defaults", old_trial, new_trial);
+    list_changes(
+        &mut out,
+        "trial.custom",
+        &old.trial_custom,
+        &new.trial_custom,
+    );
     if old.warn_before != new.warn_before {
         out.push(format!(
             "warn_before_seconds: {} -> {}",

@@ -22,7 +22,11 @@ fn idle(app: &App, seconds: u64) -> SettingsChange {
     let mut settings = Settings::of(&app.config());
     settings.idle = Duration::from_secs(seconds);
     let patterns = app.config().exclusions.custom.clone();
-    SettingsChange { settings, patterns }
+    SettingsChange {
+        settings,
+        patterns,
+        trial_patterns: Vec::new(),
+    }
 }
 
 fn save(app: &App, change: &SettingsChange) -> Result<Applied, Rejected> {

@@ -25,6 +25,15 @@ pub struct TemplateId(pub(super) u32);
 impl TemplateId {
     /// Requests of templates beyond `max_templates`: counted in `overflowed()`, not stored.
     pub const OVERFLOW: TemplateId = TemplateId(u32::MAX);
+
+    /// The id as a number (the trial list keeps it beside a token).
+    pub fn raw(self) -> u32 {
+        self.0
+    }
+
+    pub fn from_raw(raw: u32) -> TemplateId {
+        TemplateId(raw)
+    }
 }
 
 /// The lookup key: cut method and template, and whether either was cut (a cut template is

@@ -141,6 +141,12 @@ impl Evidence {
             .record(&self.templates, id.0, token, now_ms, start_ms);
     }
 
+    /// The method and template of an interned id (for the trial list's kept-alive APIs).
+    pub fn describe(&self, id: TemplateId) -> Option<(String, String)> {
+        let t = self.templates.get(id.0)?;
+        Some((t.method().to_owned(), t.display()))
+    }
+
     /// Requests of templates beyond `max_templates` since the start: counted, never stored.
     pub fn overflowed(&self) -> u64 {
         self.overflow.load(Relaxed)

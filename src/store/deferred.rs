@@ -34,6 +34,7 @@ impl Store {
             subject: self.subjects.name(ident.subject),
             policy: ident.policy,
             sig: ident.sig,
+            trial_last_ms: None,
         })
     }
 

@@ -93,6 +93,7 @@ impl TokenState {
                     subject: Some(Arc::from(subject)),
                     policy: t.policy,
                     sig: 0,
+                    trial_last_ms: None,
                 })
                 .collect();
             self.local.store.import(&elsewhere, &[], now_ms, &timing);

@@ -1,6 +1,7 @@
 //! The in-memory store: the tracked-token table (sharded), the revoked set, the expiry
 //! wheel's pending handles and the journal. The request path's [`Store::check`] and
-//! [`Store::track`]; the sweeper's side is in `expire.rs`, deferred expiry in `deferred.rs`.
+//! [`Store::track`]; export and import are in `records.rs`, the sweeper's side in
+//! `expire.rs`, deferred expiry in `deferred.rs`, the trial list's timers in `trial.rs`.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -12,10 +13,9 @@ use super::journal::Journal;
 use super::revoked::RevokedSet;
 use super::subjects::Subjects;
 use super::table::{handle, shard_of, Ident, Shard, Slot, SHARDS};
-use super::types::TrackedRecord;
+use super::trial_word::Trial;
 use super::types::{
-    Check, Deadlines, NewIdent, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
-    MAX_SUBJECT_LEN,
+    Check, Deadlines, NewIdent, Revocation, RevokeReason, Status, Timing, Track, MAX_SUBJECT_LEN,
 };
 use super::wheel::Sweeper;
 use crate::clock::UnixMs;
@@ -46,6 +46,8 @@ pub struct Store {
     /// What the idents' policy ids stand for: id i + 1 = `policy_names[i]`. Held while the
     /// ids are remapped and while a snapshot exports them, so ids and names always agree.
     pub(super) policy_names: Mutex<Arc<Vec<String>>>,
+    /// The trial list's state (`trial.rs`); its words live beside the slots.
+    pub(super) trial: Trial,
 }
 
 impl Store {
@@ -64,6 +66,7 @@ impl Store {
             journal: OnceLock::new(),
             subjects: Subjects::default(),
             policy_names: Mutex::new(Arc::default()),
+            trial: Trial::default(),
         }
     }
 
@@ -218,7 +221,7 @@ impl Store {
         let exp_ms = jwt_exp_s.map(|s| s.saturating_mul(1000));
         let ident = self.ident_of(new);
         let slot = Slot::new(key.0, now_ms, now_ms, exp_ms);
-        if !self.insert_slot(&mut shard, si, slot, ident) {
+        if !self.insert_slot(&mut shard, si, slot, ident, None) {
             self.subjects.release(ident.subject);
             return Track::Overflow;
         }
@@ -236,13 +239,16 @@ impl Store {
         }
     }
 
-    /// Reserves room under `max_tracked`, stores the slot and queues it for the wheel.
+    /// Reserves room under `max_tracked`, stores the slot and queues it for the wheel. While a
+    /// trial runs the slot gets its trial word: `trial_last_ms` as a record carries it
+    /// (`Store::trial_word_of`), else its last activity.
     pub(super) fn insert_slot(
         &self,
         shard: &mut Shard,
         si: usize,
         slot: Slot,
         ident: Ident,
+        trial_last_ms: Option<UnixMs>,
     ) -> bool {
         let max = self.max_tracked.load(Ordering::Relaxed);
         let reserved = self
@@ -253,10 +259,14 @@ impl Store {
         if reserved.is_err() {
             return false;
         }
+        let last_ms = slot.last_ms();
         let Some(idx) = shard.insert_with(slot, ident) else {
             self.live.fetch_sub(1, Ordering::Relaxed);
             return false;
         };
+        if self.trial.is_on() {
+            shard.set_trial(idx, self.trial_word_of(last_ms, trial_last_ms));
+        }
         self.pending.lock().push(handle(si, idx));
         true
     }
@@ -372,61 +382,6 @@ impl Store {
 
     pub fn revoked_len(&self) -> usize {
         self.revoked.len()
-    }
-
-    /// Copies the state, one shard lock at a time.
-    pub fn export(&self) -> (Vec<TrackedRecord>, Vec<RevokedRecord>) {
-        let mut tracked = Vec::with_capacity(self.tracked_len());
-        for shard in self.shards.iter() {
-            let shard = shard.read();
-            tracked.extend(shard.live_slots().map(|(s, ident)| TrackedRecord {
-                key: TokenKey(s.key()),
-                last_activity_ms: s.last_ms(),
-                first_seen_ms: s.first_ms(),
-                jwt_exp_ms: s.exp_ms(),
-                subject: self.subjects.name(ident.subject),
-                policy: ident.policy,
-                sig: ident.sig,
-            }));
-        }
-        (tracked, self.revoked.export(&self.subjects))
-    }
-
-    /// Loads records (at start, before serving). Tracked records for keys already present keep
-    /// the later activity. Revoked keys are never tracked; records beyond `max_tracked` are
-    /// skipped. A token that went idle while down is due at the next sweep (and expires on its
-    /// next check anyway).
-    pub fn import(
-        &self,
-        tracked: &[TrackedRecord],
-        revoked: &[RevokedRecord],
-        now_ms: UnixMs,
-        timing: &Timing,
-    ) {
-        let _ = timing;
-        for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
-            let subject = r.subject.as_deref().map_or(0, |s| self.subjects.acquire(s));
-            self.revoked
-                .merge(r.key, r.reason, r.until_ms, subject, &self.subjects);
-            self.subjects.release(subject);
-        }
-        for r in tracked {
-            let si = shard_of(&r.key.0);
-            let mut shard = self.shards[si].write();
-            if let Some(idx) = shard.find(&r.key.0) {
-                shard.slot(idx).touch(r.last_activity_ms);
-            } else if self.revoked.get(&r.key, now_ms).is_none() {
-                let slot = Slot::new(r.key.0, r.last_activity_ms, r.first_seen_ms, r.jwt_exp_ms);
-                let ident = self.ident_of(NewIdent {
-                    sig: r.sig,
-                    subject: r.subject.as_deref(),
-                    policy: r.policy,
-                });
-                if !self.insert_slot(&mut shard, si, slot, ident) {
-                    self.subjects.release(ident.subject);
-                }
-            }
-        }
     }
 }
 

@@ -30,6 +30,7 @@ pub mod journal;
 pub(crate) mod local;
 mod memory;
 pub(crate) mod persist;
+mod records;
 pub mod redis;
 mod revoked;
 pub mod snapshot;
@@ -41,11 +42,14 @@ pub(crate) mod sweeper;
 mod table;
 #[cfg(test)]
 mod tests;
+mod trial;
+mod trial_word;
 mod types;
 mod wheel;
 
 pub use identity::{SubjectToken, Verified};
 pub use memory::Store;
+pub use trial::{TrialStep, WouldRevoke};
 pub use types::{
     Check, NewIdent, PolicyTiming, Revocation, RevokeReason, RevokedRecord, Status, Timing, Track,
     TrackedRecord, MAX_POLICIES, MAX_SUBJECT_LEN,

@@ -153,6 +153,7 @@ impl<S: Write> Records<S> {
                 sig: ident.sig,
                 policy: ident.policy,
                 subject: None,
+                trial_last_ms: None,
             };
             let subject = self.subjects.id(subjects.name(ident.subject));
             put_tracked(&mut self.chunk, &record, subject, self.n_names);

@@ -238,6 +238,7 @@ impl TokenState {
     pub async fn expire_due(&self) {
         let timing = self.local.policy().timing;
         let mut pace = Pace::new(SWEEP_SHARE);
+        (self.local.store).keep_trial_epoch(self.local.clock.now_ms());
         loop {
             let started = std::time::Instant::now();
             let now_ms = self.local.clock.now_ms();

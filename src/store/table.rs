@@ -147,6 +147,9 @@ pub(super) struct Shard {
     index: Index,
     free: Vec<u32>,
     idents: Vec<Ident>,
+    /// Trial words (`trial_word.rs`), only while a trial list is set; as far as the last
+    /// slot that has one.
+    trials: Vec<AtomicU64>,
 }
 
 impl Shard {
@@ -173,6 +176,41 @@ impl Shard {
             self.idents.resize(i + 1, Ident::default());
         }
         self.idents[i] = ident;
+    }
+
+    /// The slot's trial word, when the trial side array reaches it.
+    pub(super) fn trial(&self, idx: u32) -> Option<&AtomicU64> {
+        self.trials.get(idx as usize)
+    }
+
+    pub(super) fn set_trial(&mut self, idx: u32, word: u64) {
+        let i = idx as usize;
+        if i >= self.trials.len() {
+            self.trials.resize_with(i + 1, || AtomicU64::new(0));
+        }
+        *self.trials[i].get_mut() = word;
+    }
+
+    /// Every slot's trial word from `word_of` (live slots) or 0; or none at all (`None`).
+    pub(super) fn init_trials(&mut self, word_of: Option<&dyn Fn(&Slot) -> u64>) {
+        self.trials = match word_of {
+            None => Vec::new(),
+            Some(f) => (self.slots.iter())
+                .map(|s| AtomicU64::new(if s.is_live() { f(s) } else { 0 }))
+                .collect(),
+        };
+    }
+
+    /// Live slots with their trial words (0 where the side array does not reach).
+    pub(super) fn trial_words(&self) -> impl Iterator<Item = (&Slot, u64)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.is_live())
+            .map(|(i, s)| {
+                let word = self.trials.get(i).map_or(0, |w| w.load(Ordering::Relaxed));
+                (s, word)
+            })
     }
 
     /// Every slot's ident that is not the default, with its slot (live or dead).
@@ -243,6 +281,9 @@ impl Shard {
     pub(super) fn release(&mut self, idx: u32) -> u32 {
         self.slots[idx as usize].meta = FREE;
         self.free.push(idx);
+        if let Some(word) = self.trials.get_mut(idx as usize) {
+            *word.get_mut() = 0;
+        }
         match self.idents.get_mut(idx as usize) {
             Some(ident) => std::mem::take(ident).subject,
             None => 0,

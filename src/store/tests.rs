@@ -16,6 +16,9 @@ mod state_identity;
 /// A mass expiry in bounded batches.
 mod sweep;
 
+/// The trial list's shadow timers.
+mod trial;
+
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
 

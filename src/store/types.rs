@@ -228,6 +228,10 @@ pub struct TrackedRecord {
     pub policy: u8,
     /// The verified signature's hash (0 = none).
     pub sig: u64,
+    /// While a trial list is set: the token's last request that reset the timer under the
+    /// enforced + trial exclusions (`Some(0)`: listed as a would-be revocation, waiting for
+    /// its next reset). `None` without a trial.
+    pub trial_last_ms: Option<UnixMs>,
 }
 
 /// A revoked token as exported to / imported from a snapshot.

@@ -1,5 +1,6 @@
 //! The live evidence families (docs/reference.md, "Metrics"): templates interned, requests of
-//! templates that did not fit, and the bytes the evidence holds. No labels. Refreshed before
+//! templates that did not fit, the bytes the evidence holds, and the trial list's would-be
+//! revocations. No labels. Refreshed before
 //! each scrape from the evidence's own counts (0 with `[evidence] enabled = false`).
 
 use prometheus_client::metrics::counter::Counter;
@@ -11,6 +12,8 @@ pub struct EvidenceMetrics {
     templates: Gauge,
     overflow: Counter,
     memory_bytes: Gauge,
+    /// Would-be revocations of the trial list (`app::trial`).
+    pub trial_revocations: Counter,
 }
 
 impl EvidenceMetrics {
@@ -29,6 +32,11 @@ impl EvidenceMetrics {
             "idlegate_evidence_memory_bytes",
             "Bytes held by live evidence (bounded by its settings)",
             self.memory_bytes.clone(),
+        );
+        r.register(
+            "idlegate_trial_revocations",
+            "Tokens the trial list would have revoked while the enforced exclusions kept them alive",
+            self.trial_revocations.clone(),
         );
     }
 

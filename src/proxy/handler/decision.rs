@@ -11,11 +11,11 @@ use super::throttle::Throttle;
 use super::tracking;
 use super::verify::{verify_now, Who};
 use crate::app::{App, Live};
-use crate::classify::ExclusionId;
+use crate::classify::{Classifier, ExclusionId};
 use crate::config::TrackMode;
-use crate::evidence::Evidence;
+use crate::evidence::{Evidence, TemplateId};
 use crate::proxy::error::{ErrorKind, ProxyError};
-use crate::store::Check;
+use crate::store::{Check, TrialStep};
 use crate::token::TokenKey;
 
 /// What the decision leaves for forwarding and recording.
@@ -73,16 +73,19 @@ pub(super) async fn decide<B>(
         (verdict, who) = check(app, live, key, signed, exclusion.is_none(), now_ms).await?;
     }
     count_class(app, live, token.is_some(), exclusion);
-    if let Some(evidence) = app.evidence() {
-        record_evidence(
-            app,
-            live,
-            evidence,
-            req,
-            (key.as_ref(), token),
-            exclusion,
-            now_ms,
-        );
+    let template = app.evidence().and_then(|evidence| {
+        let token = (key.as_ref(), token);
+        record_evidence(app, live, evidence, req, token, exclusion, now_ms)
+    });
+    // A token alive under the enforced list, with a trial list set (docs/reference.md,
+    // "Trial list").
+    if let (Some(trial), Some(key), Some(_)) = (&live.trial, &key, verdict.deadline) {
+        let step = match exclusion {
+            Some(_) => TrialStep::Excluded,
+            None if classify_with(trial, live, req).is_none() => TrialStep::Reset,
+            None => TrialStep::Kept(template.map_or(u32::MAX, TemplateId::raw)),
+        };
+        app.trial_step(live, key, step, now_ms);
     }
 
     let settled_by_answer = live.config.tokens.track != TrackMode::All;
@@ -106,6 +109,11 @@ pub(super) async fn decide<B>(
 
 /// `Some` names the exclusion that matched, `None` is activity.
 fn classify<B>(live: &Live, req: &Request<B>) -> Option<ExclusionId> {
+    classify_with(&live.classifier, live, req)
+}
+
+/// [`classify`] with another classifier (the trial list's).
+fn classify_with<B>(classifier: &Classifier, live: &Live, req: &Request<B>) -> Option<ExclusionId> {
     let no_touch = live
         .config
         .tokens
@@ -113,8 +121,7 @@ fn classify<B>(live: &Live, req: &Request<B>) -> Option<ExclusionId> {
         .as_ref()
         .is_some_and(|h| req.headers().contains_key(h));
     let (path, query) = (req.uri().path(), req.uri().query());
-    live.classifier
-        .classify(req.method(), path, query, no_touch)
+    classifier.classify(req.method(), path, query, no_touch)
 }
 
 /// The check and touch of a keyed token, in one step on its entry; with Redis, an unknown
@@ -212,8 +219,9 @@ fn count_class(app: &App, live: &Live, has_token: bool, exclusion: Option<Exclus
     }
 }
 
-/// Live evidence of a request with a token that goes on (docs/reference.md, "Live evidence").
-/// With idle tracking off the token has no key yet: it is keyed here, for evidence only.
+/// Live evidence of a request with a token that goes on (docs/reference.md, "Live evidence"):
+/// its template's id. With idle tracking off the token has no key yet: it is keyed here, for
+/// evidence only.
 fn record_evidence<B>(
     app: &App,
     live: &Live,
@@ -222,7 +230,7 @@ fn record_evidence<B>(
     (key, token): (Option<&TokenKey>, Option<&str>),
     exclusion: Option<ExclusionId>,
     now_ms: u64,
-) {
+) -> Option<TemplateId> {
     let keyed;
     let key = match (key, token) {
         (Some(key), _) => key,
@@ -230,10 +238,10 @@ fn record_evidence<B>(
             keyed = app.keyer.key(token);
             &keyed
         }
-        (None, None) => return,
+        (None, None) => return None,
     };
     let labels = live.classifier.labels();
     let label = exclusion.and_then(|id| labels.get(id)).map(String::as_str);
     let target = (req.method().as_str(), req.uri().path());
-    app.record_evidence(evidence, target, label, key, now_ms);
+    Some(app.record_evidence(evidence, target, label, key, now_ms))
 }

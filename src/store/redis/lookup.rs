@@ -52,6 +52,7 @@ fn known_of(
             subject: subject.filter(|s| !s.is_empty()).map(Arc::from),
             policy: 0,
             sig: 0,
+            trial_last_ms: None,
         }),
         _ => Known::Nothing,
     }
@@ -70,6 +71,7 @@ mod tests {
             subject: subject.map(Arc::from),
             policy: 0,
             sig: 0,
+            trial_last_ms: None,
         }
     }
 

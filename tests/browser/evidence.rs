@@ -179,7 +179,7 @@ pub async fn drive(s: &Session<'_>, gw: &common::Gateway) -> Result<Seen, String
         .and_then(|list| list.iter().find(|w| w["token_id"] == id.as_str()))
         .cloned()
         .unwrap_or(Value::Null);
-    look_at(s, "candidates-title", "admin-ui-evidence.png").await?;
+    look_at(s, "trial-custom-title", "admin-ui-evidence.png").await?;
 
     s.click(&s.find("#trial-promote").await?).await?;
     let question = s.text(&s.find("#trial-question").await?).await?;
@@ -270,13 +270,7 @@ pub fn check_seen(seen: &Seen) {
         seen.puts_before_confirm, 0,
         "PUT sent before the confirm step"
     );
-    assert_eq!(
-        seen.promote_puts,
-        [
-            json!({"default_exclusions": [], "custom_exclusions": [CANDIDATE],
-                "trial": {"defaults": [], "custom": []}})
-        ]
-    );
+    assert_eq!(seen.promote_puts, [json!({"promote_trial": true})]);
     assert_eq!(seen.status, "The trial is enforced.");
 }
 

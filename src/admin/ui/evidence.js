@@ -194,7 +194,7 @@
 
   function keptAliveText(list) {
     return "kept alive by " + (list || []).map((k, i) =>
-      k.method + " " + k.template + " (" + (i === 0 ? plural(k.count, "request", "requests") : count(k.count)) + ")",
+      (k.method === "*" ? "" : k.method + " ") + k.template + " (" + (i === 0 ? plural(k.count, "request", "requests") : count(k.count)) + ")",
     ).join(", ");
   }
 
@@ -306,7 +306,7 @@
     const [pattern] = trial.custom.splice(i, 1);
     const ok = await put({ trial }, false, pattern + " is off the trial.");
     const left = trial.custom.length;
-    await afterTrialChange(ok, left ? "trial-remove-" + Math.min(i, left - 1) : "trial-promote");
+    await afterTrialChange(ok, left ? "trial-remove-" + Math.min(i, left - 1) : "trial-title");
   }
 
   async function onClear() {
@@ -316,17 +316,6 @@
   }
 
   // ---- promote -----------------------------------------------------------------------------
-
-  function promoteBody(doc) {
-    const trial = trialOf(doc);
-    const customs = (doc.custom_exclusions || []).slice();
-    for (const p of trial.custom) if (!customs.includes(p)) customs.push(p);
-    return {
-      default_exclusions: trial.defaults.map((id) => ({ id, enabled: true })),
-      custom_exclusions: customs,
-      trial: { defaults: [], custom: [] },
-    };
-  }
 
   function askPromote() {
     const trial = trialOf(ctx.saved());
@@ -345,17 +334,11 @@
 
   const hideConfirm = () => { ctx.$("trial-confirm").hidden = true; };
 
+  // One PUT: the server switches the trial's groups on, adds its patterns to the custom list
+  // (once) and empties the trial, from the settings as they are when it arrives.
   async function promote() {
     hideConfirm();
-    let current;
-    try {
-      current = await ctx.api("GET", "/api/v1/settings");
-    } catch (e) {
-      if (e.status !== 401 && e.status !== 403) ctx.$("trial-error").textContent = "Not promoted: " + e.message;
-      return;
-    }
-    const ok = await put(promoteBody(current), true, "The trial is enforced.");
-    if (!ok) return;
+    if (!(await put({ promote_trial: true }, true, "The trial is enforced."))) return;
     ctx.$("trial-title").focus();
     await refresh();
   }

@@ -10,6 +10,9 @@
 //! - `memory`: [`Store`], the sharded tracked-token table and the revoked set (`table`, `index`,
 //!   `revoked`); `deadline`: the expiry rules; `expire`: the sweeper's side of the table
 //!   (wheel in `wheel`); `deferred`: expiry deferred to the shared state.
+//! - `records`: the store as records (export, import).
+//! - `trial`, `trial_word`: the trial list's shadow timers, one 8-byte word per tracked token
+//!   while a trial is set ([`TrialStep`], [`WouldRevoke`]).
 //! - `types`: reasons, timing, revocations and the answers of the store.
 //! - [`redis`]: the Redis backend (lookup, claim, flush, pub/sub, its tasks).
 //! - [`snapshot`] (bytes in `snapshot_format`, streamed by `snapshot_stream`), [`journal`],

@@ -186,6 +186,12 @@ impl Shard {
     pub(super) fn set_trial(&mut self, idx: u32, word: u64) {
         let i = idx as usize;
         if i >= self.trials.len() {
+            // Grown by a sixteenth (not doubled): 8 bytes per slot and at most 1/16 spare,
+            // so that a trial costs 8.5 bytes per tracked token at most (tests/trial_memory.rs).
+            if i >= self.trials.capacity() {
+                let step = (self.trials.len() / 16).max(64);
+                self.trials.reserve_exact(i + 1 - self.trials.len() + step);
+            }
             self.trials.resize_with(i + 1, || AtomicU64::new(0));
         }
         *self.trials[i].get_mut() = word;

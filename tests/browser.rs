@@ -2,13 +2,18 @@
 //! an operator signs in, switches a default group on, picks a custom API from the type-ahead,
 //! pastes another, removes a third that the server refused, and saves. Then the change is
 //! checked where it must have landed: the admin API, the config file (comments kept) and live
-//! traffic. Two more sessions: an operator adds timeout policies, reorders and saves them; and
-//! signs a user out everywhere. Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
+//! traffic. More sessions: an operator adds timeout policies, reorders and saves them; signs a
+//! user out everywhere; tries a candidate of the live evidence in the trial and promotes it.
+//! Needs Debian's `chromium` and `chromium-driver` (`.ci/install-browser.sh`); without
 //! them it skips loudly, except under CI, where it fails.
 
 mod common;
 #[path = "browser/everywhere.rs"]
 mod everywhere;
+#[path = "browser/evidence.rs"]
+mod evidence;
+#[path = "browser/exclusions.rs"]
+mod exclusions;
 #[path = "browser/flow.rs"]
 mod flow;
 mod identity_support;
@@ -20,7 +25,6 @@ mod sections_flow;
 mod webdriver;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use bytes::Bytes;
 use http::{Request, StatusCode};
@@ -159,7 +163,7 @@ async fn operator_changes_exclusions_in_the_admin_ui() {
         return;
     };
     let (gw, config_path, _dir) = gateway_on_shipped_config().await;
-    seed_traffic(&gw).await;
+    exclusions::seed_traffic(&gw).await;
 
     let driver = Driver::start(&browser.chromedriver).await.unwrap();
     let profile = tempfile::tempdir().unwrap();
@@ -175,9 +179,9 @@ async fn operator_changes_exclusions_in_the_admin_ui() {
         "3 APIs will stop resetting the timer; timeout 30 → 15 minutes."
     );
 
-    check_settings_api(&gw).await;
-    check_config_file(&config_path);
-    check_live_traffic(&gw).await;
+    exclusions::check_settings_api(&gw).await;
+    exclusions::check_config_file(&config_path);
+    exclusions::check_live_traffic(&gw).await;
 }
 
 /// The operator's session; answers the change summary that Save showed.
@@ -209,105 +213,6 @@ async fn drive(s: &webdriver::Session<'_>, gw: &common::Gateway) -> Result<Strin
     s.wait_text("#save-status", "matches no operation of the catalog")
         .await?;
     Ok(summary)
-}
-
-async fn check_settings_api(gw: &common::Gateway) {
-    let (status, settings) = admin_get(gw, "/api/v1/settings").await;
-    assert_eq!(status, StatusCode::OK, "{settings}");
-    let customs: Vec<&str> = settings["custom_exclusions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(Value::as_str)
-        .collect();
-    assert_eq!(customs, [flow::PICKED, flow::PASTED]);
-    let enabled: Vec<&str> = settings["default_exclusions"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|g| g["enabled"] == Value::Bool(true))
-        .filter_map(|g| g["id"].as_str())
-        .collect();
-    assert_eq!(enabled, [flow::GROUP]);
-    assert_eq!(settings["idle_seconds"], TIMEOUT_MINUTES * 60);
-}
-
-fn check_config_file(path: &Path) {
-    let text = std::fs::read_to_string(path).unwrap();
-    assert!(
-        text.contains("# Ids of the default groups switched on"),
-        "comments lost:\n{text}"
-    );
-    assert!(
-        text.contains("# idlegate configuration (docs/reference.md, \"Configuration\")"),
-        "comments lost:\n{text}"
-    );
-    let config = idlegate::config::load(path)
-        .expect("the saved file is valid")
-        .config;
-    assert_eq!(config.exclusions.enabled_defaults, [flow::GROUP]);
-    let customs: Vec<String> = config
-        .exclusions
-        .custom
-        .iter()
-        .map(|p| p.to_string())
-        .collect();
-    assert_eq!(customs, [flow::PICKED, flow::PASTED]);
-    assert_eq!(
-        config.timeout.idle,
-        Duration::from_secs(TIMEOUT_MINUTES * 60)
-    );
-}
-
-/// A token whose only calls go to the newly excluded route idles out after the new timeout;
-/// one that makes a timer-resetting call in between does not. Time is the gateway's clock.
-async fn check_live_traffic(gw: &common::Gateway) {
-    let idle = Duration::from_secs(TIMEOUT_MINUTES * 60);
-    let (quiet, busy) = ("browser-quiet-token", "browser-busy-token");
-    let trace = "/api/v2/diagnostics/trace";
-    assert_eq!(
-        gw.call("POST", trace, Some(quiet)).await.status,
-        StatusCode::OK
-    );
-    assert_eq!(
-        gw.call("POST", trace, Some(busy)).await.status,
-        StatusCode::OK
-    );
-    gw.clock.advance(idle - Duration::from_secs(60));
-    assert_eq!(
-        gw.call("POST", trace, Some(quiet)).await.status,
-        StatusCode::OK
-    );
-    let routing = "/api/v2/users/42/routingstatus";
-    assert_eq!(gw.get(routing, Some(quiet)).await.status, StatusCode::OK);
-    assert_eq!(
-        gw.get("/api/v2/users/me", Some(busy)).await.status,
-        StatusCode::OK
-    );
-    gw.clock.advance(Duration::from_secs(61));
-    let refused = gw.call("POST", trace, Some(quiet)).await;
-    assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{}", refused.body);
-    assert_eq!(refused.json()["error"], "invalid_token");
-    assert_eq!(
-        gw.call("POST", trace, Some(busy)).await.status,
-        StatusCode::OK
-    );
-}
-
-/// Some traffic before the operator opens the page, so the live figures have something to
-/// show: two tracked tokens and one that idled out under the shipped 30 minutes.
-async fn seed_traffic(gw: &common::Gateway) {
-    let users_me = "/api/v2/users/me";
-    for token in ["seed-token-a", "seed-token-b", "seed-token-c"] {
-        assert_eq!(gw.get(users_me, Some(token)).await.status, StatusCode::OK);
-    }
-    gw.clock.advance(Duration::from_secs(29 * 60));
-    for token in ["seed-token-a", "seed-token-b"] {
-        assert_eq!(gw.get(users_me, Some(token)).await.status, StatusCode::OK);
-    }
-    gw.clock.advance(Duration::from_secs(2 * 60));
-    let gone = gw.get(users_me, Some("seed-token-c")).await;
-    assert_eq!(gone.status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -386,4 +291,26 @@ async fn signing_a_verified_user_out_everywhere_revokes_only_their_tokens() {
     s.quit().await;
     everywhere::check_page(&result.unwrap(), &tokens);
     everywhere::check_proxy(&gw, &tokens).await;
+}
+
+/// The *Evidence* view: a polled API is a candidate, *Add to trial* puts it in the trial (one
+/// PUT), a token kept alive only by it shows as one the trial would have signed out, and
+/// *Promote* (after its confirm step) makes it a custom exclusion and empties the trial.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_tries_a_candidate_in_the_trial_and_promotes_it_in_the_admin_ui() {
+    let Some(browser) = browser_or_skip() else {
+        return;
+    };
+    let (gw, _config_path, _dir) = evidence::gateway().await;
+    evidence::seed_polling(&gw).await;
+    let driver = Driver::start(&browser.chromedriver).await.unwrap();
+    let profile = tempfile::tempdir().unwrap();
+    let s = driver
+        .new_session(&browser.chromium, profile.path())
+        .await
+        .unwrap();
+    let result = evidence::drive(&s, &gw).await;
+    s.quit().await;
+    evidence::check_seen(&result.unwrap());
+    evidence::check_promoted(&gw).await;
 }

@@ -7,6 +7,7 @@ use std::process::Command;
 const LOG: &str = "running 3 tests\n\
 test a ... ok\n\
 test operator_changes_exclusions_in_the_admin_ui ... ok\n\
+test operator_tries_a_candidate_in_the_trial_and_promotes_it_in_the_admin_ui ... ok\n\
 test result: ok. 7 passed; 0 failed; 2 ignored; 0 measured; 0 filtered out\n\
 test result: ok. 3 passed; 1 failed; 0 ignored; 0 measured; 0 filtered out\n";
 

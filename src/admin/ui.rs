@@ -16,6 +16,7 @@ const APP_JS: &str = include_str!("ui/app.js");
 const APP_CSS: &str = include_str!("ui/app.css");
 const POLICIES_JS: &str = include_str!("ui/policies.js");
 const EVERYWHERE_JS: &str = include_str!("ui/everywhere.js");
+const EVIDENCE_JS: &str = include_str!("ui/evidence.js");
 
 /// Everything comes from this origin; no inline script or style, no framing, no plugins.
 /// `connect-src 'self'` is implied by `default-src` and is what the page's `fetch` needs.
@@ -23,8 +24,8 @@ pub(crate) const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src
      style-src 'self'; img-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
-/// `GET /`, `GET /ui/app.js`, `GET /ui/app.css`, and the scripts of the policies and
-/// sign-out-everywhere sections.
+/// `GET /`, `GET /ui/app.js`, `GET /ui/app.css`, and the scripts of the policies,
+/// sign-out-everywhere and evidence sections.
 pub(crate) fn routes() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(|| async { index() }))
@@ -35,6 +36,7 @@ pub(crate) fn routes() -> Router<Arc<App>> {
             "/ui/everywhere.js",
             get(|| async { asset(EVERYWHERE_JS, JS) }),
         )
+        .route("/ui/evidence.js", get(|| async { asset(EVIDENCE_JS, JS) }))
 }
 
 fn index() -> Response {
@@ -128,7 +130,14 @@ mod tests {
 
     #[test]
     fn assets_reference_no_external_url() {
-        for text in [INDEX_HTML, APP_JS, APP_CSS] {
+        for text in [
+            INDEX_HTML,
+            APP_JS,
+            APP_CSS,
+            POLICIES_JS,
+            EVERYWHERE_JS,
+            EVIDENCE_JS,
+        ] {
             assert!(!text.contains("http://") && !text.contains("https://"));
             assert!(!text.contains("//cdn"));
         }
@@ -150,6 +159,17 @@ mod tests {
         assert!(APP_JS.contains("sessionStorage"));
         assert!(!APP_JS.contains("localStorage"));
         assert!(!APP_JS.contains("document.cookie"));
+    }
+
+    #[test]
+    fn section_scripts_are_loaded_and_set_server_strings_as_text_only() {
+        for script in ["policies.js", "everywhere.js", "evidence.js"] {
+            let tag = format!("<script src=\"/ui/{script}\" defer></script>");
+            assert!(INDEX_HTML.contains(&tag), "{tag}");
+        }
+        for text in [APP_JS, POLICIES_JS, EVERYWHERE_JS, EVIDENCE_JS] {
+            assert!(!text.contains("innerHTML") && !text.contains("insertAdjacentHTML"));
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@
     for (const sec of sections()) {
       if (sec.reset) sec.reset();
       if (sec.panel) $(sec.panel).hidden = !visible;
+      if (visible && sec.show) sec.show();
     }
   }
 
@@ -589,10 +590,20 @@
     return typeof n === "number" ? n.toLocaleString("en-US") : "–";
   }
 
+  // A settings document a section got back from its own PUT: the saved state from now on. The
+  // form keeps its unsaved edits unless `replaceDraft` (the section changed what they edit).
+  function adopt(doc, replaceDraft) {
+    state.saved = doc;
+    if (replaceDraft) state.draft = clone(doc);
+    render();
+    refreshStats();
+  }
+
   // ---- wiring ----------------------------------------------------------------------------
 
   function wire() {
-    const context = { $, el, api, draft: () => state.draft, changed: updateDirty };
+    const context = { $, el, api, draft: () => state.draft, changed: updateDirty,
+      saved: () => state.saved, dirty: () => !!isDirty(), adopt };
     for (const sec of sections()) sec.init(context);
     $("signin-form").addEventListener("submit", signIn);
     $("sign-out").addEventListener("click", () => signOut("Signed out."));

@@ -7,6 +7,7 @@
 #
 #   bash benches/memory_per_token.sh                  # snapshot on, default interval
 #   SNAPSHOT=off bash benches/memory_per_token.sh     # no snapshot file, for comparison
+#   TRIAL=on bash benches/memory_per_token.sh         # a trial list set (8-byte word per token)
 #   COUNTS="100000 1000000" BINARY=/tmp/idlegate NO_BUILD=1 bash benches/memory_per_token.sh
 #   _RJEM_MALLOC_CONF=dirty_decay_ms:0 bash benches/memory_per_token.sh   # allocator purging at once
 #
@@ -17,6 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNTS=${COUNTS:-"100000 250000 500000 750000 1000000 1100000 1500000 2000000"}
 SNAPSHOT=${SNAPSHOT:-on}
+TRIAL=${TRIAL:-off}
 BINARY=${BINARY:-target/release/idlegate}
 CONNECTIONS=${CONNECTIONS:-64}
 
@@ -53,6 +55,7 @@ listen = "127.0.0.1:$ADMIN"
 [tokens]
 track = "all"
 $state
+$([ "$TRIAL" = "off" ] || printf '[exclusions]\ntrial_custom = ["GET /api/v2/analytics/poll"]\n')
 TOML
 IDLEGATE_HASH_KEY=bench RUST_LOG=warn "$BINARY" run --config "$work/idlegate.toml" >"$work/gw.log" 2>&1 &
 echo $! > "$work/gw.pid"

@@ -44,8 +44,8 @@ pub struct Live {
     pub timing: Timing,
     /// `host:port` of `proxy.upstream` (port 80 when the URI names none).
     pub upstream_authority: Arc<str>,
-    /// With a trial list: the enforced exclusions plus the trial's, compiled into one
-    /// classifier (docs/reference.md, "Trial list").
+    /// With a trial list: its own groups and patterns, asked about `activity` requests (an
+    /// enforced exclusion is one under enforced + trial too; docs/reference.md, "Trial list").
     pub trial: Option<Classifier>,
 }
 
@@ -59,14 +59,10 @@ impl Live {
             config.tokens.no_touch_header.is_some(),
         );
         let exclusion_counters = metrics.set_exclusions(classifier.labels());
-        let trial = ex.has_trial().then(|| {
-            let mut enabled = ex.enabled_defaults.clone();
-            enabled.extend(ex.trial_defaults.iter().cloned());
-            let mut custom = ex.custom.clone();
-            custom.extend(ex.trial_custom.iter().cloned());
-            let no_touch = config.tokens.no_touch_header.is_some();
-            Classifier::new(&ex.groups, &enabled, &custom, no_touch)
-        });
+        // Only the trial's own patterns: it is asked about requests the enforced list found
+        // to be activity, so enforced + trial excludes one exactly when these match.
+        let trial = (ex.has_trial())
+            .then(|| Classifier::new(&ex.groups, &ex.trial_defaults, &ex.trial_custom, false));
         let timing = timing_of(&config);
         let upstream = &config.proxy.upstream;
         let upstream_authority: Arc<str> = format!(

@@ -5,7 +5,8 @@ use std::io::{self, Cursor, Write};
 
 use super::*;
 use crate::store::snapshot::write_snapshot;
-use crate::store::snapshot_format::{decode, encode};
+use crate::store::snapshot_decode::decode;
+use crate::store::snapshot_format::encode;
 use crate::store::{NewIdent, RevokeReason, Timing};
 
 const T0: u64 = 1_700_000_000_000;

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use super::snapshot_format::{
-    Contents, CHECKSUM_LEN, MAGIC, MAX_POLICY_NAME_LEN, V1, V1_HEADER_LEN, V1_REVOKED_LEN,
-    V1_TRACKED_LEN, V2, V2_HEADER_LEN, V2_REVOKED_LEN, V2_TRACKED_LEN,
+    Contents, CHECKSUM_LEN, MAGIC, MAX_POLICY_NAME_LEN, NO_TRIAL, V1, V1_HEADER_LEN,
+    V1_REVOKED_LEN, V1_TRACKED_LEN, V2, V2_HEADER_LEN, V2_REVOKED_LEN, V2_TRACKED_LEN, V3,
+    V3_TRACKED_LEN,
 };
 use super::types::{reason_of, RevokedRecord, TrackedRecord, MAX_POLICIES, MAX_SUBJECT_LEN};
 use crate::token::TokenKey;
 
-/// Decodes a version 1 or 2 file; the error says what is wrong with it.
+/// Decodes a version 1, 2 or 3 file; the error says what is wrong with it.
 pub(crate) fn decode(bytes: &[u8]) -> Result<Contents, String> {
     if bytes.len() < V1_HEADER_LEN + CHECKSUM_LEN {
         return Err("truncated".into());
@@ -22,7 +23,8 @@ pub(crate) fn decode(bytes: &[u8]) -> Result<Contents, String> {
     let mut r = Reader { bytes, pos: 8 };
     match r.u32()? {
         V1 => decode_v1(bytes),
-        V2 => decode_v2(bytes),
+        V2 => decode_tables(bytes, false),
+        V3 => decode_tables(bytes, true),
         version => Err(format!("unsupported version {version}")),
     }
 }
@@ -56,7 +58,8 @@ fn decode_v1(bytes: &[u8]) -> Result<Contents, String> {
     })
 }
 
-fn decode_v2(bytes: &[u8]) -> Result<Contents, String> {
+/// Versions 2 and 3 (`trial`: the tracked records end with the last trial reset).
+fn decode_tables(bytes: &[u8], trial: bool) -> Result<Contents, String> {
     if bytes.len() < V2_HEADER_LEN + CHECKSUM_LEN {
         return Err("truncated".into());
     }
@@ -78,7 +81,12 @@ fn decode_v2(bytes: &[u8]) -> Result<Contents, String> {
     let subjects = (0..n_subjects)
         .map(|_| r.subject())
         .collect::<Result<Vec<_>, _>>()?;
-    let expected = records_len(n_tracked, n_revoked, V2_TRACKED_LEN, V2_REVOKED_LEN)
+    let tracked_len = if trial {
+        V3_TRACKED_LEN
+    } else {
+        V2_TRACKED_LEN
+    };
+    let expected = records_len(n_tracked, n_revoked, tracked_len, V2_REVOKED_LEN)
         .ok_or("record counts out of range")?;
     if r.remaining() != expected {
         return Err(format!(
@@ -87,7 +95,14 @@ fn decode_v2(bytes: &[u8]) -> Result<Contents, String> {
         ));
     }
     let tracked = (0..n_tracked)
-        .map(|_| r.tracked_v2(&subjects, policies.len()))
+        .map(|_| {
+            let v2 = r.tracked_v2(&subjects, policies.len())?;
+            let trial_last_ms = if trial { r.trial_last()? } else { None };
+            Ok::<_, String>(TrackedRecord {
+                trial_last_ms,
+                ..v2
+            })
+        })
         .collect::<Result<_, _>>()?;
     let revoked = (0..n_revoked)
         .map(|_| r.revoked_v2(&subjects))
@@ -224,6 +239,11 @@ impl<'a> Reader<'a> {
             ));
         }
         Ok(record)
+    }
+
+    /// A version 3 record's last trial reset: [`NO_TRIAL`] is none, 0 listed and waiting.
+    fn trial_last(&mut self) -> Result<Option<u64>, String> {
+        Ok(Some(self.u64()?).filter(|&t| t != NO_TRIAL))
     }
 
     fn revoked_v1(&mut self) -> Result<RevokedRecord, String> {

@@ -1,11 +1,15 @@
 //! The memory backend: state survives restarts and crashes through the snapshot.
 
+mod admin_support;
 mod common;
 
 use std::process::Stdio;
 use std::time::Duration;
 
+use admin_support::{get, with_admin_env};
 use common::*;
+use idlegate::classify::Pattern;
+use idlegate::clock::rfc3339;
 
 #[tokio::test]
 async fn graceful_restart_keeps_revocations_and_last_activity() {
@@ -59,6 +63,52 @@ async fn graceful_restart_keeps_revocations_and_last_activity() {
         "the sweeper revokes it on its first tick, without a request"
     );
     assert_eq!(gw.get("/a", Some("sleeper")).await.status, 401);
+}
+
+/// The would-be revocations a gateway lists (`GET /api/v1/evidence/trial`).
+async fn would_revoke(gw: &Gateway) -> Vec<serde_json::Value> {
+    let reply = get(gw, "/api/v1/evidence/trial").await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    reply.json()["would_revoke"].as_array().unwrap().clone()
+}
+
+#[tokio::test]
+async fn a_restart_keeps_each_tokens_trial_timer() {
+    let up = upstream().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = with_admin_env(config(up), "IDLEGATE_ADMIN_TOKEN_T_SNAPSHOT_TRIAL");
+    c.timeout.idle = Duration::from_secs(600);
+    c.exclusions.trial_custom = vec![Pattern::parse("GET /poll").unwrap()];
+    c.state.snapshot = Some(dir.path().join("idlegate.state"));
+    let (gw, t) = (gateway(c.clone()).await, "trial-restart");
+    // One activity request (its last trial reset), then only the poll, every minute.
+    assert_eq!(gw.get("/work", Some(t)).await.status, 200);
+    let status = get(&gw, &format!("/api/v1/tokens/{}", token_id(t))).await;
+    let last = status.json()["last_activity"].as_str().unwrap().to_owned();
+    let reset_ms = idlegate::har::parse_rfc3339_ms(&last).unwrap();
+    for _ in 1..=4 {
+        gw.clock.advance(Duration::from_secs(60));
+        assert_eq!(gw.get("/poll", Some(t)).await.status, 200);
+    }
+    // The restart, at 5 minutes: a graceful stop writes the snapshot.
+    gw.clock.advance(Duration::from_secs(60));
+    let clock = gw.clock.clone();
+    gw.running.stop().await.unwrap();
+    let gw = gateway_on(c, &clock).await;
+    for _ in 5..=9 {
+        assert_eq!(gw.get("/poll", Some(t)).await.status, 200);
+        gw.clock.advance(Duration::from_secs(60));
+    }
+    assert!(would_revoke(&gw).await.is_empty());
+    // 10 minutes after the activity request, not after the restart nor the last poll before it.
+    assert_eq!(gw.get("/poll", Some(t)).await.status, 200);
+    let listed = would_revoke(&gw).await;
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["token_id"], token_id(t));
+    assert_eq!(listed[0]["at"], rfc3339(reset_ms + 600_000));
+    // The kept-alive counts start over at a restart: the polls at 5 to 9 minutes.
+    assert_eq!(listed[0]["kept_alive_by"][0]["count"], 5);
+    gw.running.stop().await.unwrap();
 }
 
 #[tokio::test]

@@ -88,6 +88,11 @@ fn check_reply(v: &Value) {
     if let Ok(Known::Tracked(rec)) = decode_lookup(&key, v) {
         assert_eq!(rec.key, key);
         assert_ne!(rec.jwt_exp_ms, Some(0));
+        assert_ne!(
+            rec.trial_last_ms,
+            Some(0),
+            "a lookup never learns a waiting token"
+        );
     }
     if let Value::Push { kind, data } = v {
         let push = PushInfo {
@@ -106,9 +111,16 @@ fn text(s: impl ToString) -> Value {
 
 fn flush_value(reply: FlushReply) -> Value {
     Value::Array(match reply {
-        FlushReply::Merged { last_ms, first_ms } => {
-            vec![Value::Int(0), text(last_ms), text(first_ms)]
-        }
+        FlushReply::Merged {
+            last_ms,
+            first_ms,
+            trial_last_ms,
+        } => vec![
+            Value::Int(0),
+            text(last_ms),
+            text(first_ms),
+            text(trial_last_ms),
+        ],
         FlushReply::Revoked { reason, until_ms } => {
             vec![
                 Value::Int(1),
@@ -120,9 +132,16 @@ fn flush_value(reply: FlushReply) -> Value {
 
 fn claim_value(reply: ClaimReply) -> Value {
     Value::Array(match reply {
-        ClaimReply::Alive { last_ms, first_ms } => {
-            vec![Value::Int(0), text(last_ms), text(first_ms)]
-        }
+        ClaimReply::Alive {
+            last_ms,
+            first_ms,
+            trial_last_ms,
+        } => vec![
+            Value::Int(0),
+            text(last_ms),
+            text(first_ms),
+            text(trial_last_ms),
+        ],
         ClaimReply::Claimed {
             reason,
             at_ms,

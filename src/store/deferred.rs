@@ -21,11 +21,12 @@ impl Store {
         self.defer_expiry.load(Ordering::Relaxed)
     }
 
-    /// The tracked token's times, when it is tracked.
+    /// The tracked token's times (its last trial reset among them), when it is tracked.
     pub fn record(&self, key: &TokenKey) -> Option<TrackedRecord> {
         let shard = self.shards[shard_of(&key.0)].read();
         let idx = shard.find(&key.0)?;
         let (slot, ident) = (shard.slot(idx), shard.ident(idx));
+        let trial = shard.trial(idx).map(|w| w.load(Ordering::Relaxed));
         Some(TrackedRecord {
             key: *key,
             last_activity_ms: slot.last_ms(),
@@ -34,7 +35,7 @@ impl Store {
             subject: self.subjects.name(ident.subject),
             policy: ident.policy,
             sig: ident.sig,
-            trial_last_ms: None,
+            trial_last_ms: trial.and_then(|w| self.trial_record(w)),
         })
     }
 

@@ -15,8 +15,8 @@
 //!   while a trial is set ([`TrialStep`], [`WouldRevoke`]).
 //! - `types`: reasons, timing, revocations and the answers of the store.
 //! - [`redis`]: the Redis backend (lookup, claim, flush, pub/sub, its tasks).
-//! - [`snapshot`] (bytes in `snapshot_format`, streamed by `snapshot_stream`), [`journal`],
-//!   [`persist`]: the memory backend's persistence.
+//! - [`snapshot`] (bytes in `snapshot_format`, read by `snapshot_decode`, streamed by
+//!   `snapshot_stream`), [`journal`], [`persist`]: the memory backend's persistence.
 //! - [`sweeper`]: the sweeper task.
 //!
 //! This file only declares and re-exports: the files below import each other one way, and
@@ -37,6 +37,7 @@ mod records;
 pub mod redis;
 mod revoked;
 pub mod snapshot;
+mod snapshot_decode;
 mod snapshot_format;
 mod snapshot_stream;
 pub mod state;

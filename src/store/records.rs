@@ -1,6 +1,7 @@
 //! The store's state as records: [`Store::export`] (list, snapshot, Redis recovery) and
 //! [`Store::import`] (snapshot at start, Redis lookups and flushes).
 
+use super::deadline::expiry;
 use super::memory::Store;
 use super::table::{shard_of, Slot};
 use super::types::{NewIdent, RevokedRecord, Timing, TrackedRecord};
@@ -34,7 +35,7 @@ impl Store {
     }
 
     /// Loads records (at start, before serving). Tracked records for keys already present keep
-    /// the later activity. Revoked keys are never tracked; records beyond `max_tracked` are
+    /// the later activity and the later trial reset (`Store::merge_trial`). Revoked keys are never tracked; records beyond `max_tracked` are
     /// skipped. A token that went idle while down is due at the next sweep (and expires on its
     /// next check anyway).
     pub fn import(
@@ -44,7 +45,6 @@ impl Store {
         now_ms: UnixMs,
         timing: &Timing,
     ) {
-        let _ = timing;
         for r in revoked.iter().filter(|r| r.until_ms > now_ms) {
             let subject = r.subject.as_deref().map_or(0, |s| self.subjects.acquire(s));
             self.revoked
@@ -55,9 +55,12 @@ impl Store {
             let si = shard_of(&r.key.0);
             let mut shard = self.shards[si].write();
             if let Some(idx) = shard.find(&r.key.0) {
-                shard.slot(idx).touch(r.last_activity_ms);
+                let slot = shard.slot(idx);
+                slot.touch(r.last_activity_ms);
                 if let Some(cell) = shard.trial(idx) {
-                    self.merge_trial(cell, r.trial_last_ms);
+                    let (first, limits) = (slot.first_ms(), timing.limits(shard.ident(idx).policy));
+                    let ahead = |t| expiry(t, first, now_ms, &limits).is_none();
+                    self.merge_trial(cell, r.trial_last_ms, ahead);
                 }
             } else if self.revoked.get(&r.key, now_ms).is_none() {
                 let slot = Slot::new(r.key.0, r.last_activity_ms, r.first_seen_ms, r.jwt_exp_ms);

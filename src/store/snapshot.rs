@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use super::identity::policy_map;
 use super::memory::Store;
-use super::snapshot_format::{decode, encode};
+use super::snapshot_decode::decode;
+use super::snapshot_format::encode;
 use super::snapshot_stream;
 use super::types::{RevokedRecord, Timing, TrackedRecord};
 use crate::clock::UnixMs;

@@ -1,4 +1,4 @@
-//! Snapshot format version 2: identity survives a restart, subjects and policy names are
+//! Snapshot format version 2 and later: identity survives a restart, subjects and policy names are
 //! written once, policies come back by name, version 1 files still load, damaged tables are
 //! refused with the file named.
 
@@ -181,9 +181,9 @@ fn a_version_1_file_still_loads() {
     };
     assert_eq!(tracked, [expected]);
     assert_eq!((revoked[0].key, revoked[0].subject.clone()), (key(2), None));
-    // Written again, it is version 2.
+    // Written again, it is version 3.
     write_snapshot(&path, &b).unwrap();
-    assert_eq!(fs::read(&path).unwrap()[8..12], 2u32.to_le_bytes());
+    assert_eq!(fs::read(&path).unwrap()[8..12], 3u32.to_le_bytes());
 }
 
 #[test]
@@ -230,10 +230,11 @@ fn references_outside_the_tables_are_refused() {
     s.track(&key(9), T0, None, &t);
     let (tracked, revoked, policies) = s.export_named();
     let bytes = encode(&tracked, &revoked, &policies);
-    // Only the last tracked byte is a policy id; an id past the names table is refused.
+    // The last tracked record's policy id sits before its u64 trial reset; an id past the
+    // names table is refused.
     let tracked_end = bytes.len() - 32 - revoked.len() * (16 + 1 + 8 + 4);
     let mut bad_policy = bytes.clone();
-    bad_policy[tracked_end - 1] = 3;
+    bad_policy[tracked_end - 9] = 3;
     let err = decode(&resealed(bad_policy)).unwrap_err();
     assert!(
         err.contains("policy 3 is not in the policy names table"),

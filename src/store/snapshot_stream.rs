@@ -4,7 +4,7 @@
 //! million (a copy of a large table used to add as much again to the process, and kept it:
 //! the allocator cannot hand memory back between snapshots a few seconds apart).
 //!
-//! The bytes are `snapshot_format`'s version 2, the very bytes `encode` gives for the same
+//! The bytes are `snapshot_format`'s version 3, the very bytes `encode` gives for the same
 //! records. That format puts the record counts and the subjects table before the records,
 //! and neither is known before every record has been seen; the table is variable-length,
 //! so no placeholder can be reserved for it. The records therefore go to a spill file
@@ -13,13 +13,13 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufWriter, Read, Seek, SeekFrom, Write};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::memory::Store;
 use super::snapshot_format::{
-    put_head, put_revoked, put_subject, put_tracked, written_names, V2_REVOKED_LEN, V2_TRACKED_LEN,
+    put_head, put_revoked, put_subject, put_tracked, written_names, V2_REVOKED_LEN, V3_TRACKED_LEN,
 };
-use super::subjects::Subjects;
 use super::table::{Shard, SlotState};
 use super::types::{TrackedRecord, MAX_SUBJECT_LEN};
 use crate::token::TokenKey;
@@ -28,7 +28,7 @@ use crate::token::TokenKey;
 pub(super) const IO_BUF: usize = 64 * 1024;
 /// Records encoded per shard lock: bounds both the lock's hold and the chunk buffer.
 pub(super) const CHUNK_RECORDS: usize = 1024;
-const CHUNK_BYTES: usize = CHUNK_RECORDS * V2_TRACKED_LEN;
+const CHUNK_BYTES: usize = CHUNK_RECORDS * V3_TRACKED_LEN;
 const _: () = assert!(CHUNK_BYTES <= IO_BUF);
 
 /// What was written: tracked and revoked records.
@@ -125,7 +125,7 @@ impl<S: Write> Records<S> {
         for shard in store.shards.iter() {
             let mut next = Some(0);
             while let Some(from) = next {
-                next = self.fill_tracked(&shard.read(), from, &store.subjects);
+                next = self.fill_tracked(store, &shard.read(), from);
                 self.out.write_all(&self.chunk)?;
                 self.chunk.clear();
             }
@@ -133,9 +133,9 @@ impl<S: Write> Records<S> {
         Ok(())
     }
 
-    /// Encodes live slots from slot number `from` until the chunk is full; returns where to
-    /// go on, None at the end of the shard.
-    fn fill_tracked(&mut self, shard: &Shard, from: u32, subjects: &Subjects) -> Option<u32> {
+    /// Encodes live slots of `store`'s `shard` from slot number `from` until the chunk is
+    /// full; returns where to go on, None at the end of the shard.
+    fn fill_tracked(&mut self, store: &Store, shard: &Shard, from: u32) -> Option<u32> {
         let end = u32::try_from(shard.slab_len()).unwrap_or(u32::MAX);
         for idx in from..end {
             if self.chunk.len() == CHUNK_BYTES {
@@ -153,9 +153,10 @@ impl<S: Write> Records<S> {
                 sig: ident.sig,
                 policy: ident.policy,
                 subject: None,
-                trial_last_ms: None,
+                trial_last_ms: (shard.trial(idx))
+                    .and_then(|w| store.trial_record(w.load(Ordering::Relaxed))),
             };
-            let subject = self.subjects.id(subjects.name(ident.subject));
+            let subject = self.subjects.id(store.subjects.name(ident.subject));
             put_tracked(&mut self.chunk, &record, subject, self.n_names);
             self.written.tracked += 1;
         }

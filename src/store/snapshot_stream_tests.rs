@@ -5,8 +5,9 @@ use std::io::{self, Cursor, Write};
 
 use super::*;
 use crate::store::snapshot::write_snapshot;
-use crate::store::snapshot_format::{decode, encode};
-use crate::store::{NewIdent, RevokeReason, Timing};
+use crate::store::snapshot_decode::decode;
+use crate::store::snapshot_format::encode;
+use crate::store::{NewIdent, RevokeReason, Timing, TrialStep};
 
 const T0: u64 = 1_700_000_000_000;
 
@@ -84,6 +85,38 @@ fn streamed_bytes_equal_encode_of_the_export() {
     assert_eq!(contents.revoked.len(), 3_000);
     assert!(contents.tracked.iter().any(|r| r.subject.is_some()));
     assert!(contents.revoked.iter().any(|r| r.subject.is_some()));
+}
+
+#[test]
+fn streamed_bytes_carry_each_tokens_trial_reset_as_encode_does() {
+    let (s, t) = (busy_store(), timing());
+    s.set_trial(true, T0 + 10_000);
+    // Token 2 (last active at T0 + 2 ms) reaches its trial deadline and waits; token 4 resets.
+    let waiting = key(2, 2);
+    assert!(s
+        .trial_step(&waiting, T0 + 70_000, &t, TrialStep::Kept(1))
+        .is_some());
+    let reset = key(4, 1);
+    assert!(s
+        .trial_step(&reset, T0 + 20_000, &t, TrialStep::Reset)
+        .is_none());
+    let (bytes, _) = streamed(&s);
+    assert!(
+        bytes == encoded(&s),
+        "the streamed bytes differ from encode's"
+    );
+    let contents = decode(&bytes).unwrap();
+    let trial = |k: TokenKey| {
+        let r = contents.tracked.iter().find(|r| r.key == k).unwrap();
+        r.trial_last_ms
+    };
+    assert_eq!(trial(waiting), Some(0));
+    assert_eq!(trial(reset), Some(T0 + 20_000));
+    assert_eq!(
+        trial(key(5, 2)),
+        Some(T0 + 5),
+        "timed from its last activity"
+    );
 }
 
 #[test]

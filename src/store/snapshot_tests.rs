@@ -181,3 +181,89 @@ fn million_tokens_write_and_load() {
     assert_eq!(report.tracked, 1_000_000);
     assert_eq!(b.tracked_len(), 1_000_000);
 }
+
+/// Tokens 1, 2 and 3 without a trial reset, listed and waiting, and reset at T0 + 5 s.
+fn trial_records() -> Vec<TrackedRecord> {
+    [None, Some(0), Some(T0 + 5_000)]
+        .into_iter()
+        .enumerate()
+        .map(|(n, trial_last_ms)| TrackedRecord {
+            key: key(n as u32 + 1),
+            last_activity_ms: T0 + 9_000,
+            first_seen_ms: T0,
+            trial_last_ms,
+            ..TrackedRecord::default()
+        })
+        .collect()
+}
+
+#[test]
+fn version_3_keeps_no_trial_waiting_and_the_last_trial_reset_apart() {
+    let tracked = trial_records();
+    let bytes = encode(&tracked, &[], &[]);
+    assert_eq!(bytes[8..12], 3u32.to_le_bytes());
+    assert_eq!(decode(&bytes).unwrap().tracked, tracked);
+}
+
+#[test]
+fn a_restart_keeps_each_tokens_last_trial_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.bin");
+    let a = Store::new(1_000, 1000, T0);
+    a.set_trial(true, T0);
+    a.import(&trial_records(), &[], T0 + 9_000, &timing());
+    write_snapshot(&path, &a).unwrap();
+    // The trial starts afresh at the restart; each token keeps its own reset all the same.
+    let b = Store::new(1_000, 1000, T0 + 20_000);
+    b.set_trial(true, T0 + 20_000);
+    load_snapshot(&path, &b, T0 + 20_000, &timing()).unwrap();
+    let trial = |s: &Store| {
+        sorted(s.export())
+            .0
+            .iter()
+            .map(|r| r.trial_last_ms)
+            .collect()
+    };
+    let kept: Vec<_> = trial(&b);
+    assert_eq!(kept, trial(&a));
+    // Token 1 had no reset: its trial timer starts from its last activity, as tracking does.
+    assert_eq!(kept, [Some(T0 + 9_000), Some(0), Some(T0 + 5_000)]);
+}
+
+/// A version 2 file (before the trial list): token 1, no identity, no revoked token.
+fn version_2_file() -> Vec<u8> {
+    let mut out = b"IDLGSNAP".to_vec();
+    out.extend_from_slice(&2u32.to_le_bytes());
+    out.extend_from_slice(&1u64.to_le_bytes());
+    out.extend_from_slice(&0u64.to_le_bytes());
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(0);
+    out.extend_from_slice(&key(1).0);
+    for v in [T0 + 500, T0, 0, 0] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&0u32.to_le_bytes());
+    out.push(0);
+    let checksum = blake3::hash(&out);
+    out.extend_from_slice(checksum.as_bytes());
+    out
+}
+
+#[test]
+fn a_version_2_file_still_loads_its_tokens_timed_from_their_last_activity() {
+    let contents = decode(&version_2_file()).unwrap();
+    let expected = TrackedRecord {
+        key: key(1),
+        last_activity_ms: T0 + 500,
+        first_seen_ms: T0,
+        ..TrackedRecord::default()
+    };
+    assert_eq!(contents.tracked, [expected]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("snap.bin");
+    fs::write(&path, version_2_file()).unwrap();
+    let s = Store::new(1_000, 1000, T0);
+    s.set_trial(true, T0 + 1_000);
+    load_snapshot(&path, &s, T0 + 1_000, &timing()).unwrap();
+    assert_eq!(s.export().0[0].trial_last_ms, Some(T0 + 500));
+}

@@ -141,13 +141,24 @@ impl Store {
     }
 
     /// A record's trial reset learnt for a token tracked here already (another replica's,
-    /// or a snapshot's): the later reset wins.
-    pub(super) fn merge_trial(&self, cell: &AtomicU64, trial_last_ms: Option<UnixMs>) {
+    /// or a snapshot's): the later reset wins. A token listed here and waiting takes it only
+    /// while `ahead(t)`, its trial deadline from that reset not yet reached: one reached
+    /// already (Redis keeps the reset the listing timed from) would list the token again at
+    /// its next request for the same idle stretch.
+    pub(super) fn merge_trial(
+        &self,
+        cell: &AtomicU64,
+        trial_last_ms: Option<UnixMs>,
+        ahead: impl Fn(UnixMs) -> bool,
+    ) {
         let Some(t) = trial_last_ms.filter(|&t| t > 0) else {
             return;
         };
         let code = self.trial.code(t);
         let _ = cell.fetch_update(Ordering::AcqRel, Ordering::Acquire, |w| {
+            if word::time_code(w) == word::WAITING && !ahead(t) {
+                return None;
+            }
             Some(word::reset(w, code))
         });
     }

@@ -4,7 +4,8 @@
 //! (a keyed hash), never a raw token.
 //!
 //! - `<prefix>:{<id>}:t` hash `l` (last activity, ms), `f` (first seen, ms), `e` (JWT exp, ms;
-//!   0 = none), `u` (subject, when identity knows it): the token is tracked. Expires
+//!   0 = none), `u` (subject, when identity knows it), `tl` (last trial reset, ms, while a
+//!   trial list is set: docs/reference.md, "Trial list"): the token is tracked. Expires
 //!   `idle + retention` after its last write.
 //! - `<prefix>:{<id>}:r` string `"<reason> <until ms>"`, expiring at `until`: revoked.
 //! - `<prefix>:{<id>}:s` marker of a shadow expiry (shadow mode), expiring after `idle`, so

@@ -1,6 +1,7 @@
 //! What Redis knows of a token a replica meets for the first time: the lookup's reply
 //! (`HMGET` of the tracked hash, `GET` of the revoked key) decoded. The tracked hash brings the
-//! subject along (field `u`), so the token is listed under it here too.
+//! subject along (field `u`), so the token is listed under it here too, and the last trial
+//! reset (field `tl`), so that a trial list times the token from it here too.
 
 use std::sync::Arc;
 
@@ -18,18 +19,22 @@ pub(crate) enum Known {
     Nothing,
 }
 
-/// The lookup pipeline's reply (`HMGET` of the tracked hash's `l f e u`, `GET` of the
+/// The lookup pipeline's reply (`HMGET` of the tracked hash's `l f e u tl`, `GET` of the
 /// revoked key).
 pub(crate) fn decode_lookup(key: &TokenKey, reply: &Value) -> ::redis::RedisResult<Known> {
     let (tracked, revoked): (Vec<Option<String>>, Option<String>) =
         ::redis::from_redis_value(reply)?;
-    let times: Vec<Option<u64>> = tracked
-        .iter()
-        .take(3)
-        .map(|v| v.as_deref().and_then(|v| v.parse().ok()))
-        .collect();
+    let number = |v: &Option<String>| v.as_deref().and_then(|v| v.parse().ok());
+    let times: Vec<Option<u64>> = tracked.iter().take(3).map(number).collect();
     let subject = tracked.get(3).cloned().flatten();
-    Ok(known_of(key, &times, subject, revoked.as_deref()))
+    let known = known_of(key, &times, subject, revoked.as_deref());
+    Ok(match known {
+        Known::Tracked(rec) => Known::Tracked(TrackedRecord {
+            trial_last_ms: tracked.get(4).and_then(number).filter(|&t: &u64| t > 0),
+            ..rec
+        }),
+        other => other,
+    })
 }
 
 /// The subject comes along so that this replica lists the token under it; the policy is not
@@ -103,7 +108,7 @@ mod tests {
         let s = |x: &str| Value::BulkString(x.as_bytes().to_vec());
         let reply = |u| {
             Value::Array(vec![
-                Value::Array(vec![s("5"), s("1"), s("0"), u]),
+                Value::Array(vec![s("5"), s("1"), s("0"), u, Value::Nil]),
                 Value::Nil,
             ])
         };
@@ -111,5 +116,30 @@ mod tests {
         assert_eq!(learnt, Known::Tracked(record(k, Some("alice"))));
         let without = decode_lookup(&k, &reply(Value::Nil)).unwrap();
         assert_eq!(without, Known::Tracked(record(k, None)));
+    }
+
+    #[test]
+    fn lookup_learns_the_last_trial_reset_from_field_tl() {
+        let k = TokenKey([1; 16]);
+        let s = |x: &str| Value::BulkString(x.as_bytes().to_vec());
+        let reply = |tl| {
+            Value::Array(vec![
+                Value::Array(vec![s("5"), s("1"), s("0"), Value::Nil, tl]),
+                Value::Nil,
+            ])
+        };
+        let learnt = decode_lookup(&k, &reply(s("3"))).unwrap();
+        let with_trial = TrackedRecord {
+            trial_last_ms: Some(3),
+            ..record(k, None)
+        };
+        assert_eq!(learnt, Known::Tracked(with_trial));
+        // None written (no trial where it was flushed, or only a waiting one): none learnt.
+        for tl in [Value::Nil, s("0")] {
+            assert_eq!(
+                decode_lookup(&k, &reply(tl)).unwrap(),
+                Known::Tracked(record(k, None))
+            );
+        }
     }
 }

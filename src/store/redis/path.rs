@@ -4,7 +4,7 @@
 use ::redis::{cmd, Value};
 
 use super::lookup::{decode_lookup, Known};
-use super::scripts::{decode_claim, ClaimReply};
+use super::scripts::{decode_claim, trial_arg, ClaimReply};
 use super::shared::{Shared, Unavailable};
 use crate::clock::UnixMs;
 use crate::config::OnError;
@@ -90,7 +90,9 @@ impl Shared {
     async fn lookup(&self, key: &TokenKey) -> Option<::redis::RedisResult<Known>> {
         let conn = self.connection()?;
         let mut times = cmd("HMGET");
-        times.arg(self.keys.tracked(key)).arg(&["l", "f", "e", "u"]);
+        times
+            .arg(self.keys.tracked(key))
+            .arg(&["l", "f", "e", "u", "tl"]);
         let mut revoked = cmd("GET");
         revoked.arg(self.keys.revoked(key));
         let reply = conn.same_slot::<Value>(vec![times, revoked]).await;
@@ -201,7 +203,8 @@ impl Shared {
             .arg(key.to_hex())
             .arg(tracked_ttl_ms(timing))
             .arg(rec.subject.as_deref().unwrap_or(""))
-            .arg(publish);
+            .arg(publish)
+            .arg(trial_arg(rec));
         c
     }
 
@@ -217,10 +220,15 @@ impl Shared {
     ) -> Option<Check> {
         let key = &rec.key;
         match reply {
-            ClaimReply::Alive { last_ms, first_ms } => {
+            ClaimReply::Alive {
+                last_ms,
+                first_ms,
+                trial_last_ms,
+            } => {
                 let newer = TrackedRecord {
                     last_activity_ms: last_ms,
                     first_seen_ms: first_ms,
+                    trial_last_ms: Some(trial_last_ms).filter(|&t| t > 0),
                     ..rec.clone()
                 };
                 local.store.import(&[newer], &[], now_ms, timing);

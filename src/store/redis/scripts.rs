@@ -6,49 +6,57 @@ use ::redis::{Script, Value};
 
 use super::keys::{parse_reason, parse_revoked_value};
 use crate::clock::UnixMs;
-use crate::store::RevokeReason;
+use crate::store::{RevokeReason, TrackedRecord};
 
 /// Flush of a touched token. KEYS: t, r. ARGV: last, first, exp, ttl, subject ('' = none),
-/// channel, token id, publish command. Newest activity wins (max of last, min of first). A
-/// revoked token is not written back: the reply tells the replica, which learns the
-/// revocation it may have missed. A token new to Redis is announced (`"<id> tracked"`), so a
-/// replica that found it unknown a moment ago drops it from its negative cache.
+/// channel, token id, publish command, last trial reset (0 = none to write). Newest activity
+/// wins (max of last, min of first, max of the trial reset `tl`). A revoked token is not
+/// written back: the reply tells the replica, which learns the revocation it may have
+/// missed. A token new to Redis is announced (`"<id> tracked"`), so a replica that found it
+/// unknown a moment ago drops it from its negative cache.
 const FLUSH: &str = r#"
+local function fmt(n) return string.format('%.0f', n) end
 local r = redis.call('GET', KEYS[2])
 if r then return {1, r} end
-local last, first = tonumber(ARGV[1]), tonumber(ARGV[2])
-local t = redis.call('HMGET', KEYS[1], 'l', 'f')
+local last, first, tl = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[9])
+local t = redis.call('HMGET', KEYS[1], 'l', 'f', 'tl')
 if t[1] then last = math.max(last, tonumber(t[1])) end
 if t[2] then first = math.min(first, tonumber(t[2])) end
+if t[3] then tl = math.max(tl, tonumber(t[3])) end
 if not t[1] then redis.call(ARGV[8], ARGV[6], ARGV[7] .. ' tracked') end
-redis.call('HSET', KEYS[1], 'l', string.format('%.0f', last), 'f', string.format('%.0f', first), 'e', ARGV[3])
+redis.call('HSET', KEYS[1], 'l', fmt(last), 'f', fmt(first), 'e', ARGV[3])
 if ARGV[5] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[5]) end
+if tl > 0 then redis.call('HSET', KEYS[1], 'tl', fmt(tl)) end
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-return {0, string.format('%.0f', last), string.format('%.0f', first)}
+return {0, fmt(last), fmt(first), fmt(tl)}
 "#;
 
 /// Expiry claim. KEYS: t, r, s. ARGV: last, first, exp, now, idle, absolute (0 = none),
-/// retention, enforce (1/0), channel, token id, ttl, subject ('' = none), publish command.
-/// Atomically: revoked already → say so; newer activity in Redis keeps the token alive →
-/// the merged times; really expired → revoke (enforce: `r` with PX, delete `t`, publish) and
+/// retention, enforce (1/0), channel, token id, ttl, subject ('' = none), publish command,
+/// last trial reset (0 = none to write). Atomically: revoked already → say so; newer
+/// activity in Redis keeps the token alive → the merged times (the trial reset's too); really
+/// expired → revoke (enforce: `r` with PX, delete `t`, publish) and
 /// report the claim to this replica alone.
 const CLAIM: &str = r#"
 local function fmt(n) return string.format('%.0f', n) end
 local r = redis.call('GET', KEYS[2])
 if r then return {2, r} end
 local last, first, exp = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-local t = redis.call('HMGET', KEYS[1], 'l', 'f', 'e')
+local tl = tonumber(ARGV[14])
+local t = redis.call('HMGET', KEYS[1], 'l', 'f', 'e', 'tl')
 if t[1] then last = math.max(last, tonumber(t[1])) end
 if t[2] then first = math.min(first, tonumber(t[2])) end
 if exp == 0 and t[3] then exp = tonumber(t[3]) end
+if t[4] then tl = math.max(tl, tonumber(t[4])) end
 local now, idle, abs = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
 local at, reason = last + idle, 'inactivity'
 if abs > 0 and first + abs < at then at, reason = first + abs, 'absolute' end
 if at > now then
   redis.call('HSET', KEYS[1], 'l', fmt(last), 'f', fmt(first), 'e', fmt(exp))
   if ARGV[12] ~= '' then redis.call('HSET', KEYS[1], 'u', ARGV[12]) end
+  if tl > 0 then redis.call('HSET', KEYS[1], 'tl', fmt(tl)) end
   redis.call('PEXPIRE', KEYS[1], ARGV[11])
-  return {0, fmt(last), fmt(first)}
+  return {0, fmt(last), fmt(first), fmt(tl)}
 end
 redis.call('DEL', KEYS[1])
 if ARGV[8] ~= '1' then
@@ -97,6 +105,12 @@ end
 return 1
 "#;
 
+/// A record's last trial reset as the flush and claim scripts take it: 0 (nothing to write)
+/// without a trial or while listed and waiting.
+pub(super) fn trial_arg(rec: &TrackedRecord) -> UnixMs {
+    rec.trial_last_ms.unwrap_or(0)
+}
+
 pub(super) struct Scripts {
     pub flush: Script,
     pub claim: Script,
@@ -127,8 +141,13 @@ impl Default for Scripts {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FlushReply {
-    /// Written; the merged times (another replica's newer activity shows here).
-    Merged { last_ms: UnixMs, first_ms: UnixMs },
+    /// Written; the merged times (another replica's newer activity shows here), the last
+    /// trial reset among them (0 = none).
+    Merged {
+        last_ms: UnixMs,
+        first_ms: UnixMs,
+        trial_last_ms: UnixMs,
+    },
     Revoked {
         reason: RevokeReason,
         until_ms: UnixMs,
@@ -137,8 +156,12 @@ pub enum FlushReply {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ClaimReply {
-    /// Newer activity elsewhere: not expired after all.
-    Alive { last_ms: UnixMs, first_ms: UnixMs },
+    /// Newer activity elsewhere: not expired after all. The last trial reset is 0 for none.
+    Alive {
+        last_ms: UnixMs,
+        first_ms: UnixMs,
+        trial_last_ms: UnixMs,
+    },
     /// This replica expired it (and, enforcing, revoked and published it).
     Claimed {
         reason: RevokeReason,
@@ -191,12 +214,21 @@ fn revoked_reply(v: &Value) -> Option<(RevokeReason, UnixMs)> {
     parse_revoked_value(&text(v)?)
 }
 
+/// The merged times of a reply `{0, last, first, trial reset}`.
+fn merged_times(it: &[Value]) -> Option<(UnixMs, UnixMs, UnixMs)> {
+    Some((num(&it[1])?, num(&it[2])?, num(&it[3])?))
+}
+
 pub(crate) fn decode_flush(v: &Value) -> Result<FlushReply, BadReply> {
     let it = items(v).ok_or_else(|| bad(v))?;
     let decoded = match (it.first().and_then(num), it.len()) {
-        (Some(0), 3) => num(&it[1])
-            .zip(num(&it[2]))
-            .map(|(last_ms, first_ms)| FlushReply::Merged { last_ms, first_ms }),
+        (Some(0), 4) => {
+            merged_times(it).map(|(last_ms, first_ms, trial_last_ms)| FlushReply::Merged {
+                last_ms,
+                first_ms,
+                trial_last_ms,
+            })
+        }
         (Some(1), 2) => {
             revoked_reply(&it[1]).map(|(reason, until_ms)| FlushReply::Revoked { reason, until_ms })
         }
@@ -208,9 +240,13 @@ pub(crate) fn decode_flush(v: &Value) -> Result<FlushReply, BadReply> {
 pub(crate) fn decode_claim(v: &Value) -> Result<ClaimReply, BadReply> {
     let it = items(v).ok_or_else(|| bad(v))?;
     let decoded = match (it.first().and_then(num), it.len()) {
-        (Some(0), 3) => num(&it[1])
-            .zip(num(&it[2]))
-            .map(|(last_ms, first_ms)| ClaimReply::Alive { last_ms, first_ms }),
+        (Some(0), 4) => {
+            merged_times(it).map(|(last_ms, first_ms, trial_last_ms)| ClaimReply::Alive {
+                last_ms,
+                first_ms,
+                trial_last_ms,
+            })
+        }
         (Some(1), 6) => (|| {
             Some(ClaimReply::Claimed {
                 reason: parse_reason(&text(&it[1])?)?,
@@ -238,14 +274,17 @@ mod tests {
 
     #[test]
     fn flush_reply_decodes_merge_and_revoked() {
-        let v = Value::Array(vec![Value::Int(0), s("200"), s("100")]);
+        let v = Value::Array(vec![Value::Int(0), s("200"), s("100"), s("150")]);
         assert_eq!(
             decode_flush(&v).unwrap(),
             FlushReply::Merged {
                 last_ms: 200,
-                first_ms: 100
+                first_ms: 100,
+                trial_last_ms: 150
             }
         );
+        let without_trial = Value::Array(vec![Value::Int(0), s("200"), s("100")]);
+        assert!(decode_flush(&without_trial).is_err());
         let v = Value::Array(vec![Value::Int(1), s("admin 900")]);
         assert_eq!(
             decode_flush(&v).unwrap(),
@@ -275,6 +314,15 @@ mod tests {
                 until_ms: 20,
                 last_ms: 5,
                 first_ms: 1
+            }
+        );
+        let v = Value::Array(vec![Value::Int(0), s("5"), s("1"), s("0")]);
+        assert_eq!(
+            decode_claim(&v).unwrap(),
+            ClaimReply::Alive {
+                last_ms: 5,
+                first_ms: 1,
+                trial_last_ms: 0
             }
         );
         let v = Value::Array(vec![Value::Int(3)]);

@@ -13,7 +13,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::link::Link;
 use super::path::{own_timing, tracked_ttl_ms};
-use super::scripts::{decode_flush, FlushReply};
+use super::scripts::{decode_flush, trial_arg, FlushReply};
 use super::shared::{PendingRevocation, Shared};
 use crate::clock::UnixMs;
 use crate::store::local::Local;
@@ -175,11 +175,18 @@ impl Shared {
     fn apply_flush(&self, local: &Local, rec: &TrackedRecord, reply: &Value, t: &Timing) -> bool {
         let now_ms = local.clock.now_ms();
         match decode_flush(reply) {
-            Ok(FlushReply::Merged { last_ms, first_ms }) => {
-                if last_ms > rec.last_activity_ms {
+            Ok(FlushReply::Merged {
+                last_ms,
+                first_ms,
+                trial_last_ms,
+            }) => {
+                // Another replica's trial reset counts here while a trial is set.
+                let learnt_trial = rec.trial_last_ms.is_some_and(|own| trial_last_ms > own);
+                if last_ms > rec.last_activity_ms || learnt_trial {
                     let newer = TrackedRecord {
                         last_activity_ms: last_ms,
                         first_seen_ms: first_ms,
+                        trial_last_ms: Some(trial_last_ms).filter(|&t| t > 0),
                         ..rec.clone()
                     };
                     local.store.import(&[newer], &[], now_ms, t);
@@ -212,7 +219,8 @@ impl Shared {
             .arg(rec.subject.as_deref().unwrap_or(""))
             .arg(&channel)
             .arg(rec.key.to_hex())
-            .arg(publish);
+            .arg(publish)
+            .arg(trial_arg(rec));
         c
     }
 

@@ -132,3 +132,40 @@ fn export_and_import_carry_the_trial_reset_and_the_waiting_state() {
     request(&s, T0 + 75_000, TrialStep::Kept(POLL)).expect("listed");
     assert_eq!(s.export().0[0].trial_last_ms, Some(0));
 }
+
+#[test]
+fn a_listed_token_takes_a_learnt_reset_only_while_its_trial_deadline_is_ahead() {
+    let s = trial_store();
+    let learnt = |t| TrackedRecord {
+        key: key(1),
+        last_activity_ms: t,
+        first_seen_ms: T0,
+        trial_last_ms: Some(t),
+        ..TrackedRecord::default()
+    };
+    request(&s, T0 + 30_000, TrialStep::Kept(POLL));
+    request(&s, T0 + 60_000, TrialStep::Kept(POLL)).expect("listed");
+    // Another replica's reset whose trial deadline (T0 + 65 s) has passed: the listing stands.
+    s.import(&[learnt(T0 + 5_000)], &[], T0 + 70_000, &enforce());
+    assert_eq!(s.export().0[0].trial_last_ms, Some(0));
+    assert_eq!(request(&s, T0 + 80_000, TrialStep::Kept(POLL)), None);
+    // One whose deadline is ahead: the trial timer runs from it.
+    s.import(&[learnt(T0 + 75_000)], &[], T0 + 85_000, &enforce());
+    assert_eq!(s.export().0[0].trial_last_ms, Some(T0 + 75_000));
+    assert_eq!(request(&s, T0 + 130_000, TrialStep::Kept(POLL)), None);
+    let again = request(&s, T0 + 135_000, TrialStep::Kept(POLL)).expect("listed again");
+    assert_eq!(again.at_ms, T0 + 75_000 + IDLE);
+}
+
+#[test]
+fn a_tokens_record_carries_its_last_trial_reset() {
+    let s = trial_store();
+    assert_eq!(s.record(&key(1)).unwrap().trial_last_ms, Some(T0));
+    request(&s, T0 + 30_000, TrialStep::Reset);
+    assert_eq!(s.record(&key(1)).unwrap().trial_last_ms, Some(T0 + 30_000));
+    request(&s, T0 + 60_000, TrialStep::Kept(POLL));
+    request(&s, T0 + 90_000, TrialStep::Kept(POLL)).expect("listed");
+    assert_eq!(s.record(&key(1)).unwrap().trial_last_ms, Some(0));
+    s.set_trial(false, T0 + 90_000);
+    assert_eq!(s.record(&key(1)).unwrap().trial_last_ms, None);
+}

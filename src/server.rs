@@ -12,7 +12,7 @@ use crate::app::App;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::token::Keyer;
-use crate::{admin, proxy, reload, revocation, store};
+use crate::{admin, app, proxy, reload, revocation, store};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServeError {
@@ -73,6 +73,14 @@ pub async fn run(
     };
     let config = app.config();
     store::persist::load_at_start(app.state(), &config)?;
+    let trial_file = config
+        .state
+        .snapshot
+        .as_deref()
+        .map(app::trial_file::path_beside);
+    if let Some(path) = &trial_file {
+        app.load_trial_file(path);
+    }
     // Hooks stop last of the tasks that revoke (after the effects' final delivery and the
     // admin API), so every revocation of the drain is queued before the unfinished ones are kept.
     let (hooks_stop, hooks_stopped) = tokio::sync::oneshot::channel::<()>();
@@ -99,6 +107,15 @@ pub async fn run(
             app.state().clone(),
             path,
             config.state.snapshot_interval,
+            stopped(stop_rx.clone()),
+        ))
+    });
+    let trial_saver = trial_file.map(|path| {
+        let interval = config.state.snapshot_interval;
+        tokio::spawn(app::trial_file::run(
+            app.clone(),
+            path,
+            interval,
             stopped(stop_rx.clone()),
         ))
     });
@@ -135,6 +152,9 @@ pub async fn run(
     if let Some(shared) = shared {
         // The final flush to Redis is made after the drain.
         let _ = shared.await;
+    }
+    if let Some(saver) = trial_saver {
+        let _ = saver.await;
     }
     if let Some(persist) = persist {
         // The final snapshot is written after the drain, so it holds the last activity.

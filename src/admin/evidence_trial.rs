@@ -58,7 +58,7 @@ impl From<Listed> for WouldRevokeDoc {
     fn from(l: Listed) -> Self {
         WouldRevokeDoc {
             token_id: l.token_id,
-            subject: l.subject.map(|s| s.to_string()),
+            subject: l.subject,
             at: rfc3339(l.at_ms),
             kept_alive_by: l.kept_alive_by.into_iter().map(Into::into).collect(),
         }

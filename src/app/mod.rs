@@ -5,13 +5,15 @@
 //!
 //! - this file: [`App`], [`Live`] and the config apply.
 //! - `restart`: which config changes need a restart.
-//! - [`trial`]: the trial list's would-be revocations, as listed.
+//! - [`trial`]: the trial list's would-be revocations, as listed; `trial_file`: kept beside
+//!   the snapshot across a restart.
 //! - [`effects`]: the effects hub, the one place a revocation reported by the token state
 //!   fans out (audit log, metrics, recent-revocations ring, tunnels, hooks).
 
 pub(crate) mod effects;
 mod restart;
 pub mod trial;
+pub(crate) mod trial_file;
 
 use std::sync::Arc;
 

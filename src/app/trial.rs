@@ -4,18 +4,18 @@
 //! templates, counts them (`idlegate_trial_revocations_total`) and logs them.
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use prometheus_client::metrics::counter::Counter;
+use serde::{Deserialize, Serialize};
 
 use crate::clock::UnixMs;
 use crate::evidence::{Evidence, TemplateId};
 use crate::store::WouldRevoke;
 
 /// One API that kept a token alive under the enforced list.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KeptAliveBy {
     /// `*` with template `(other APIs)` for the APIs beyond the two a token keeps by name.
     pub method: String,
@@ -25,12 +25,12 @@ pub struct KeptAliveBy {
     pub count: u32,
 }
 
-/// One would-be revocation as listed.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One would-be revocation as listed (and as the trial file keeps it: `app::trial_file`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Listed {
     /// The token id (hex); never the token.
     pub token_id: String,
-    pub subject: Option<Arc<str>>,
+    pub subject: Option<String>,
     pub at_ms: UnixMs,
     pub kept_alive_by: Vec<KeptAliveBy>,
 }
@@ -41,6 +41,8 @@ pub struct TrialLog {
     since_ms: AtomicU64,
     listed: Mutex<VecDeque<Listed>>,
     counter: Counter,
+    /// Listings or `since` changed since the trial file was last written.
+    changed: AtomicBool,
 }
 
 impl TrialLog {
@@ -52,6 +54,7 @@ impl TrialLog {
             since_ms: AtomicU64::new(0),
             listed: Mutex::new(VecDeque::new()),
             counter,
+            changed: AtomicBool::new(false),
         }
     }
 
@@ -62,6 +65,30 @@ impl TrialLog {
         listed.shrink_to_fit();
         self.since_ms
             .store(since_ms.unwrap_or(0), Ordering::Relaxed);
+        self.mark_changed();
+    }
+
+    /// The listings and start of the same trial before a restart (`app::trial_file`).
+    pub fn restore(&self, since_ms: UnixMs, listed: Vec<Listed>) {
+        let mut all = self.listed.lock();
+        *all = listed.into_iter().take(Self::MAX_LISTED).collect();
+        self.since_ms.store(since_ms, Ordering::Relaxed);
+    }
+
+    pub(crate) fn mark_changed(&self) {
+        self.changed.store(true, Ordering::Release);
+    }
+
+    /// When something changed since the last call: the start (None without a trial) and
+    /// the listings, newest first.
+    pub(crate) fn take_changes(&self) -> Option<(Option<UnixMs>, Vec<Listed>)> {
+        if !self.changed.swap(false, Ordering::AcqRel) {
+            return None;
+        }
+        Some((
+            self.since_ms(),
+            self.listed.lock().iter().cloned().collect(),
+        ))
     }
 
     /// When the trial in force started here; None without a trial.
@@ -88,7 +115,7 @@ impl TrialLog {
             .collect();
         let listed = Listed {
             token_id: w.key.to_hex(),
-            subject: w.subject,
+            subject: w.subject.map(|s| s.to_string()),
             at_ms: w.at_ms,
             kept_alive_by,
         };
@@ -104,6 +131,7 @@ impl TrialLog {
             all.pop_back();
         }
         all.push_front(listed);
+        self.mark_changed();
     }
 
     /// The listings, newest first (by the time of the would-be revocation).

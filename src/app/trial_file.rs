@@ -1,0 +1,166 @@
+//! The trial list's listings across a restart (docs/reference.md, "Trial list"): beside the
+//! snapshot, `<snapshot>.trial` holds the trial list they belong to, when it started and its
+//! would-be revocations (token ids, never tokens). Written with the snapshot's interval when
+//! something changed, and on the way out; read at start. A file of another trial list (the
+//! config changed while down) is not used, and that trial starts over.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::time::MissedTickBehavior;
+
+use super::trial::Listed;
+use super::App;
+use crate::config::Config;
+
+/// The largest trial file read (1,000 listings of a few hundred bytes each fit many times).
+const MAX_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Debug, Serialize, Deserialize, PartialEq)]
+struct TrialFile {
+    defaults: Vec<String>,
+    custom: Vec<String>,
+    since_ms: u64,
+    listed: Vec<Listed>,
+}
+
+/// `<snapshot>.trial`.
+pub(crate) fn path_beside(snapshot: &Path) -> PathBuf {
+    let mut name = snapshot.as_os_str().to_owned();
+    name.push(".trial");
+    PathBuf::from(name)
+}
+
+fn lists_of(config: &Config) -> (Vec<String>, Vec<String>) {
+    let ex = &config.exclusions;
+    let custom = ex
+        .trial_custom
+        .iter()
+        .map(|p| p.text().to_string())
+        .collect();
+    (ex.trial_defaults.clone(), custom)
+}
+
+impl App {
+    /// At start, after the snapshot: the listings of the same trial list come back; with
+    /// another list (or none kept) a trial starts over, its timers from each token's last
+    /// activity.
+    pub(crate) fn load_trial_file(&self, path: &Path) {
+        let config = self.config();
+        if !config.exclusions.has_trial() {
+            return;
+        }
+        let read = crate::files::read_text(path, MAX_BYTES);
+        let file = match read.map(|t| serde_json::from_str::<TrialFile>(&t)) {
+            Ok(Ok(file)) => Some(file),
+            Ok(Err(e)) => {
+                tracing::warn!(file = %path.display(), error = %e, "trial file unreadable: the trial starts over");
+                None
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => {
+                tracing::warn!(file = %path.display(), error = %e, "trial file unreadable: the trial starts over");
+                None
+            }
+        };
+        let (defaults, custom) = lists_of(&config);
+        match file.filter(|f| f.defaults == defaults && f.custom == custom) {
+            Some(f) => self.trial.restore(f.since_ms, f.listed),
+            None => {
+                let now_ms = self.clock.now_ms();
+                self.state().set_trial(true, now_ms);
+                self.trial.restart(Some(now_ms));
+            }
+        }
+    }
+
+    /// Writes the trial file when the listings changed since the last write (none without a
+    /// trial: a file left from an earlier one is removed).
+    pub(crate) fn save_trial_file(&self, path: &Path) {
+        let Some((since_ms, listed)) = self.trial.take_changes() else {
+            return;
+        };
+        let config = self.config();
+        let result = match since_ms {
+            None => std::fs::remove_file(path).or_else(|e| match e.kind() {
+                std::io::ErrorKind::NotFound => Ok(()),
+                _ => Err(e),
+            }),
+            Some(since_ms) => {
+                let (defaults, custom) = lists_of(&config);
+                let file = TrialFile {
+                    defaults,
+                    custom,
+                    since_ms,
+                    listed,
+                };
+                let bytes = serde_json::to_vec(&file).unwrap_or_default();
+                crate::config::save::write_atomically(path, &bytes)
+            }
+        };
+        if let Err(e) = result {
+            tracing::error!(file = %path.display(), error = %e, "trial file not written");
+            self.trial.mark_changed();
+        }
+    }
+}
+
+/// Saves the trial file every `interval` when it changed, and once more when `shutdown`
+/// resolves.
+pub(crate) async fn run(
+    app: Arc<App>,
+    path: PathBuf,
+    interval: Duration,
+    shutdown: impl Future<Output = ()>,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks.tick().await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => save_off_thread(&app, &path).await,
+            _ = &mut shutdown => break,
+        }
+    }
+    save_off_thread(&app, &path).await;
+}
+
+async fn save_off_thread(app: &Arc<App>, path: &Path) {
+    let (app, path) = (app.clone(), path.to_path_buf());
+    let _ = tokio::task::spawn_blocking(move || app.save_trial_file(&path)).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::trial::KeptAliveBy;
+
+    #[test]
+    fn a_trial_file_round_trips_and_names_no_token() {
+        let file = TrialFile {
+            defaults: vec!["presence".into()],
+            custom: vec!["GET /poll".into()],
+            since_ms: 5,
+            listed: vec![Listed {
+                token_id: "ab".repeat(16),
+                subject: Some("alice".into()),
+                at_ms: 9,
+                kept_alive_by: vec![KeptAliveBy {
+                    method: "GET".into(),
+                    template: "/poll".into(),
+                    count: 3,
+                }],
+            }],
+        };
+        let text = serde_json::to_string(&file).unwrap();
+        assert_eq!(serde_json::from_str::<TrialFile>(&text).unwrap(), file);
+        assert_eq!(
+            path_beside(Path::new("/s/idlegate.state")),
+            Path::new("/s/idlegate.state.trial")
+        );
+    }
+}

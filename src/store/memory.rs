@@ -1,7 +1,6 @@
-//! The in-memory store: the tracked-token table (sharded), the revoked set, the expiry
-//! wheel's pending handles and the journal. The request path's [`Store::check`] and
-//! [`Store::track`]; export and import are in `records.rs`, the sweeper's side in
-//! `expire.rs`, deferred expiry in `deferred.rs`, the trial list's timers in `trial.rs`.
+//! The in-memory store: sharded table, revoked set, wheel's pending handles, journal; the
+//! request path's [`Store::check`] and [`Store::track`]. Elsewhere: `records.rs` (export,
+//! import, journal), `expire.rs` (sweeper), `deferred.rs`, `trial.rs` (the trial list's timers).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -359,17 +358,6 @@ impl Store {
             Some((reason, until_ms)) => Status::Revoked { reason, until_ms },
             None => Status::Unknown,
         }
-    }
-
-    /// Attaches the revocation journal admin revocations are made durable in (once, at
-    /// start; a second one is refused and handed back).
-    pub fn attach_journal(&self, journal: Journal) -> Result<(), Journal> {
-        self.journal.set(journal)
-    }
-
-    /// The revocation journal, when persistence is on (memory backend with a snapshot).
-    pub fn journal(&self) -> Option<&Journal> {
-        self.journal.get()
     }
 
     pub fn set_max_tracked(&self, max: usize) {

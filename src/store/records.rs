@@ -1,7 +1,9 @@
 //! The store's state as records: [`Store::export`] (list, snapshot, Redis recovery) and
-//! [`Store::import`] (snapshot at start, Redis lookups and flushes).
+//! [`Store::import`] (snapshot at start, Redis lookups and flushes); the revocation journal
+//! admin revocations are made durable in.
 
 use super::deadline::expiry;
+use super::journal::Journal;
 use super::memory::Store;
 use super::table::{shard_of, Slot};
 use super::types::{NewIdent, RevokedRecord, Timing, TrackedRecord};
@@ -74,5 +76,16 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Attaches the revocation journal admin revocations are made durable in (once, at
+    /// start; a second one is refused and handed back).
+    pub fn attach_journal(&self, journal: Journal) -> Result<(), Journal> {
+        self.journal.set(journal)
+    }
+
+    /// The revocation journal, when persistence is on (memory backend with a snapshot).
+    pub fn journal(&self) -> Option<&Journal> {
+        self.journal.get()
     }
 }

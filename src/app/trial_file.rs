@@ -53,18 +53,18 @@ impl App {
         if !config.exclusions.has_trial() {
             return;
         }
-        let read = crate::files::read_text(path, MAX_BYTES);
-        let file = match read.map(|t| serde_json::from_str::<TrialFile>(&t)) {
-            Ok(Ok(file)) => Some(file),
-            Ok(Err(e)) => {
-                tracing::warn!(file = %path.display(), error = %e, "trial file unreadable: the trial starts over");
-                None
-            }
+        let file = match crate::files::read_text(path, MAX_BYTES) {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => {
-                tracing::warn!(file = %path.display(), error = %e, "trial file unreadable: the trial starts over");
-                None
-            }
+            read => match read
+                .map_err(|e| e.to_string())
+                .and_then(|t| serde_json::from_str::<TrialFile>(&t).map_err(|e| e.to_string()))
+            {
+                Ok(file) => Some(file),
+                Err(error) => {
+                    tracing::warn!(file = %path.display(), %error, "trial file unreadable: the trial starts over");
+                    None
+                }
+            },
         };
         let (defaults, custom) = lists_of(&config);
         match file.filter(|f| f.defaults == defaults && f.custom == custom) {
@@ -138,6 +138,27 @@ async fn save_off_thread(app: &Arc<App>, path: &Path) {
 mod tests {
     use super::*;
     use crate::app::trial::KeptAliveBy;
+
+    #[test]
+    fn an_unreadable_trial_file_starts_the_trial_over_without_failing() {
+        let mut config = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
+        config.exclusions.trial_custom = vec![crate::classify::Pattern::parse("GET /p").unwrap()];
+        let clock = crate::clock::Clock::paused_at(1_000_000);
+        let app = App::new(
+            config,
+            crate::token::Keyer::from_secret(b"k"),
+            clock.clone(),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.trial");
+        for bytes in [&b"\xff\xfe not json"[..], b"{\"defaults\": 3}", b""] {
+            std::fs::write(&path, bytes).unwrap();
+            clock.advance(Duration::from_secs(1));
+            app.load_trial_file(&path);
+            assert_eq!(app.trial.since_ms(), Some(clock.now_ms()));
+            assert!(app.trial.listed().is_empty());
+        }
+    }
 
     #[test]
     fn a_trial_file_round_trips_and_names_no_token() {

@@ -82,7 +82,7 @@ pub(super) async fn decide<B>(
     if let (Some(trial), Some(key), Some(_)) = (&live.trial, &key, verdict.deadline) {
         let step = match exclusion {
             Some(_) => TrialStep::Excluded,
-            None if classify_with(trial, live, req).is_none() => TrialStep::Reset,
+            None if !trial_excludes(trial, req) => TrialStep::Reset,
             None => TrialStep::Kept(template.map_or(u32::MAX, TemplateId::raw)),
         };
         app.trial_step(live, key, step, now_ms);
@@ -109,11 +109,6 @@ pub(super) async fn decide<B>(
 
 /// `Some` names the exclusion that matched, `None` is activity.
 fn classify<B>(live: &Live, req: &Request<B>) -> Option<ExclusionId> {
-    classify_with(&live.classifier, live, req)
-}
-
-/// [`classify`] with another classifier (the trial list's).
-fn classify_with<B>(classifier: &Classifier, live: &Live, req: &Request<B>) -> Option<ExclusionId> {
     let no_touch = live
         .config
         .tokens
@@ -121,7 +116,15 @@ fn classify_with<B>(classifier: &Classifier, live: &Live, req: &Request<B>) -> O
         .as_ref()
         .is_some_and(|h| req.headers().contains_key(h));
     let (path, query) = (req.uri().path(), req.uri().query());
-    classifier.classify(req.method(), path, query, no_touch)
+    live.classifier
+        .classify(req.method(), path, query, no_touch)
+}
+
+/// Whether the trial's own patterns exclude an `activity` request (the no-touch header, an
+/// enforced exclusion, was looked at already).
+fn trial_excludes<B>(trial: &Classifier, req: &Request<B>) -> bool {
+    let (path, query) = (req.uri().path(), req.uri().query());
+    trial.classify(req.method(), path, query, false).is_some()
 }
 
 /// The check and touch of a keyed token, in one step on its entry; with Redis, an unknown

@@ -16,8 +16,9 @@ import sys
 from pathlib import Path
 
 CORE = ["nginx", "haproxy", "idlegate", "idlegate-identity"]
-# With EVIDENCE_OFF=1: the plain config with live evidence off.
-ORDER = CORE + ["idlegate-noev"]
+# With EVIDENCE_OFF=1: the plain config with live evidence off; OTHER_BIN: another idlegate
+# build, plain config; FLOOR=1: the byte relay that shows the kernel's share.
+ORDER = CORE + ["idlegate-noev", "idlegate-other", "floor"]
 
 
 def span(values, fmt):
@@ -138,7 +139,9 @@ def main():
     tokens = int(os.environ.get("TOKENS", "100000"))
     labels = {"idlegate": f"idlegate (track all, {tokens:,} tokens)",
               "idlegate-identity": f"idlegate + identity (ES256, {tokens:,} known tokens)",
-              "idlegate-noev": "idlegate, live evidence off"}
+              "idlegate-noev": "idlegate, live evidence off",
+              "idlegate-other": "idlegate, the other build (OTHER_BIN)",
+              "floor": "floor: a byte relay, no HTTP work (examples/bench_floor.rs)"}
     if len(sys.argv) > 4:
         labels["nginx"] = f"nginx {sys.argv[3]}"
         labels["haproxy"] = f"haproxy {sys.argv[4]}"

@@ -10,10 +10,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::time::MissedTickBehavior;
 
 use super::trial::Listed;
 use super::App;
+use crate::background::every;
 use crate::config::Config;
 
 /// The largest trial file read (1,000 listings of a few hundred bytes each fit many times).
@@ -116,17 +116,7 @@ pub(crate) async fn run(
     interval: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    ticks.tick().await;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => save_off_thread(&app, &path).await,
-            _ = &mut shutdown => break,
-        }
-    }
-    save_off_thread(&app, &path).await;
+    every(interval, shutdown, || save_off_thread(&app, &path)).await;
 }
 
 async fn save_off_thread(app: &Arc<App>, path: &Path) {

@@ -8,8 +8,7 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use tokio::time::MissedTickBehavior;
-
+use crate::background::every;
 use crate::config::{Backend, Config};
 use crate::store::journal::{self, Journal, JournalError, JournalRecord};
 use crate::store::snapshot::{self, SnapshotError};
@@ -80,17 +79,7 @@ pub(crate) async fn run(
     interval: Duration,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut ticks = tokio::time::interval(interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    ticks.tick().await;
-    tokio::pin!(shutdown);
-    loop {
-        tokio::select! {
-            _ = ticks.tick() => write(&state, &path).await,
-            _ = &mut shutdown => break,
-        }
-    }
-    write(&state, &path).await;
+    every(interval, shutdown, || write(&state, &path)).await;
 }
 
 /// One snapshot, then the journal fold. The journal's mark is taken before the export, so

@@ -9,8 +9,6 @@
 #   bash benches/mass_expiry.sh        # TOKENS=1000000 BASE=6 SWEEP=10 by default
 #   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
 #   TRACE=1 ...                        # also print the counters every 0.1 s after the PUT
-#   SAME_PRIORITY=1 ...                # the background thread (sweeper, effects) put back at
-#                                      # the proxy's priority, for the comparison (needs root)
 #
 # The steady client and the gateway share the machine's cores with the loader's leftovers,
 # nginx and anything else running: compare the two windows of one run, and repeat.
@@ -54,12 +52,6 @@ RUST_LOG=$LOG "$BIN" run --config "$work/idlegate.toml" --log-format json 2>"$wo
 echo $! > "$work/idlegate.pid"
 pid=$(cat "$work/idlegate.pid")
 for _ in $(seq 1 100); do curl -fsS http://127.0.0.1:$AD/readyz >/dev/null 2>&1 && break; sleep 0.1; done
-if [ -n "${SAME_PRIORITY:-}" ]; then
-  for t in /proc/"$pid"/task/*; do
-    [ "$(cat "$t/comm")" = idlegate-backgr ] && renice -n 0 -p "$(basename "$t")" >/dev/null
-  done
-fi
-echo "thread priorities (nice): $(for t in /proc/"$pid"/task/*; do printf '%s=%s ' "$(cat "$t/comm")" "$(awk '{print $19}' "$t/stat")"; done)"
 
 metric() { # sum of a metric family's samples
   curl -s http://127.0.0.1:$AD/metrics | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%d\n", s}'

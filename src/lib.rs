@@ -30,7 +30,6 @@
 //!   accept errors; revocation hooks add jitter of their own).
 //! - `outbound`: the HTTP(S) client of idlegate's own calls (hooks, JWKS).
 //! - `pace`: keeps background bulk work (a mass expiry) to a share of a core.
-//! - `background`: the thread below the proxy threads' priority that runs that work.
 //! - [`files`]: reading operator files and standard input with a size bound; private folders.
 //! - [`tunnels`]: open upgraded (WebSocket) connections per token, closed on revocation.
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
@@ -42,7 +41,6 @@
 
 pub(crate) mod admin;
 pub mod app;
-pub(crate) mod background;
 pub(crate) mod backoff;
 pub mod catalog;
 pub mod classify;

@@ -4,9 +4,13 @@
 //! whole second of bulk work in one go would take a core from them for that second, and
 //! every request queued behind it would wait (docs/reference.md, "Expiry and revocation").
 //!
-//! Pure: the caller measures its slices and sleeps for what [`Pace::rest`] returns.
+//! [`Pace`] is pure: the caller measures its slices and sleeps for what [`Pace::rest`] returns.
+//! Also here: [`every`], the loop of the periodic writers (snapshot, trial file).
 
+use std::future::Future;
 use std::time::Duration;
+
+use tokio::time::MissedTickBehavior;
 
 /// Rests shorter than this are saved up: a timer cannot sleep for less than about a
 /// millisecond, and a rest after every tiny slice would cost more than it spares.
@@ -44,9 +48,62 @@ impl Pace {
     }
 }
 
+/// Runs `job` every `interval`, the first time one interval from now, and once more when
+/// `shutdown` resolves (a final write). A tick missed while the job ran late delays the next
+/// one instead of firing at once.
+pub(crate) async fn every<F, Job>(
+    interval: Duration,
+    shutdown: impl Future<Output = ()>,
+    mut job: F,
+) where
+    F: FnMut() -> Job,
+    Job: Future<Output = ()>,
+{
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks.tick().await;
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => job().await,
+            _ = &mut shutdown => break,
+        }
+    }
+    job().await;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use tokio::sync::oneshot;
+
+    #[tokio::test(start_paused = true)]
+    async fn every_runs_the_job_each_interval_then_once_more_at_shutdown() {
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (stop, stopped) = oneshot::channel::<()>();
+        let counted = runs.clone();
+        let task = tokio::spawn(every(
+            Duration::from_secs(5),
+            async {
+                let _ = stopped.await;
+            },
+            move || {
+                let counted = counted.clone();
+                async move {
+                    counted.fetch_add(1, Ordering::SeqCst);
+                }
+            },
+        ));
+        tokio::time::sleep(Duration::from_millis(4_900)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 0, "not at once");
+        tokio::time::sleep(Duration::from_millis(12_000)).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 3, "at 5, 10 and 15 s");
+        let _ = stop.send(());
+        task.await.unwrap();
+        assert_eq!(runs.load(Ordering::SeqCst), 4, "and the final run");
+    }
 
     #[test]
     fn a_quarter_share_rests_three_times_the_work() {

@@ -9,7 +9,6 @@ use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::app::App;
-use crate::background::Background;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::token::Keyer;
@@ -26,8 +25,6 @@ pub enum ServeError {
     /// The snapshot or the revocation journal is unreadable.
     #[error("{0}")]
     State(#[from] crate::store::persist::StateError),
-    #[error("cannot start the background thread: {0}")]
-    Background(std::io::Error),
 }
 
 /// Listen backlog of both listeners. Past their connection caps new connections wait there
@@ -98,12 +95,9 @@ pub async fn run(
         .start(app.clock.clone(), pending_hooks, shared, async {
             let _ = hooks_stopped.await;
         });
-    // The sweeper and the delivery of its effects run on the background thread, below the
-    // proxy threads' priority (src/background.rs).
-    let background = Background::start().map_err(ServeError::Background)?;
     // On stop it delivers what is queued; a sweep batch sent after that is delivered in place.
-    let effects = app.start_effects(background.handle(), stopped(stop_rx.clone()));
-    let sweeper = background.spawn(store::sweeper::run(
+    let effects = app.start_effects(stopped(stop_rx.clone()));
+    let sweeper = tokio::spawn(store::sweeper::run(
         app.state().clone(),
         config.timeout.resolution,
         stopped(stop_rx.clone()),

@@ -79,16 +79,15 @@ impl Effects for EffectsHub {
 }
 
 impl EffectsHub {
-    /// Starts the delivery task on the runtime `on`. On `stop` it delivers what is queued
+    /// Starts the delivery task (inside a runtime). On `stop` it delivers what is queued
     /// without pacing, and later batches are delivered in place.
     pub(crate) fn start(
         self: &Arc<Self>,
-        on: &tokio::runtime::Handle,
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let (tx, rx) = mpsc::channel(QUEUE_BATCHES);
         self.queue.set(tx).ok()?;
-        Some(on.spawn(self.clone().run(rx, stop)))
+        Some(tokio::spawn(self.clone().run(rx, stop)))
     }
 
     async fn run(

@@ -139,7 +139,7 @@ async fn the_delivery_task_audits_every_revocation_exactly_once() {
     let hub = hub();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let task = hub
-        .start(&tokio::runtime::Handle::current(), async {
+        .start(async {
             let _ = stop_rx.await;
         })
         .unwrap();

@@ -188,10 +188,9 @@ impl App {
     /// (`app::effects`); it delivers what is queued once `stop` resolves.
     pub fn start_effects(
         &self,
-        on: &tokio::runtime::Handle,
         stop: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Option<tokio::task::JoinHandle<()>> {
-        self.effects.start(on, stop)
+        self.effects.start(stop)
     }
 
     /// The token state: the request path, the admin API and the background tasks talk to it.

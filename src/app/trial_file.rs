@@ -13,8 +13,8 @@ use serde::{Deserialize, Serialize};
 
 use super::trial::Listed;
 use super::App;
-use crate::background::every;
 use crate::config::Config;
+use crate::pace::every;
 
 /// The largest trial file read (1,000 listings of a few hundred bytes each fit many times).
 const MAX_BYTES: u64 = 8 * 1024 * 1024;

@@ -8,8 +8,8 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::background::every;
 use crate::config::{Backend, Config};
+use crate::pace::every;
 use crate::store::journal::{self, Journal, JournalError, JournalRecord};
 use crate::store::snapshot::{self, SnapshotError};
 use crate::store::state::TokenState;

@@ -10,10 +10,12 @@
 #
 # Knobs: DURATION (10s), ROUNDS (3), TOKENS (100000), CONNECTIONS (32), OUT (a folder for
 # rounds.tsv, summary.tsv and table.md), STRACE=1 (then each proxy's syscalls per request under
-# strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; ten ports from it),
+# strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; eleven ports from it),
 # IDLEGATE_BIN (another idlegate binary to measure, e.g. an earlier commit's build),
 # EVIDENCE_OFF=1 (also measures idlegate-noev: the plain config with `[evidence] enabled =
-# false`, for the live-evidence bar: on within 5% of off).
+# false`, for the live-evidence bar: on within 5% of off), BASE_BIN (also measures
+# idlegate-base: that binary with the plain config, side by side with this build in every
+# round, e.g. the branch point's release build).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +29,9 @@ STRACE_SECONDS=${STRACE_SECONDS:-5}
 OUT=${OUT:-}
 PORT_BASE=${PORT_BASE:-19510}
 EVIDENCE_OFF=${EVIDENCE_OFF:-0}
+BASE_BIN=${BASE_BIN:-}
+BASE_PORT=$((PORT_BASE + 6))
+BASE_ADMIN=$((PORT_BASE + 10))
 NOEV_PORT=$((PORT_BASE + 5))
 NOEV_ADMIN=$((PORT_BASE + 7))
 UP_PORT=$PORT_BASE
@@ -148,6 +153,8 @@ TOML
   sed -e "s/127.0.0.1:$IG_PORT/127.0.0.1:$NOEV_PORT/" -e "s/127.0.0.1:$IG_ADMIN/127.0.0.1:$NOEV_ADMIN/" \
     "$work/idlegate-plain.toml" >"$work/idlegate-noev.toml"
   printf '[evidence]\nenabled = false\n' >>"$work/idlegate-noev.toml"
+  sed -e "s/127.0.0.1:$IG_PORT/127.0.0.1:$BASE_PORT/" -e "s/127.0.0.1:$IG_ADMIN/127.0.0.1:$BASE_ADMIN/" \
+    "$work/idlegate-plain.toml" >"$work/idlegate-base.toml"
 }
 
 # Request i carries token i (cycling through all of them, in order) on one of three paths: one
@@ -202,7 +209,7 @@ proxy_pids() { # name: the process(es) whose CPU counts for that proxy
 }
 
 port_of() {
-  case $1 in nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; idlegate) echo "$IG_PORT" ;; idlegate-identity) echo "$IGID_PORT" ;; idlegate-noev) echo "$NOEV_PORT" ;; esac
+  case $1 in nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; idlegate) echo "$IG_PORT" ;; idlegate-identity) echo "$IGID_PORT" ;; idlegate-noev) echo "$NOEV_PORT" ;; idlegate-base) echo "$BASE_PORT" ;; esac
 }
 
 warm() { # name [admin_port]: pools up; for idlegate, load until every token is tracked
@@ -287,6 +294,11 @@ if [ "$EVIDENCE_OFF" = 1 ]; then
   wait_http "http://127.0.0.1:$NOEV_ADMIN/readyz"
   PROXIES+=(idlegate-noev)
 fi
+if [ -n "$BASE_BIN" ]; then
+  start idlegate-base "$BASE_BIN" run --config "$work/idlegate-base.toml"
+  wait_http "http://127.0.0.1:$BASE_ADMIN/readyz"
+  PROXIES+=(idlegate-base)
+fi
 wait_http "http://127.0.0.1:$IG_ADMIN/readyz"
 wait_http "http://127.0.0.1:$IGID_ADMIN/readyz"
 for p in "$NGINX_PORT" "$HAPROXY_PORT"; do wait_http "http://127.0.0.1:$p/"; done
@@ -296,6 +308,7 @@ warm haproxy
 warm idlegate "$IG_ADMIN"
 warm idlegate-identity "$IGID_ADMIN"
 if [ "$EVIDENCE_OFF" = 1 ]; then warm idlegate-noev "$NOEV_ADMIN"; fi
+if [ -n "$BASE_BIN" ]; then warm idlegate-base "$BASE_ADMIN"; fi
 verified=$(metric "$IGID_ADMIN" idlegate_token_verifications_total)
 
 echo "wrk -t1 -c$CONNECTIONS -d$DURATION --latency, $TOKENS ES256 JWTs, $(nproc) cores, one worker per proxy, $ROUNDS rounds"

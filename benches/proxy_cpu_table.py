@@ -17,7 +17,7 @@ from pathlib import Path
 
 CORE = ["nginx", "haproxy", "idlegate", "idlegate-identity"]
 # With EVIDENCE_OFF=1: the plain config with live evidence off.
-ORDER = CORE + ["idlegate-noev"]
+ORDER = CORE + ["idlegate-noev", "idlegate-base"]
 
 
 def span(values, fmt):
@@ -138,7 +138,8 @@ def main():
     tokens = int(os.environ.get("TOKENS", "100000"))
     labels = {"idlegate": f"idlegate (track all, {tokens:,} tokens)",
               "idlegate-identity": f"idlegate + identity (ES256, {tokens:,} known tokens)",
-              "idlegate-noev": "idlegate, live evidence off"}
+              "idlegate-noev": "idlegate, live evidence off",
+              "idlegate-base": "idlegate, the BASE_BIN build (same config as idlegate)"}
     if len(sys.argv) > 4:
         labels["nginx"] = f"nginx {sys.argv[3]}"
         labels["haproxy"] = f"haproxy {sys.argv[4]}"

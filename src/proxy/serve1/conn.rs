@@ -11,11 +11,11 @@ use std::task::Poll;
 use bytes::{Bytes, BytesMut};
 use http::{HeaderMap, Method, Response};
 use http_body::Body;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncWrite, AsyncWriteExt};
 
 use super::encode::{self, encode_head, Framing};
 use super::parse::{parse, Parsed};
-use super::ServeError;
+use super::{BoxError, ServeError};
 use crate::proxy::handler::{Conn, Proxy};
 use crate::proxy::idle::{Activity, InFlight, WatchedIo};
 use crate::proxy::respond::ProxyBody;
@@ -142,14 +142,19 @@ async fn write_response(
 /// the head in one write; the buffer is flushed before waiting for more. A body that fails
 /// or ends short of its length fails the connection (the client must not take a cut
 /// response for a whole one).
-async fn write_body(
-    io: &mut WatchedIo,
+async fn write_body<W, B>(
+    io: &mut W,
     out: &mut Vec<u8>,
-    body: ProxyBody,
+    body: B,
     framing: Framing,
-) -> Result<(), ServeError> {
+) -> Result<(), ServeError>
+where
+    W: AsyncWrite + Unpin,
+    B: Body<Data = Bytes, Error = BoxError>,
+{
     let mut remaining = match framing {
-        Framing::Empty => return flush(io, out).await,
+        // As hyper: a body framed as empty is not polled at all.
+        Framing::Empty | Framing::Length(0) => return flush(io, out).await,
         Framing::Length(n) => n,
         Framing::Chunked => u64::MAX,
     };
@@ -200,7 +205,11 @@ async fn write_body(
 }
 
 /// Appends a small `data` to `out`; a large one is written from where it is, after `out`.
-async fn put(io: &mut WatchedIo, out: &mut Vec<u8>, data: Bytes) -> Result<(), ServeError> {
+async fn put<W: AsyncWrite + Unpin>(
+    io: &mut W,
+    out: &mut Vec<u8>,
+    data: Bytes,
+) -> Result<(), ServeError> {
     if data.len() <= COPY_AT_MOST {
         out.extend_from_slice(&data);
         return Ok(());
@@ -209,11 +218,90 @@ async fn put(io: &mut WatchedIo, out: &mut Vec<u8>, data: Bytes) -> Result<(), S
     io.write_all(&data).await.map_err(ServeError::Write)
 }
 
-async fn flush(io: &mut WatchedIo, out: &mut Vec<u8>) -> Result<(), ServeError> {
+async fn flush<W: AsyncWrite + Unpin>(io: &mut W, out: &mut Vec<u8>) -> Result<(), ServeError> {
     if out.is_empty() {
         return Ok(());
     }
     let written = io.write_all(out).await;
     out.clear();
     written.map_err(ServeError::Write)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http_body::Frame;
+    use http_body_util::StreamBody;
+
+    type Frames = Vec<Result<Frame<Bytes>, BoxError>>;
+
+    /// What `write_body` sends for a body of `frames` in `framing`, or its error.
+    async fn written(frames: Frames, framing: Framing) -> Result<String, ServeError> {
+        let body = StreamBody::new(futures_util::stream::iter(frames));
+        let mut sent = Vec::new();
+        let mut out = b"HEAD\r\n\r\n".to_vec();
+        write_body(&mut sent, &mut out, body, framing).await?;
+        assert!(out.is_empty(), "everything buffered was flushed");
+        Ok(String::from_utf8(sent).unwrap())
+    }
+
+    fn data(s: &'static str) -> Result<Frame<Bytes>, BoxError> {
+        Ok(Frame::data(Bytes::from_static(s.as_bytes())))
+    }
+
+    #[tokio::test]
+    async fn a_chunked_body_is_written_in_chunks_and_ended_with_the_last_chunk() {
+        let sent = written(
+            vec![data("hello"), data(""), data(" world!")],
+            Framing::Chunked,
+        );
+        assert_eq!(
+            sent.await.unwrap(),
+            "HEAD\r\n\r\n5\r\nhello\r\n7\r\n world!\r\n0\r\n\r\n"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_body_framed_by_length_sends_that_many_bytes_and_no_more() {
+        let sent = written(vec![data("abc"), data("defgh")], Framing::Length(5));
+        assert_eq!(sent.await.unwrap(), "HEAD\r\n\r\nabcde");
+    }
+
+    #[tokio::test]
+    async fn a_body_short_of_its_length_fails_the_connection() {
+        let sent = written(vec![data("abc")], Framing::Length(5)).await;
+        assert!(matches!(sent, Err(ServeError::ShortBody(2))), "{sent:?}");
+    }
+
+    #[tokio::test]
+    async fn a_body_that_fails_midway_fails_the_connection_without_the_last_chunk() {
+        let failing: Frames = vec![data("abc"), Err("upstream reset".into())];
+        let sent = written(failing, Framing::Chunked).await;
+        assert!(matches!(sent, Err(ServeError::Body(_))), "{sent:?}");
+    }
+
+    #[tokio::test]
+    async fn an_empty_framing_sends_the_head_alone_and_never_polls_the_body() {
+        for framing in [Framing::Empty, Framing::Length(0)] {
+            let never = StreamBody::new(futures_util::stream::pending::<
+                Result<Frame<Bytes>, BoxError>,
+            >());
+            let mut sent = Vec::new();
+            let mut out = b"HEAD\r\n\r\n".to_vec();
+            write_body(&mut sent, &mut out, never, framing)
+                .await
+                .unwrap();
+            assert_eq!(sent, b"HEAD\r\n\r\n");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_large_frame_is_written_from_where_it_is_after_the_head() {
+        let big = Bytes::from(vec![b'x'; COPY_AT_MOST + 1]);
+        let frames: Frames = vec![Ok(Frame::data(big))];
+        let sent = written(frames, Framing::Length(COPY_AT_MOST as u64 + 1)).await;
+        let sent = sent.unwrap();
+        assert!(sent.starts_with("HEAD\r\n\r\nxxx"));
+        assert_eq!(sent.len(), 8 + COPY_AT_MOST + 1);
+    }
 }

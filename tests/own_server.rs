@@ -102,6 +102,24 @@ async fn pipelined_bodiless_requests_are_answered_in_order() {
 }
 
 #[tokio::test]
+async fn a_head_sent_a_byte_at_a_time_is_answered_and_garbage_refused_at_once() {
+    let gw = gateway(config(upstream().await)).await;
+    let mut s = Client::connect(&gw).await;
+    s.s.set_nodelay(true).unwrap();
+    for b in b"GET /drip HTTP/1.1\r\nHost: test\r\nX-A: 1\r\n\r\n" {
+        s.send(&[*b]).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert_eq!(echo_path(&s.response().await), "/drip");
+    // Not HTTP at all (a TLS ClientHello's first bytes): hyper's 400 straight away.
+    let mut tls = Client::connect(&gw).await;
+    tls.send(&[0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00]).await;
+    let refused = tls.until_closed().await;
+    assert!(refused.starts_with("HTTP/1.1 400"), "{refused}");
+    gw.running.stop().await.unwrap();
+}
+
+#[tokio::test]
 async fn a_request_with_a_body_after_a_simple_one_is_handed_to_hyper_mid_connection() {
     let gw = gateway(config(upstream().await)).await;
     let mut s = Client::connect(&gw).await;

@@ -52,14 +52,18 @@ pub(super) async fn serve(mut io: WatchedIo, own: Own) -> Ended {
     // The header map of the last response, reused for the next request's head (the own
     // upstream client reuses the request's for the response): no map is made per request.
     let mut headers = HeaderMap::new();
+    // Where the last parse found the head incomplete. A head only becomes complete (or
+    // wrong) with a new line: bytes without one are not parsed again, so a head sent a byte
+    // at a time costs one parse per line (at most `MAX_HEADER_FIELDS` + 2), not per byte.
+    let mut partial_at: Option<usize> = None;
     loop {
         if own.closing.load(Relaxed) {
             return Ended::Closed(Ok(()));
         }
-        let parsed = if buf.is_empty() {
-            Parsed::Partial
-        } else {
-            parse(&mut buf, own.max_head, &mut headers)
+        let parsed = match partial_at {
+            _ if buf.is_empty() => Parsed::Partial,
+            Some(at) if buf.len() <= own.max_head && !buf[at..].contains(&b'\n') => Parsed::Partial,
+            _ => parse(&mut buf, own.max_head, &mut headers),
         };
         let (req, close) = match parsed {
             Parsed::Simple { req, close } => (req, close),
@@ -67,12 +71,16 @@ pub(super) async fn serve(mut io: WatchedIo, own: Own) -> Ended {
                 tracing::trace!(?why, "request handed over to hyper");
                 return Ended::HandOver(io, buf.freeze());
             }
-            Parsed::Partial => match read_more(&mut io, &mut buf, &own.closing).await {
-                Ok(true) => continue,
-                Ok(false) => return Ended::Closed(Ok(())),
-                Err(e) => return Ended::Closed(Err(ServeError::Read(e))),
-            },
+            Parsed::Partial => {
+                partial_at = (!buf.is_empty()).then_some(buf.len());
+                match read_more(&mut io, &mut buf, &own.closing).await {
+                    Ok(true) => continue,
+                    Ok(false) => return Ended::Closed(Ok(())),
+                    Err(e) => return Ended::Closed(Err(ServeError::Read(e))),
+                }
+            }
         };
+        partial_at = None;
         let method = req.method().clone();
         let in_flight = InFlight::start(&own.activity);
         let resp = own.proxy.handle(own.conn.clone(), req).await;

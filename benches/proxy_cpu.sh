@@ -13,10 +13,11 @@
 # strace -c -f over one wrk run of STRACE_SECONDS, 5), PORT_BASE (19510; twelve ports from it),
 # IDLEGATE_BIN (another idlegate binary to measure, e.g. an earlier commit's build),
 # EVIDENCE_OFF=1 (also measures idlegate-noev: the plain config with `[evidence] enabled =
-# false`, for the live-evidence bar: on within 5% of off), OTHER_BIN (a second idlegate build
-# measured as idlegate-other with the plain config in the same rounds: a change side by side
-# with the build before it), FLOOR=1 (also measures floor: examples/bench_floor.rs, a relay
-# that only moves the bytes, four syscalls per request — the kernel's share of every proxy).
+# false`, for the live-evidence bar: on within 5% of off), BASE_BIN (also measures
+# idlegate-base: that binary with the plain config, side by side with this build in every
+# round, e.g. the branch point's release build), FLOOR=1 (also measures floor:
+# examples/bench_floor.rs, a relay that only moves the bytes, four syscalls per request and no
+# HTTP work: the kernel's share of every proxy).
 # Everything listens on 127.0.0.1; every process started here is stopped on exit and on Ctrl-C.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,13 +31,13 @@ STRACE_SECONDS=${STRACE_SECONDS:-5}
 OUT=${OUT:-}
 PORT_BASE=${PORT_BASE:-19510}
 EVIDENCE_OFF=${EVIDENCE_OFF:-0}
+BASE_BIN=${BASE_BIN:-}
+BASE_PORT=$((PORT_BASE + 6))
+BASE_ADMIN=$((PORT_BASE + 10))
+FLOOR=${FLOOR:-0}
+FLOOR_PORT=$((PORT_BASE + 11))
 NOEV_PORT=$((PORT_BASE + 5))
 NOEV_ADMIN=$((PORT_BASE + 7))
-OTHER_BIN=${OTHER_BIN:-}
-FLOOR=${FLOOR:-0}
-FLOOR_PORT=$((PORT_BASE + 6))
-OTHER_PORT=$((PORT_BASE + 10))
-OTHER_ADMIN=$((PORT_BASE + 11))
 UP_PORT=$PORT_BASE
 NGINX_PORT=$((PORT_BASE + 1))
 HAPROXY_PORT=$((PORT_BASE + 2))
@@ -155,9 +156,9 @@ TOML
   printf '[identity]\njwks = "jwks.json"\nalgorithms = ["ES256"]\n' >>"$work/idlegate-identity.toml"
   sed -e "s/127.0.0.1:$IG_PORT/127.0.0.1:$NOEV_PORT/" -e "s/127.0.0.1:$IG_ADMIN/127.0.0.1:$NOEV_ADMIN/" \
     "$work/idlegate-plain.toml" >"$work/idlegate-noev.toml"
-  sed -e "s/127.0.0.1:$IG_PORT/127.0.0.1:$OTHER_PORT/" -e "s/127.0.0.1:$IG_ADMIN/127.0.0.1:$OTHER_ADMIN/" \
-    "$work/idlegate-plain.toml" >"$work/idlegate-other.toml"
   printf '[evidence]\nenabled = false\n' >>"$work/idlegate-noev.toml"
+  sed -e "s/127.0.0.1:$IG_PORT/127.0.0.1:$BASE_PORT/" -e "s/127.0.0.1:$IG_ADMIN/127.0.0.1:$BASE_ADMIN/" \
+    "$work/idlegate-plain.toml" >"$work/idlegate-base.toml"
 }
 
 # Request i carries token i (cycling through all of them, in order) on one of three paths: one
@@ -212,7 +213,7 @@ proxy_pids() { # name: the process(es) whose CPU counts for that proxy
 }
 
 port_of() {
-  case $1 in nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; idlegate) echo "$IG_PORT" ;; idlegate-identity) echo "$IGID_PORT" ;; idlegate-noev) echo "$NOEV_PORT" ;; idlegate-other) echo "$OTHER_PORT" ;; floor) echo "$FLOOR_PORT" ;; esac
+  case $1 in nginx) echo "$NGINX_PORT" ;; haproxy) echo "$HAPROXY_PORT" ;; idlegate) echo "$IG_PORT" ;; idlegate-identity) echo "$IGID_PORT" ;; idlegate-noev) echo "$NOEV_PORT" ;; idlegate-base) echo "$BASE_PORT" ;; floor) echo "$FLOOR_PORT" ;; esac
 }
 
 warm() { # name [admin_port]: pools up; for idlegate, load until every token is tracked
@@ -297,10 +298,10 @@ if [ "$EVIDENCE_OFF" = 1 ]; then
   wait_http "http://127.0.0.1:$NOEV_ADMIN/readyz"
   PROXIES+=(idlegate-noev)
 fi
-if [ -n "$OTHER_BIN" ]; then
-  start idlegate-other "$OTHER_BIN" run --config "$work/idlegate-other.toml"
-  wait_http "http://127.0.0.1:$OTHER_ADMIN/readyz"
-  PROXIES+=(idlegate-other)
+if [ -n "$BASE_BIN" ]; then
+  start idlegate-base "$BASE_BIN" run --config "$work/idlegate-base.toml"
+  wait_http "http://127.0.0.1:$BASE_ADMIN/readyz"
+  PROXIES+=(idlegate-base)
 fi
 if [ "$FLOOR" = 1 ]; then
   start floor "$TARGET/release/examples/bench_floor" "127.0.0.1:$FLOOR_PORT" "127.0.0.1:$UP_PORT"
@@ -316,7 +317,7 @@ warm haproxy
 warm idlegate "$IG_ADMIN"
 warm idlegate-identity "$IGID_ADMIN"
 if [ "$EVIDENCE_OFF" = 1 ]; then warm idlegate-noev "$NOEV_ADMIN"; fi
-if [ -n "$OTHER_BIN" ]; then warm idlegate-other "$OTHER_ADMIN"; fi
+if [ -n "$BASE_BIN" ]; then warm idlegate-base "$BASE_ADMIN"; fi
 if [ "$FLOOR" = 1 ]; then warm floor; fi
 verified=$(metric "$IGID_ADMIN" idlegate_token_verifications_total)
 

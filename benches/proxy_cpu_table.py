@@ -16,9 +16,9 @@ import sys
 from pathlib import Path
 
 CORE = ["nginx", "haproxy", "idlegate", "idlegate-identity"]
-# With EVIDENCE_OFF=1: the plain config with live evidence off; OTHER_BIN: another idlegate
+# With EVIDENCE_OFF=1: the plain config with live evidence off; BASE_BIN: another idlegate
 # build, plain config; FLOOR=1: the byte relay that shows the kernel's share.
-ORDER = CORE + ["idlegate-noev", "idlegate-other", "floor"]
+ORDER = CORE + ["idlegate-noev", "idlegate-base", "floor"]
 
 
 def span(values, fmt):
@@ -140,7 +140,7 @@ def main():
     labels = {"idlegate": f"idlegate (track all, {tokens:,} tokens)",
               "idlegate-identity": f"idlegate + identity (ES256, {tokens:,} known tokens)",
               "idlegate-noev": "idlegate, live evidence off",
-              "idlegate-other": "idlegate, the other build (OTHER_BIN)",
+              "idlegate-base": "idlegate, the BASE_BIN build (same config as idlegate)",
               "floor": "floor: a byte relay, no HTTP work (examples/bench_floor.rs)"}
     if len(sys.argv) > 4:
         labels["nginx"] = f"nginx {sys.argv[3]}"

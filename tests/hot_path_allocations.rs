@@ -72,7 +72,7 @@ fn send(stream: &mut TcpStream, request: &[u8], n: usize, buf: &mut [u8]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
-async fn a_known_tokens_small_get_allocates_nothing_beyond_hypers_read_buffer() {
+async fn a_known_tokens_small_get_allocates_nothing() {
     let mut c = config(fixed_upstream());
     c.proxy.workers = 1;
     c.timeout.idle = Duration::from_secs(3600);
@@ -97,14 +97,17 @@ async fn a_known_tokens_small_get_allocates_nothing_beyond_hypers_read_buffer() 
     .await
     .unwrap();
     eprintln!("allocations per proxied request: {per_request:.3}");
-    // The two left are hyper's server: the read buffer it lends out for the request head is
-    // made shared, and a fresh one is reserved for the next head. Everything idlegate does on
-    // the way (token, key, check, classify, the upstream exchange, the answer's header map,
-    // which is the request's own, reused) allocates nothing. Before: 10 per request.
-    // The count is the whole process's: the gateway's background tasks (the log writer, the
-    // metrics) may allocate a few times during the window, hence the tenth of slack.
+    // None: the own HTTP/1.1 server (src/proxy/serve1/) parses the head into the header map
+    // of the previous response, its field values and target slice the connection's read
+    // buffer, which is taken back in place once the request is done; everything idlegate
+    // does on the way (token, key, check, classify, the upstream exchange, the answer's
+    // header map, which is the request's own, reused) allocates nothing. Before: 10 per
+    // request, then 2 (hyper's server: its read buffer made shared for the head, and a fresh
+    // one reserved for the next). The count is the whole process's: the gateway's background
+    // tasks (the log writer, the metrics) may allocate a few times during the window, hence
+    // the tenth of slack.
     assert!(
-        per_request < 2.1,
+        per_request < 0.1,
         "{per_request:.3} allocations per request"
     );
 }

@@ -5,12 +5,10 @@
 
 use std::time::Duration;
 
+use super::body::{ClientBody, RequestBody};
+use super::error::{ErrorKind, ProxyError};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Request, Response, Uri, Version};
-use hyper::body::Incoming;
-
-use super::body::RequestBody;
-use super::error::{ErrorKind, ProxyError};
 
 const HOP_BY_HOP: [HeaderName; 8] = [
     header::CONNECTION,
@@ -74,7 +72,7 @@ pub(super) fn is_upgrade(headers: &HeaderMap) -> bool {
 /// `X-Forwarded-For/-Proto/-Host` fields are returned apart, to be set as the head is
 /// written ([`Forwarded`]).
 pub(super) fn upstream_request(
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
     upstream: &Uri,
     client_ip: &HeaderValue,
     upgrade: bool,

@@ -20,9 +20,9 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use http::{HeaderValue, Request, Response};
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
+use super::body::ClientBody;
 use super::error::ProxyError;
 use super::pool::Pool;
 use super::respond::ProxyBody;
@@ -72,7 +72,9 @@ impl Proxy {
         }
     }
 
-    pub(crate) async fn handle(&self, conn: Conn, req: Request<Incoming>) -> Response<ProxyBody> {
+    /// Answers one request: hyper's (its body [`ClientBody::Hyper`]) or the own server's
+    /// ([`ClientBody::Empty`]).
+    pub(crate) async fn handle(&self, conn: Conn, req: Request<ClientBody>) -> Response<ProxyBody> {
         // `now` is when the request head was received (docs/reference.md, "Request path").
         let now_ms = self.app.clock.ms_at(Instant::now());
         let app = &self.app;

@@ -10,8 +10,9 @@
 //! - `respond.rs`: the one place a [`ProxyError`] becomes idlegate's own answer.
 //! - `upgrade.rs`: the byte relay after `101 Switching Protocols`.
 //! - `handler.rs` and `handler/`: the request path as its phases.
-//! - `accept.rs`, `idle.rs` and this file: the listener, connection cap and timeouts, the
-//!   proxy threads and drain.
+//! - `accept.rs`, `idle.rs`: the connection cap, the keep-alive and header timeouts.
+//! - `serve1/`: the own HTTP/1.1 server for simple requests, handing the rest to hyper.
+//! - this file: the listener, the proxy threads, each connection's timer and drain.
 
 pub(crate) mod accept;
 mod body;
@@ -22,20 +23,17 @@ mod handler;
 pub(crate) mod idle;
 mod pool;
 mod respond;
+mod serve1;
 mod upgrade;
 
 pub(crate) use handler::{Conn, Proxy};
 
-use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::conn::auto;
 use std::net::SocketAddr;
 
 use tokio::net::TcpListener;
@@ -44,36 +42,10 @@ use tokio::time::Instant;
 
 use crate::app::App;
 use accept::{Acceptor, Slot};
-use idle::{Activity, Expired, InFlight, Timeouts, Tracked, Verdict, WatchedIo};
+use idle::{Activity, Expired, Timeouts, Verdict, WatchedIo};
 
 /// How long in-flight requests may take to finish after shutdown begins (docs/reference.md, "Limits").
 pub(crate) const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Most header fields in a request head (docs/reference.md, "Limits"); more → `431`. Envoy's
-/// default too; browsers send 15–30.
-pub(crate) const MAX_HEADER_FIELDS: usize = 100;
-
-fn builder(max_header_bytes: usize) -> auto::Builder<TokioExecutor> {
-    let mut b = auto::Builder::new(TokioExecutor::new());
-    // hyper refuses heads beyond its read buffer with 431 and closes; the handler's exact
-    // count covers heads between that and the configured limit. hyper's own header timeout
-    // is off: it starts when the connection goes idle, so it would cut idle keep-alive
-    // connections at the header timeout; `idle` times idle and half-sent heads apart.
-    //
-    // At most `MAX_HEADER_FIELDS` header fields: hyper parses into arrays of that many
-    // entries, on the stack up to 100 and on the heap per request beyond (with the earlier
-    // `max_header_bytes / 4`, 16,384 entries: two allocations of 512 KiB for every request,
-    // about a fifth of the proxy's user time under load).
-    b.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(None)
-        .max_buf_size(max_header_bytes.max(8192))
-        .max_headers(MAX_HEADER_FIELDS);
-    b.http2()
-        .timer(TokioTimer::new())
-        .max_header_list_size(max_header_bytes.min(u32::MAX as usize) as u32);
-    b
-}
 
 /// A connection handed from the acceptor to a proxy thread, with its place under the cap.
 type Accepted = (std::net::TcpStream, SocketAddr, Slot);
@@ -177,7 +149,7 @@ async fn worker(
     upstream_slots: Arc<tokio::sync::Semaphore>,
 ) {
     let proxy = Arc::new(Proxy::new(app.clone(), upstream_slots));
-    let builder = builder(app.config().proxy.max_header_bytes);
+    let builder = Arc::new(serve1::builder(app.config().proxy.max_header_bytes));
     let (drain, draining) = watch::channel(false);
     while let Some((std, peer, slot)) = connections.recv().await {
         let stream = match tokio::net::TcpStream::from_std(std) {
@@ -187,24 +159,24 @@ async fn worker(
                 continue;
             }
         };
-        // Timeouts apply from the live config to each new connection.
-        let timeouts = Timeouts::of(&app.live().config.proxy);
+        // Timeouts and the head limit apply from the live config to each new connection.
+        let (timeouts, max_head) = {
+            let live = app.live();
+            let proxy = &live.config.proxy;
+            (Timeouts::of(proxy), proxy.max_header_bytes)
+        };
         let activity = Activity::new();
         let io = WatchedIo::new(stream, activity.clone(), slot);
-        let proxy = proxy.clone();
-        let conn = Conn::new(peer);
-        let requests = activity.clone();
-        let service = service_fn(move |req| {
-            let (proxy, conn) = (proxy.clone(), conn.clone());
-            let in_flight = InFlight::start(&requests);
-            async move {
-                let resp = proxy.handle(conn, req).await;
-                Ok::<_, Infallible>(resp.map(|body| Tracked::new(body, in_flight)))
-            }
-        });
-        let connection = builder
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .into_owned();
+        let connection = serve1::connection(
+            io,
+            serve1::Serving {
+                proxy: proxy.clone(),
+                conn: Conn::new(peer),
+                activity: activity.clone(),
+                builder: builder.clone(),
+                max_head,
+            },
+        );
         tokio::spawn(drive(
             connection,
             |c| c.graceful_shutdown(),

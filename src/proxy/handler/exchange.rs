@@ -9,13 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use http::{HeaderValue, Request, Response};
-use hyper::body::Incoming;
 use hyper::upgrade::OnUpgrade;
 use tokio::time::Instant;
 
 use super::throttle::Throttle;
 use crate::app::{App, Live};
-use crate::proxy::body::RequestBody;
+use crate::proxy::body::{ClientBody, RequestBody};
 use crate::proxy::error::{ErrorKind, Fault, ProxyError};
 use crate::proxy::forward::{self, Forwarded};
 use crate::proxy::pool::{Pool, PooledBody};
@@ -45,7 +44,7 @@ impl Route {
 pub(super) fn upstream_request(
     live: &Live,
     peer_ip: &HeaderValue,
-    mut req: Request<Incoming>,
+    mut req: Request<ClientBody>,
 ) -> (Result<Upstream, ProxyError>, Option<OnUpgrade>) {
     let cfg = &live.config;
     if let Some(h) = &cfg.tokens.no_touch_header {

@@ -6,6 +6,7 @@
 
 mod files;
 mod identity;
+mod request_head;
 mod stored;
 
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -15,6 +16,7 @@ use crate::token::{self, Extracted, Keyer, TokenKey, TokenSource, MAX_TOKEN_LEN}
 
 pub use files::{config, har};
 pub use identity::identity;
+pub use request_head::request_head;
 pub use stored::{redis, snapshot};
 
 /// One check: arbitrary bytes in, a panic on a finding.
@@ -29,6 +31,7 @@ pub const TARGETS: &[(&str, Check)] = &[
     ("snapshot", snapshot),
     ("redis", redis),
     ("identity", identity),
+    ("request_head", request_head),
 ];
 
 /// Exclusion patterns and the classifier. Input: lines; the last is the request

@@ -23,7 +23,7 @@ mod handler;
 pub(crate) mod idle;
 mod pool;
 mod respond;
-mod serve1;
+pub(crate) mod serve1;
 mod upgrade;
 
 pub(crate) use handler::{Conn, Proxy};

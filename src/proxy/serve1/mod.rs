@@ -19,7 +19,7 @@
 mod conn;
 mod date;
 mod encode;
-mod parse;
+pub(crate) mod parse;
 mod rewind;
 
 use std::convert::Infallible;

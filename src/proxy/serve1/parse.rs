@@ -15,7 +15,7 @@ const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
 
 /// Why a head is left to hyper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum NotSimple {
+pub(crate) enum NotSimple {
     Http2,
     /// Not HTTP/1.1 (HTTP/1.0 or older).
     Version,
@@ -34,7 +34,7 @@ pub(super) enum NotSimple {
 /// allocation per request, for a value that is moved once, into the handler.
 #[derive(Debug)]
 #[allow(clippy::large_enum_variant)]
-pub(super) enum Parsed {
+pub(crate) enum Parsed {
     /// A simple request, taken off the buffer. `close`: the client sent `Connection: close`.
     Simple {
         req: Request<ClientBody>,
@@ -50,7 +50,7 @@ pub(super) enum Parsed {
 /// request whose field values and target are slices of what was read (no copy); its fields
 /// go into `headers` (cleared first, its capacity reused). `max_head` is
 /// `proxy.max_header_bytes`.
-pub(super) fn parse(buf: &mut BytesMut, max_head: usize, headers: &mut HeaderMap) -> Parsed {
+pub(crate) fn parse(buf: &mut BytesMut, max_head: usize, headers: &mut HeaderMap) -> Parsed {
     if buf.starts_with(H2_PREFACE) {
         return Parsed::Other(NotSimple::Http2);
     }

@@ -34,7 +34,7 @@ impl Client {
     async fn response(&mut self) -> String {
         let wait = async {
             loop {
-                if let Some(n) = complete(&self.buf) {
+                if let Some(n) = raw::response_len(&self.buf) {
                     let resp: Vec<u8> = self.buf.drain(..n).collect();
                     return String::from_utf8_lossy(&resp).into_owned();
                 }
@@ -56,18 +56,6 @@ impl Client {
         let all = std::mem::take(&mut self.buf);
         String::from_utf8_lossy(&all).into_owned()
     }
-}
-
-/// The length of the first complete response in `buf` (head and `content-length` body).
-fn complete(buf: &[u8]) -> Option<usize> {
-    let end = buf.windows(4).position(|w| w == b"\r\n\r\n")? + 4;
-    let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-    let len: usize = head
-        .lines()
-        .find_map(|l| l.strip_prefix("content-length:"))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(0);
-    (buf.len() >= end + len).then_some(end + len)
 }
 
 fn body_of(resp: &str) -> &str {

@@ -6,7 +6,7 @@
 # `idlegate_revocations_total` counts every expired token and until every audit line is
 # written, and the CPU each idlegate thread spent in the sweep window.
 #
-#   bash benches/mass_expiry.sh        # TOKENS=1000000 BASE=6 SWEEP=10 by default
+#   bash benches/mass_expiry.sh        # TOKENS=1000000 BASE=10 SWEEP=10 by default
 #   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
 #   TRACE=1 ...                        # also print the counters every 0.1 s after the PUT
 #
@@ -17,8 +17,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TOKENS=${TOKENS:-1000000}
-BASE=${BASE:-6}
+BASE=${BASE:-10}
 SWEEP=${SWEEP:-10}
+# The PUT's idle_seconds: IDLE=1800 (the configured 30 min) changes nothing, a control run that
+# shows how far the two windows differ without a sweep.
+IDLE=${IDLE:-10}
 # Audit lines are what a million revocations write: RUST_LOG=info keeps them.
 LOG=${RUST_LOG:-info}
 BIN=${BIN:-target/release/idlegate}
@@ -37,7 +40,10 @@ trap 'kill $(cat "$work"/*.pid 2>/dev/null) 2>/dev/null || true; stop_static_ups
 
 start_static_upstream "$work/up" "$UP" '{"ok":true}'
 
-cat > "$work/idlegate.toml" <<TOML
+# The config has a folder of its own: idlegate watches its folder for changes, and a million
+# audit lines written beside it would wake the watcher thousands of times a second.
+mkdir "$work/conf"
+cat > "$work/conf/idlegate.toml" <<TOML
 [proxy]
 listen = "127.0.0.1:$PX"
 workers = 1
@@ -48,7 +54,7 @@ listen = "127.0.0.1:$AD"
 idle = "30m"
 TOML
 export IDLEGATE_HASH_KEY=bench IDLEGATE_ADMIN_TOKEN=bench-admin
-RUST_LOG=$LOG "$BIN" run --config "$work/idlegate.toml" --log-format json 2>"$work/idlegate.log" &
+RUST_LOG=$LOG "$BIN" run --config "$work/conf/idlegate.toml" --log-format json 2>"$work/idlegate.log" &
 echo $! > "$work/idlegate.pid"
 pid=$(cat "$work/idlegate.pid")
 for _ in $(seq 1 100); do curl -fsS http://127.0.0.1:$AD/readyz >/dev/null 2>&1 && break; sleep 0.1; done
@@ -91,6 +97,48 @@ threads() { # per-thread CPU ticks: name ticks
   done | awk '{n[$1] += $2} END {for (k in n) print k, n[k]}' | sort
 }
 
+# The observer (metrics scraped and the log read every 0.1 s) runs through both windows, so
+# that its own load weighs on the baseline as much as on the sweep. It starts counting when
+# the shell writes the PUT's time and the expected figures into $work/put.
+python3 - "$work/idlegate.log" "$work/put" "$AD" > "$work/poll.out" <<'PY' &
+import os, sys, time, urllib.request
+trace = os.environ.get("TRACE")
+log, put, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+seen, start = {}, None
+audit, pos = 0, 0
+def metric(text, name):
+    return sum(float(l.split()[-1]) for l in text.splitlines()
+               if l.startswith(name + " ") or l.startswith(name + "{"))
+while len(seen) < 3 and (start is None or time.time() - start < 60):
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
+    with open(log, "rb") as f:
+        f.seek(pos)
+        chunk = f.read()
+    cut = chunk.rfind(b"\n") + 1
+    audit += chunk[:cut].count(b'"event":"revocation"')
+    pos += cut
+    if start is None and os.path.exists(put):
+        fields = open(put).read().split()
+        if len(fields) == 4:
+            start, expected, revs0, audit0 = float(fields[0]), *map(int, fields[1:])
+    if start is not None:
+        now = time.time() - start
+        if trace:
+            print(f"{now:.2f} tracked {metric(text, 'idlegate_tokens_tracked'):.0f} counted "
+                  f"{metric(text, 'idlegate_revocations_total') - revs0:.0f} audited {audit - audit0}",
+                  file=sys.stderr)
+        if metric(text, "idlegate_tokens_tracked") <= 1:
+            seen.setdefault("tracked", now)
+        if metric(text, "idlegate_revocations_total") - revs0 >= expected:
+            seen.setdefault("counted", now)
+        if audit - audit0 >= expected:
+            seen.setdefault("audited", now)
+    time.sleep(0.1)
+for k in ("tracked", "counted", "audited"):
+    print(f"{k} {seen.get(k, float('nan')):.2f}")
+PY
+echo $! > "$work/poll.pid"
+sleep 1
 base=$(steady "$BASE")
 threads > "$work/cpu.before"
 audit_before=$(grep -c '"event":"revocation"' "$work/idlegate.log" || true)
@@ -99,42 +147,10 @@ echo $! > "$work/steady.pid"
 sleep 1
 expected=$(( $(metric idlegate_tokens_tracked) - 1 ))
 revs_before=$(metric idlegate_revocations_total)
-python3 - "$work/idlegate.log" "$expected" "$revs_before" "$audit_before" "$AD" > "$work/poll.out" <<'PY' &
-import os, sys, time, urllib.request
-trace = os.environ.get("TRACE")
-log, expected, revs0, audit0, port = sys.argv[1], *map(int, sys.argv[2:6])
-t0 = time.monotonic()
-seen = {}
-audit, pos = 0, 0
-def metric(text, name):
-    return sum(float(l.split()[-1]) for l in text.splitlines()
-               if l.startswith(name + " ") or l.startswith(name + "{"))
-while time.monotonic() - t0 < 60 and len(seen) < 3:
-    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics").read().decode()
-    now = time.monotonic() - t0
-    if trace:
-        print(f"{now:.2f} tracked {metric(text, 'idlegate_tokens_tracked'):.0f} counted "
-              f"{metric(text, 'idlegate_revocations_total') - revs0:.0f} audited {audit - audit0}",
-              file=sys.stderr)
-    if metric(text, "idlegate_tokens_tracked") <= 1:
-        seen.setdefault("tracked", now)
-    if metric(text, "idlegate_revocations_total") - revs0 >= expected:
-        seen.setdefault("counted", now)
-    with open(log, "rb") as f:
-        f.seek(pos)
-        chunk = f.read()
-    cut = chunk.rfind(b"\n") + 1
-    audit += chunk[:cut].count(b'"event":"revocation"')
-    pos += cut
-    if audit - audit0 >= expected:
-        seen.setdefault("audited", now)
-    time.sleep(0.1)
-for k in ("tracked", "counted", "audited"):
-    print(f"{k} {seen.get(k, float('nan')):.2f}")
-PY
-echo $! > "$work/poll.pid"
+put_at=$(date +%s.%N)
 curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer bench-admin" -H 'Content-Type: application/json' \
-  -d '{"idle_seconds": 10}' http://127.0.0.1:$AD/api/v1/settings
+  -d "{\"idle_seconds\": $IDLE}" http://127.0.0.1:$AD/api/v1/settings
+echo "$put_at $expected $revs_before $audit_before" > "$work/put"
 wait "$(cat "$work/steady.pid")"; rm "$work/steady.pid"
 threads > "$work/cpu.after"
 wait "$(cat "$work/poll.pid")" || true; rm "$work/poll.pid"

@@ -15,6 +15,10 @@ use tokio::time::MissedTickBehavior;
 /// Rests shorter than this are saved up: a timer cannot sleep for less than about a
 /// millisecond, and a rest after every tiny slice would cost more than it spares.
 const MIN_REST: Duration = Duration::from_millis(1);
+/// A timer sleeps at least a millisecond and wakes on the next tick after its deadline, so a
+/// rest usually runs longer than asked; the surplus is credited against later rests, up to
+/// this much (so that a long stall, the machine suspended, never buys a long burst of work).
+const MAX_CREDIT: Duration = Duration::from_millis(5);
 
 /// Keeps a task's busy time to `share` of the wall time it takes.
 #[derive(Clone, Debug)]
@@ -22,6 +26,8 @@ pub(crate) struct Pace {
     /// Rest owed per unit of work: (1 - share) / share.
     rest_per_work: f64,
     owed: Duration,
+    /// Rest already taken beyond what was owed ([`Pace::rested`]).
+    credit: Duration,
 }
 
 impl Pace {
@@ -31,12 +37,21 @@ impl Pace {
         Pace {
             rest_per_work: (1.0 - share) / share,
             owed: Duration::ZERO,
+            credit: Duration::ZERO,
         }
     }
 
     /// Counts a slice of work that took `busy`.
     pub(crate) fn worked(&mut self, busy: Duration) {
-        self.owed += busy.mul_f64(self.rest_per_work);
+        let owed = busy.mul_f64(self.rest_per_work);
+        let paid = owed.min(self.credit);
+        self.credit -= paid;
+        self.owed += owed - paid;
+    }
+
+    /// Counts a rest that was `asked` and took `took`: what it ran over is credited.
+    pub(crate) fn rested(&mut self, asked: Duration, took: Duration) {
+        self.credit = (self.credit + took.saturating_sub(asked)).min(MAX_CREDIT);
     }
 
     /// The rest due now, once at least [`MIN_REST`] is owed (then nothing is owed any more).
@@ -120,6 +135,30 @@ mod tests {
         assert_eq!(pace.rest(), None);
         pace.worked(Duration::from_micros(700));
         assert_eq!(pace.rest(), Some(Duration::from_micros(1100)));
+    }
+
+    #[test]
+    fn a_rest_that_ran_over_is_credited_against_the_next() {
+        let mut pace = Pace::new(0.5);
+        pace.worked(Duration::from_millis(1));
+        let asked = pace.rest().unwrap();
+        pace.rested(asked, Duration::from_millis(3));
+        pace.worked(Duration::from_millis(1));
+        assert_eq!(pace.rest(), None, "the 2 ms over pay for this millisecond");
+        pace.worked(Duration::from_millis(2));
+        assert_eq!(
+            pace.rest(),
+            Some(Duration::from_millis(1)),
+            "and half of the next"
+        );
+    }
+
+    #[test]
+    fn credit_is_capped_so_a_long_stall_buys_no_burst() {
+        let mut pace = Pace::new(0.5);
+        pace.rested(Duration::from_millis(1), Duration::from_secs(10));
+        pace.worked(Duration::from_millis(20));
+        assert_eq!(pace.rest(), Some(Duration::from_millis(20) - MAX_CREDIT));
     }
 
     #[test]

@@ -21,14 +21,19 @@ use crate::token::TokenKey;
 use crate::tunnels::Tunnels;
 
 /// Sweep batches waiting for their audit lines and hooks: at most this many, each at most a
-/// sweep batch (4,096), some 64 MB in all. A mass expiry of a million tokens fits, so the
-/// sweep frees the table at once and the lines follow; beyond it the sweeper waits for room
-/// (docs/reference.md, "Expiry and revocation").
-const QUEUE_BATCHES: usize = 256;
+/// sweep batch (512), a million revocations and some 64 MB in all. A mass expiry of a million
+/// tokens fits, so the sweep frees the table and counts every revocation within seconds while
+/// the lines follow; beyond it the sweeper waits for room (docs/reference.md, "Expiry and
+/// revocation").
+const QUEUE_BATCHES: usize = 2_048;
 /// Revocations delivered between two looks at the pace: a fraction of a millisecond.
 const SLICE: usize = 128;
-/// The share of a core the delivery of a mass expiry's audit lines and hooks may take.
-const DELIVERY_SHARE: f64 = 0.5;
+/// The share of a core the delivery of a mass expiry's audit lines and hooks may take: a
+/// million lines take some 40 s. At half a core (0.5), with the sweep at half a core too,
+/// a steady client's p99 rose ×2–3.8 during a mass expiry on 2 cores; at 0.1 (sweep 0.25)
+/// ×1.4–1.9, against ×1.0–1.5 for a control run without expiry (`bash
+/// benches/mass_expiry.sh`, README "Benchmarks").
+const DELIVERY_SHARE: f64 = 0.1;
 
 pub(crate) struct EffectsHub {
     pub(super) metrics: Arc<Metrics>,
@@ -108,7 +113,9 @@ impl EffectsHub {
                 self.deliver(slice);
                 pace.worked(started.elapsed());
                 if let Some(rest) = pace.rest() {
+                    let asleep = tokio::time::Instant::now();
                     tokio::time::sleep(rest).await;
+                    pace.rested(rest, asleep.elapsed());
                 }
             }
         }

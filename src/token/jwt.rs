@@ -11,15 +11,18 @@ const B64URL: GeneralPurpose = GeneralPurpose::new(
 );
 
 /// `(header, payload)` when `token` is exactly three non-empty dot-separated segments.
+/// The dots are found with `memchr` (SIMD): `str::split` scanned a 400-byte token a word at
+/// a time, some 1,000 instructions of every proxied request (callgrind).
 fn jws_parts(token: &str) -> Option<(&str, &str)> {
-    let mut parts = token.split('.');
-    let header = parts.next()?;
-    let payload = parts.next()?;
-    let signature = parts.next()?;
-    let three_non_empty = parts.next().is_none()
-        && !header.is_empty()
+    let bytes = token.as_bytes();
+    let first = memchr::memchr(b'.', bytes)?;
+    let second = first + 1 + memchr::memchr(b'.', &bytes[first + 1..])?;
+    let (header, payload) = (&token[..first], &token[first + 1..second]);
+    let signature = &bytes[second + 1..];
+    let three_non_empty = !header.is_empty()
         && !payload.is_empty()
-        && !signature.is_empty();
+        && !signature.is_empty()
+        && memchr::memchr(b'.', signature).is_none();
     three_non_empty.then_some((header, payload))
 }
 
@@ -77,6 +80,9 @@ mod tests {
             "opaque",
             "a.b.c.d.e",
             "a.b.c.d",
+            ".",
+            "..",
+            "...",
             "",
         ] {
             assert_eq!(signing_input(t), t);

@@ -1,6 +1,9 @@
 //! Heads on the wire: the request head idlegate writes upstream, and the response head it
 //! reads back with the body's framing (RFC 9112, sections 6.1–6.3).
 
+use std::mem::MaybeUninit;
+
+use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
@@ -75,9 +78,12 @@ pub(crate) fn parse_response(
     method: &Method,
     headers: &mut HeaderMap,
 ) -> Result<Option<Head>, HeadError> {
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Response::new(&mut fields);
-    let len = match parsed.parse(buf) {
+    // Left uninitialised, and the spans in an `ArrayVec`: zeroing 100 fields and 100 spans
+    // (6.4 KB) was 9 % of a proxied request's instructions (callgrind).
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut []);
+    let parser = httparse::ParserConfig::default();
+    let len = match parser.parse_response_with_uninit_headers(&mut parsed, buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) => return Ok(None),
         Err(httparse::Error::TooManyHeaders) => {
@@ -91,17 +97,16 @@ pub(crate) fn parse_response(
     // Offsets into the head (name from, name to, value from, value to), so that the fields
     // can be made once what was read has been copied out.
     let base = buf.as_ptr() as usize;
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADERS];
-    let count = parsed.headers.len();
-    for (span, h) in spans.iter_mut().zip(parsed.headers.iter()) {
+    let mut spans = ArrayVec::<_, MAX_HEADERS>::new();
+    for h in parsed.headers.iter() {
         let name = h.name.as_ptr() as usize - base;
         let value = h.value.as_ptr() as usize - base;
-        *span = (name, name + h.name.len(), value, value + h.value.len());
+        spans.push((name, name + h.name.len(), value, value + h.value.len()));
     }
     let mut read = buf.split().freeze();
     headers.clear();
-    headers.reserve(count);
-    for &(n0, n1, v0, v1) in &spans[..count] {
+    headers.reserve(spans.len());
+    for &(n0, n1, v0, v1) in &spans {
         let name = HeaderName::from_bytes(&read[n0..n1])
             .map_err(|_| HeadError::Invalid("bad header name"))?;
         let value = HeaderValue::from_maybe_shared(read.slice(v0..v1))

@@ -3,6 +3,9 @@
 //! [`MAX_HEADER_FIELDS`] fields, within `proxy.max_header_bytes`, a target in origin form.
 //! Everything else is hyper's ([`Parsed::Other`]), which keeps every error answer it makes.
 
+use std::mem::MaybeUninit;
+
+use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
 use http::header::{HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, Uri, Version};
@@ -12,6 +15,10 @@ use crate::proxy::body::ClientBody;
 
 /// The first bytes of HTTP/2 with prior knowledge (RFC 9113, 3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
+
+/// Offsets into the head of each field (name from, name to, value from, value to). An
+/// `ArrayVec`, not an array: an array is zeroed first, and 100 spans are 3.2 KB.
+type Spans = ArrayVec<(usize, usize, usize, usize), MAX_HEADER_FIELDS>;
 
 /// Why a head is left to hyper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -54,9 +61,10 @@ pub(crate) fn parse(buf: &mut BytesMut, max_head: usize, headers: &mut HeaderMap
     if buf.starts_with(H2_PREFACE) {
         return Parsed::Other(NotSimple::Http2);
     }
-    let mut fields = [httparse::EMPTY_HEADER; MAX_HEADER_FIELDS];
-    let mut parsed = httparse::Request::new(&mut fields);
-    let len = match parsed.parse(buf) {
+    // Left uninitialised: zeroing 100 fields (3.2 KB) was 4 % of a request's instructions.
+    let mut fields = [const { MaybeUninit::uninit() }; MAX_HEADER_FIELDS];
+    let mut parsed = httparse::Request::new(&mut []);
+    let len = match parsed.parse_with_uninit_headers(buf, &mut fields) {
         Ok(httparse::Status::Complete(len)) => len,
         Ok(httparse::Status::Partial) if buf.len() > max_head => {
             return Parsed::Other(NotSimple::TooLarge)
@@ -91,14 +99,13 @@ pub(crate) fn parse(buf: &mut BytesMut, max_head: usize, headers: &mut HeaderMap
         offset(path.as_bytes()),
         offset(path.as_bytes()) + path.len(),
     );
-    let mut spans = [(0usize, 0usize, 0usize, 0usize); MAX_HEADER_FIELDS];
-    let count = parsed.headers.len();
-    for (span, h) in spans.iter_mut().zip(parsed.headers.iter()) {
+    let mut spans = Spans::new();
+    for h in parsed.headers.iter() {
         let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
-        *span = (name, name + h.name.len(), value, value + h.value.len());
+        spans.push((name, name + h.name.len(), value, value + h.value.len()));
     }
     let head = buf.split_to(len).freeze();
-    match build(&head, method, target, &spans[..count], headers) {
+    match build(&head, method, target, &spans, headers) {
         Some(req) => Parsed::Simple { req, close },
         None => {
             // Never for a head httparse accepted, in practice; hyper answers it as it would.

@@ -417,3 +417,22 @@ fn extract_gives_no_token_for_a_conflict() {
     let pairs = headers(&[("authorization", b"Bearer a,b")]);
     assert_eq!(extract(&[TokenSource::Authorization], &pairs, None), None);
 }
+
+#[test]
+fn b64token_bytes_are_exactly_rfc_6750s() {
+    for b in 0..=u8::MAX {
+        let rfc = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        assert_eq!(is_b64token_byte(b), rfc, "byte {b:#04x}");
+    }
+}
+
+#[test]
+fn one_bad_byte_anywhere_in_a_long_token_refuses_it() {
+    let good = "a".repeat(700);
+    assert_eq!(as_token(good.as_bytes()), Some(good.as_str()));
+    for at in [0, 63, 64, 65, 127, 128, 699] {
+        let mut bad = good.clone().into_bytes();
+        bad[at] = b'%';
+        assert_eq!(as_token(&bad), None, "a bad byte at {at}");
+    }
+}

@@ -9,9 +9,11 @@
 #   bash benches/mass_expiry.sh        # TOKENS=1000000 BASE=10 SWEEP=10 by default
 #   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
 #   TRACE=1 ...                        # also print the counters every 0.1 s after the PUT
+#   IDLE=1800 ...                      # the control: the same PUT, nothing expires
 #
 # The steady client and the gateway share the machine's cores with the loader's leftovers,
-# nginx and anything else running: compare the two windows of one run, and repeat.
+# nginx and anything else running: compare the two windows of one run, repeat, and run the
+# control beside it (its two windows differ by some ±25 % on a 2-core machine).
 #
 # Everything listens on 127.0.0.1 only; each load run is bounded.
 set -euo pipefail

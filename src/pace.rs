@@ -54,6 +54,18 @@ impl Pace {
         self.credit = (self.credit + took.saturating_sub(asked)).min(MAX_CREDIT);
     }
 
+    /// Sleeps for the rest due now ([`Pace::rest`]) and credits what the sleep ran over;
+    /// false when no rest was due.
+    pub(crate) async fn pause(&mut self) -> bool {
+        let Some(rest) = self.rest() else {
+            return false;
+        };
+        let asleep = tokio::time::Instant::now();
+        tokio::time::sleep(rest).await;
+        self.rested(rest, asleep.elapsed());
+        true
+    }
+
     /// The rest due now, once at least [`MIN_REST`] is owed (then nothing is owed any more).
     pub(crate) fn rest(&mut self) -> Option<Duration> {
         if self.owed < MIN_REST {
@@ -135,6 +147,17 @@ mod tests {
         assert_eq!(pace.rest(), None);
         pace.worked(Duration::from_micros(700));
         assert_eq!(pace.rest(), Some(Duration::from_micros(1100)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pause_sleeps_the_rest_due_and_only_then() {
+        let mut pace = Pace::new(0.5);
+        assert!(!pace.pause().await, "nothing owed");
+        pace.worked(Duration::from_millis(3));
+        let before = tokio::time::Instant::now();
+        assert!(pace.pause().await);
+        assert_eq!(before.elapsed(), Duration::from_millis(3));
+        assert!(!pace.pause().await, "the rest was taken");
     }
 
     #[test]

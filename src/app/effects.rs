@@ -112,11 +112,7 @@ impl EffectsHub {
                 let started = std::time::Instant::now();
                 self.deliver(slice);
                 pace.worked(started.elapsed());
-                if let Some(rest) = pace.rest() {
-                    let asleep = tokio::time::Instant::now();
-                    tokio::time::sleep(rest).await;
-                    pace.rested(rest, asleep.elapsed());
-                }
+                pace.pause().await;
             }
         }
         rx.close();

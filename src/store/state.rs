@@ -253,13 +253,8 @@ impl TokenState {
             if !more {
                 return;
             }
-            match pace.rest() {
-                Some(rest) => {
-                    let asleep = tokio::time::Instant::now();
-                    tokio::time::sleep(rest).await;
-                    pace.rested(rest, asleep.elapsed());
-                }
-                None => tokio::task::yield_now().await,
+            if !pace.pause().await {
+                tokio::task::yield_now().await;
             }
         }
     }

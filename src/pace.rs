@@ -4,7 +4,9 @@
 //! whole second of bulk work in one go would take a core from them for that second, and
 //! every request queued behind it would wait (docs/reference.md, "Expiry and revocation").
 //!
-//! [`Pace`] is pure: the caller measures its slices and sleeps for what [`Pace::rest`] returns.
+//! With [`Pace`] the caller measures its slices ([`Pace::worked`]) and awaits [`Pace::pause`]
+//! between them, which sleeps for the rest owed; the accounting itself is pure and tested
+//! without a clock.
 //! Also here: [`every`], the loop of the periodic writers (snapshot, trial file).
 
 use std::future::Future;
@@ -50,7 +52,7 @@ impl Pace {
     }
 
     /// Counts a rest that was `asked` and took `took`: what it ran over is credited.
-    pub(crate) fn rested(&mut self, asked: Duration, took: Duration) {
+    fn rested(&mut self, asked: Duration, took: Duration) {
         self.credit = (self.credit + took.saturating_sub(asked)).min(MAX_CREDIT);
     }
 
@@ -67,7 +69,7 @@ impl Pace {
     }
 
     /// The rest due now, once at least [`MIN_REST`] is owed (then nothing is owed any more).
-    pub(crate) fn rest(&mut self) -> Option<Duration> {
+    fn rest(&mut self) -> Option<Duration> {
         if self.owed < MIN_REST {
             return None;
         }

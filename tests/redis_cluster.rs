@@ -366,3 +366,23 @@ async fn cluster_mode_is_not_ready_until_the_cluster_was_reached() {
     );
     gw.running.stop().await.unwrap();
 }
+
+/// The harness's ports come from below the kernel's ephemeral range (bus ports too), so no
+/// outgoing connection can take one before its node binds it.
+#[test]
+fn cluster_ports_are_distinct_free_and_below_the_ephemeral_range() {
+    let ports = free_ports(8);
+    let mut seen = ports.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 8, "{ports:?}");
+    let ephemeral = common::ports::ephemeral_start();
+    for port in ports {
+        let bus = u32::from(port) + u32::from(common::ports::BUS_OFFSET);
+        assert!(bus < ephemeral, "{port}: bus {bus} reaches {ephemeral}");
+        assert!(
+            std::net::TcpListener::bind(("127.0.0.1", port)).is_ok(),
+            "{port} free"
+        );
+    }
+}

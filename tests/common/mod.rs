@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod logs;
+pub mod ports;
 pub mod raw;
 pub mod receiver;
 pub mod skip;
@@ -288,10 +289,7 @@ pub fn send_sigterm(pid: u32) {
     assert!(sent.success(), "kill -TERM {pid}");
 }
 
+/// A free port for a child that binds it itself; see [`ports`] for why not port 0.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    ports::quiet_port()
 }

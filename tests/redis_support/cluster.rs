@@ -5,7 +5,6 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -15,26 +14,15 @@ use redis::{Cmd, FromRedisValue, RedisResult};
 use super::{answers, missing, sentinel::redis_server_available, REDIS_SERVER};
 
 const REDIS_CLI: &str = "/usr/bin/redis-cli";
-/// The cluster bus listens on the client port + 10000, so client ports stay below this.
-const MAX_PORT: u16 = 65535 - 10000;
-
 /// Whether redis-cli is installed (else skip loudly; under CI it fails).
 pub fn redis_cli_available() -> bool {
     Path::new(REDIS_CLI).exists() || missing(REDIS_CLI)
 }
 
-/// `n` distinct ports that were free a moment ago, each with its bus port free too.
+/// `n` distinct ports that were free a moment ago, each with its bus port free too, all
+/// below the kernel's ephemeral range (see `common::ports`).
 pub fn free_ports(n: usize) -> Vec<u16> {
-    // The listeners are held until all are chosen, so no port is handed out twice.
-    let mut held = Vec::new();
-    while held.len() < n {
-        let listener = StdListener::bind("127.0.0.1:0").expect("a free port");
-        let port = listener.local_addr().expect("its address").port();
-        if port <= MAX_PORT && StdListener::bind(("127.0.0.1", port + 10000)).is_ok() {
-            held.push((listener, port));
-        }
-    }
-    held.into_iter().map(|(_, port)| port).collect()
+    crate::common::ports::quiet_ports(n, true)
 }
 
 /// `redis+cluster://127.0.0.1:P1,127.0.0.1:P2,…`.
@@ -201,12 +189,14 @@ impl Cluster {
     /// Starts the node on `port` (again: same folder and nodes.conf, so it rejoins) and waits
     /// until it answers.
     pub async fn restart(&mut self, port: u16) {
+        let log = self.dir.path().join(format!("node-{port}.log"));
         let child = Command::new(REDIS_SERVER)
             .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
             .args(["--cluster-enabled", "yes", "--cluster-node-timeout", "1000"])
             .args(["--cluster-config-file", &format!("nodes-{port}.conf")])
             .args(["--save", "", "--appendonly", "no"])
             .args(["--dir".as_ref(), self.dir.path().as_os_str()])
+            .args(["--logfile".as_ref(), log.as_os_str()])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -214,8 +204,20 @@ impl Cluster {
         self.children.insert(port, child);
         let url = format!("redis://127.0.0.1:{port}");
         let up = || async { answers(&url).await.then_some(()) };
-        let up = poll(Duration::from_secs(5), up).await.is_some();
-        assert!(up, "redis-server on port {port} did not answer within 5 s");
+        if poll(Duration::from_secs(5), up).await.is_none() {
+            let exited = self
+                .children
+                .get_mut(&port)
+                .and_then(|c| c.try_wait().ok()?);
+            let said = std::fs::read_to_string(&log).unwrap_or_default();
+            let tail: Vec<&str> = said.lines().rev().take(8).collect();
+            let tail: Vec<&str> = tail.into_iter().rev().collect();
+            panic!(
+                "redis-server on port {port} did not answer within 5 s (exit: {exited:?}); \
+                 its log ends:\n{}",
+                tail.join("\n")
+            );
+        }
     }
 
     /// Waits (at most `within`) until every live node agrees that another master serves the

@@ -3,7 +3,6 @@
 //! its port, and pairs of gateways sharing one clock.
 #![allow(dead_code)]
 
-use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -135,10 +134,7 @@ impl Server {
             missing(REDIS_SERVER);
             return None;
         }
-        let port = StdListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
+        let port = common::free_port();
         let mut server = Server { port, child: None };
         server.restart().await;
         Some(server)

@@ -1,7 +1,6 @@
 //! A private Sentinel set: a master, one replica and one Sentinel (quorum 1, master down
 //! after 1 s), each a `redis-server` child on a free port, for the Sentinel mode tests.
 
-use std::net::TcpListener as StdListener;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,12 +10,7 @@ use super::{answers, connect, missing, REDIS_SERVER};
 /// The name the Sentinel monitors the master under.
 pub const MASTER_NAME: &str = "m";
 
-pub fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
+pub use crate::common::free_port;
 
 /// Whether redis-server is installed (else skip loudly; under CI it fails).
 pub fn redis_server_available() -> bool {

@@ -153,10 +153,7 @@ async fn anonymous_upgrades_are_relayed_too() {
 
 #[tokio::test]
 async fn unreachable_upstream_is_502_and_slow_upstream_504() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = common::closed_addr();
     let gw = gateway(config(closed)).await;
     let r = gw.get("/x", Some("t")).await;
     assert_eq!(r.status, 502);
@@ -262,10 +259,7 @@ async fn garbage_bytes_get_400_and_the_gateway_keeps_serving() {
 
 #[tokio::test]
 async fn own_errors_keep_the_client_connection_open() {
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = common::closed_addr();
     let gw = gateway(config(closed)).await;
     let mut s = TcpStream::connect(gw.running.proxy_addr).await.unwrap();
     for _ in 0..2 {

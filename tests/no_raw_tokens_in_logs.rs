@@ -23,10 +23,7 @@ async fn logs_carry_token_ids_never_tokens() {
     gw.clock.advance(Duration::from_secs(3));
     assert_eq!(gw.get("/a", Some(token)).await.status, 401);
 
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let closed = common::closed_addr();
     let gw2 = gateway(config(closed)).await;
     assert_eq!(gw2.get("/x", Some(token)).await.status, 502);
     gw.running.stop().await.unwrap();

@@ -2,7 +2,6 @@
 //! chromedriver process that is killed on drop. Just what the browser test needs: sessions,
 //! navigation, elements by CSS selector, click, keys, text, script and screenshots.
 
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -160,9 +159,9 @@ impl Driver {
     }
 }
 
+/// A port for chromedriver to bind, from below the ephemeral range (`common::ports`).
 fn free_port() -> WdResult<u16> {
-    let l = StdListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    l.local_addr().map(|a| a.port()).map_err(|e| e.to_string())
+    Ok(crate::common::free_port())
 }
 
 /// Polls `cond` every 50 ms for at most `within`; true once it holds.

@@ -293,3 +293,9 @@ pub fn send_sigterm(pid: u32) {
 pub fn free_port() -> u16 {
     ports::quiet_port()
 }
+
+/// An address nothing listens on: a refused connection. From below the ephemeral range, so
+/// no other test's port-0 listener can be given it meanwhile.
+pub fn closed_addr() -> SocketAddr {
+    SocketAddr::from(([127, 0, 0, 1], free_port()))
+}

@@ -238,7 +238,9 @@ fn parse_conditions(query: &str) -> Result<Vec<String>, String> {
 
 /// Splits off the next segment: `("a", Some("b/c"))` for `"a/b/c"`, `("c", None)` at the end.
 pub(crate) fn next_segment(rest: &str) -> (&str, Option<&str>) {
-    match rest.find('/') {
+    // A byte scan: segments are short, and `str::find('/')` set up a char searcher each time,
+    // ~150 instructions a segment, 4 segments a request (callgrind).
+    match rest.bytes().position(|b| b == b'/') {
         Some(i) => (&rest[..i], Some(&rest[i + 1..])),
         None => (rest, None),
     }

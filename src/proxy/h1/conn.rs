@@ -11,6 +11,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
+use tokio::time::{Instant, Sleep};
 
 /// Room made in the read buffer before each read.
 const READ_ROOM: usize = 8 * 1024;
@@ -29,6 +30,8 @@ pub(crate) struct Conn {
     pub(super) write: Vec<u8>,
     open: Gauge,
     _slot: OwnedSemaphorePermit,
+    /// The response-head timer, kept from one exchange to the next (`super::exchange`).
+    timer: Option<Pin<Box<Sleep>>>,
 }
 
 impl Drop for Conn {
@@ -47,7 +50,18 @@ impl Conn {
             write: Vec::with_capacity(512),
             open,
             _slot: slot,
+            timer: None,
         }
+    }
+
+    /// The connection's timer, made (set to `limit`) on the first exchange.
+    pub(super) fn take_timer(&mut self, limit: Instant) -> Pin<Box<Sleep>> {
+        let timer = self.timer.take();
+        timer.unwrap_or_else(|| Box::pin(tokio::time::sleep_until(limit)))
+    }
+
+    pub(super) fn keep_timer(&mut self, timer: Pin<Box<Sleep>>) {
+        self.timer = Some(timer);
     }
 
     /// Whether an idle connection can carry a request: the upstream has not closed it and has

@@ -42,6 +42,11 @@ async fn conn_to(addr: std::net::SocketAddr, open: &Gauge) -> Conn {
     Conn::new(io, open.clone(), slot)
 }
 
+/// A limit no test reaches.
+fn soon() -> Instant {
+    Instant::now() + std::time::Duration::from_secs(30)
+}
+
 fn get(path: &str) -> Request<()> {
     Request::get(path).header("host", "up").body(()).unwrap()
 }
@@ -49,7 +54,10 @@ fn get(path: &str) -> Request<()> {
 async fn round_trip(wire: &'static [u8], close: bool) -> (Response<ResponseBody>, Gauge) {
     let open = Gauge::default();
     let conn = conn_to(raw_upstream(wire, close).await, &open).await;
-    (exchange(conn, &mut get("/x"), &[]).await.unwrap(), open)
+    (
+        exchange(conn, &mut get("/x"), &[], soon()).await.unwrap(),
+        open,
+    )
 }
 
 #[tokio::test]
@@ -124,13 +132,13 @@ async fn bytes_behind_the_body_make_the_connection_unfit_for_reuse() {
 async fn a_connection_closed_before_any_answer_says_so() {
     let open = Gauge::default();
     let conn = conn_to(raw_upstream(b"", true).await, &open).await;
-    let err = exchange(conn, &mut get("/x"), &[])
+    let err = exchange(conn, &mut get("/x"), &[], soon())
         .await
         .err()
         .expect("an error");
     assert!(matches!(err, ExchangeError::NoResponse), "{err}");
     let conn = conn_to(raw_upstream(b"HTTP/1.1 200 O", true).await, &open).await;
-    let err = exchange(conn, &mut get("/x"), &[])
+    let err = exchange(conn, &mut get("/x"), &[], soon())
         .await
         .err()
         .expect("an error");
@@ -142,7 +150,7 @@ async fn a_protocol_switch_nobody_asked_for_is_refused() {
     let open = Gauge::default();
     let wire = b"HTTP/1.1 101 Switching Protocols\r\nupgrade: websocket\r\n\r\n";
     let conn = conn_to(raw_upstream(wire, false).await, &open).await;
-    let err = exchange(conn, &mut get("/x"), &[])
+    let err = exchange(conn, &mut get("/x"), &[], soon())
         .await
         .err()
         .expect("an error");
@@ -159,7 +167,7 @@ async fn a_head_past_the_limit_is_refused() {
     });
     let open = Gauge::default();
     let conn = conn_to(raw_upstream(wire, false).await, &open).await;
-    let err = exchange(conn, &mut get("/x"), &[])
+    let err = exchange(conn, &mut get("/x"), &[], soon())
         .await
         .err()
         .expect("an error");
@@ -171,7 +179,7 @@ async fn an_idle_connection_the_upstream_closed_is_not_usable() {
     let open = Gauge::default();
     let addr = raw_upstream(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", true).await;
     let conn = conn_to(addr, &open).await;
-    let resp = exchange(conn, &mut get("/x"), &[]).await.unwrap();
+    let resp = exchange(conn, &mut get("/x"), &[], soon()).await.unwrap();
     let mut body = resp.into_body();
     let mut conn = body.take_reusable().expect("an empty body ends at once");
     // The upstream closes after its answer: once the FIN is in, the connection is unusable.
@@ -184,4 +192,85 @@ async fn an_idle_connection_the_upstream_closed_is_not_usable() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     assert!(!usable);
+}
+
+/// Work that never ends: only the limit ends it.
+fn forever() -> impl Future<Output = ()> {
+    std::future::pending()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_timer_left_at_an_earlier_limit_is_moved_on_not_taken_for_this_one() {
+    let start = Instant::now();
+    let secs = std::time::Duration::from_secs;
+    // The connection's timer still holds the last exchange's limit, 1 s from now.
+    let mut timer = Box::pin(tokio::time::sleep_until(start + secs(1)));
+    let out = by(&mut timer, start + secs(5), forever()).await;
+    assert!(matches!(out, Err(ExchangeError::TimedOut)));
+    assert_eq!(
+        start.elapsed(),
+        secs(5),
+        "timed out at this exchange's limit"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_limit_earlier_than_the_timer_pulls_the_timer_in() {
+    let start = Instant::now();
+    let secs = std::time::Duration::from_secs;
+    // A reload shortened the timeout: the timer was set further out than this limit.
+    let mut timer = Box::pin(tokio::time::sleep_until(start + secs(60)));
+    let out = by(&mut timer, start + secs(2), forever()).await;
+    assert!(matches!(out, Err(ExchangeError::TimedOut)));
+    assert_eq!(start.elapsed(), secs(2));
+}
+
+#[tokio::test(start_paused = true)]
+async fn work_done_in_time_leaves_the_timer_where_it_was() {
+    let start = Instant::now();
+    let secs = std::time::Duration::from_secs;
+    let mut timer = Box::pin(tokio::time::sleep_until(start + secs(1)));
+    let out = by(&mut timer, start + secs(5), async { 7 }).await;
+    assert_eq!(out.unwrap(), 7);
+    assert_eq!(
+        timer.deadline(),
+        start + secs(1),
+        "not re-armed for a finished exchange"
+    );
+    assert_eq!(start.elapsed(), secs(0));
+}
+
+/// Real time, no paused clock: the exchanges wait on real sockets, and a paused clock would
+/// jump to the limit whenever the runtime waits for them. The limit is short and only a
+/// lower bound on the wait is asserted.
+#[tokio::test]
+async fn an_upstream_that_stops_answering_times_out_at_the_limit_on_a_reused_connection() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut buf = [0u8; 4096];
+        let _ = s.read(&mut buf).await;
+        s.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+            .await
+            .unwrap();
+        // The second request is read and never answered.
+        let _ = s.read(&mut buf).await;
+        std::future::pending::<()>().await;
+    });
+    let open = Gauge::default();
+    let conn = conn_to(addr, &open).await;
+    let resp = exchange(conn, &mut get("/x"), &[], soon()).await.unwrap();
+    let mut body = resp.into_body();
+    while body.frame().await.is_some() {}
+    let conn = body.take_reusable().expect("the connection comes back");
+    let start = Instant::now();
+    let wait = std::time::Duration::from_millis(200);
+    let out = exchange(conn, &mut get("/x"), &[], start + wait).await;
+    assert!(
+        matches!(out, Err(ExchangeError::TimedOut)),
+        "{:?}",
+        out.err()
+    );
+    assert!(start.elapsed() >= wait, "not before its limit");
 }

@@ -150,17 +150,18 @@ impl Pool {
                 Some(conn) => (conn, true),
                 None => (Box::pin(self.connect_own(authority)).await?, false),
             };
-            let sent =
-                tokio::time::timeout(timeout, h1::exchange(conn, &mut req, forwarded.fields()))
-                    .await;
+            let limit = tokio::time::Instant::now() + timeout;
+            let sent = h1::exchange(conn, &mut req, forwarded.fields(), limit).await;
             match sent {
                 // The request may have reached the upstream: never sent twice.
-                Err(_) => return Err(ProxyError::upstream(ErrorKind::Timeout(timeout), false)),
-                Ok(Ok(resp)) => {
+                Err(h1::ExchangeError::TimedOut) => {
+                    return Err(ProxyError::upstream(ErrorKind::Timeout(timeout), false))
+                }
+                Ok(resp) => {
                     let home: Arc<dyn Home> = self.clone();
                     return Ok(resp.map(|b| PooledBody::own(b, (home, authority.clone()))));
                 }
-                Ok(Err(e)) => {
+                Err(e) => {
                     let unsent = matches!(e, h1::ExchangeError::Unsent(_));
                     // A pooled connection the upstream closed while idle: nothing was
                     // written, or (an idempotent request) nothing came back at all.

@@ -12,7 +12,7 @@ pub(super) const MAX_DELAY: Duration = Duration::from_secs(300);
 
 /// How one attempt ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) enum Attempt {
+pub(crate) enum Attempt {
     /// The receiver answered this status; `retry_after` is its `Retry-After` in seconds.
     Answered {
         status: u16,

@@ -4,6 +4,8 @@
 //! Layout, lowest first; a file imports only from files above it in this list:
 //! - `error.rs`: [`ProxyError`] — what went wrong, who is at fault, whether a retry is safe.
 //! - `body.rs`: the client's request body on its way upstream (idle timer, failure marks).
+//! - `fields.rs`: a parsed head's header fields as offsets, then as a `HeaderMap` (both
+//!   the own server's request heads and the own client's response heads).
 //! - `forward.rs`: the request rewrite for the upstream and the response clean-up.
 //! - `h1/`: the own HTTP/1.1 client for requests without a body.
 //! - `pool/`: this thread's keep-alive connections to the upstream, and their bodies.
@@ -17,6 +19,7 @@
 pub(crate) mod accept;
 mod body;
 mod error;
+mod fields;
 mod forward;
 mod h1;
 mod handler;

@@ -3,13 +3,14 @@
 
 use std::mem::MaybeUninit;
 
-use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
 use http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use http::{Method, Request, StatusCode};
 
+use crate::proxy::fields::{BadField, Spans, MAX_FIELDS};
+
 /// Most response header fields accepted, as hyper's default.
-const MAX_HEADERS: usize = 100;
+const MAX_HEADERS: usize = MAX_FIELDS;
 
 /// How the response body is delimited.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -94,25 +95,15 @@ pub(crate) fn parse_response(
     let code = parsed.code.unwrap_or(0);
     let status = StatusCode::from_u16(code).map_err(|_| HeadError::Invalid("bad status code"))?;
     let http11 = parsed.version == Some(1);
-    // Offsets into the head (name from, name to, value from, value to), so that the fields
-    // can be made once what was read has been copied out.
-    let base = buf.as_ptr() as usize;
-    let mut spans = ArrayVec::<_, MAX_HEADERS>::new();
-    for h in parsed.headers.iter() {
-        let name = h.name.as_ptr() as usize - base;
-        let value = h.value.as_ptr() as usize - base;
-        spans.push((name, name + h.name.len(), value, value + h.value.len()));
-    }
+    // Offsets into the head, so that the fields can be made once what was read has been
+    // split off the buffer.
+    let mut spans = Spans::new();
+    spans.record(buf, parsed.headers);
     let mut read = buf.split().freeze();
-    headers.clear();
-    headers.reserve(spans.len());
-    for &(n0, n1, v0, v1) in &spans {
-        let name = HeaderName::from_bytes(&read[n0..n1])
-            .map_err(|_| HeadError::Invalid("bad header name"))?;
-        let value = HeaderValue::from_maybe_shared(read.slice(v0..v1))
-            .map_err(|_| HeadError::Invalid("bad header value"))?;
-        headers.append(name, value);
-    }
+    spans.fill(&read, headers).map_err(|bad| match bad {
+        BadField::Name => HeadError::Invalid("bad header name"),
+        BadField::Value => HeadError::Invalid("bad header value"),
+    })?;
     let rest = read.split_off(len);
     let (framing, framing_keeps) = framing(method, status, headers)?;
     let keep_alive = framing_keeps && persistent(http11, headers);

@@ -46,7 +46,7 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// Most header fields in a request head (docs/reference.md, "Limits"); more → `431`. Envoy's
 /// default too; browsers send 15–30.
-pub(crate) const MAX_HEADER_FIELDS: usize = 100;
+pub(crate) const MAX_HEADER_FIELDS: usize = crate::proxy::fields::MAX_FIELDS;
 
 /// Why a client connection ended with an error (logged at debug, never with request data).
 #[derive(Debug, thiserror::Error)]

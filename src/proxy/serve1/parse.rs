@@ -5,20 +5,16 @@
 
 use std::mem::MaybeUninit;
 
-use arrayvec::ArrayVec;
 use bytes::{Bytes, BytesMut};
-use http::header::{HeaderMap, HeaderName, HeaderValue};
+use http::header::HeaderMap;
 use http::{Method, Request, Uri, Version};
 
 use super::MAX_HEADER_FIELDS;
 use crate::proxy::body::ClientBody;
+use crate::proxy::fields::Spans;
 
 /// The first bytes of HTTP/2 with prior knowledge (RFC 9113, 3.4).
 const H2_PREFACE: &[u8] = b"PRI * HTTP/2.0";
-
-/// Offsets into the head of each field (name from, name to, value from, value to). An
-/// `ArrayVec`, not an array: an array is zeroed first, and 100 spans are 3.2 KB.
-type Spans = ArrayVec<(usize, usize, usize, usize), MAX_HEADER_FIELDS>;
 
 /// Why a head is left to hyper.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,17 +89,10 @@ pub(crate) fn parse(buf: &mut BytesMut, max_head: usize, headers: &mut HeaderMap
         return Parsed::Other(NotSimple::Malformed);
     };
     // Offsets into the head, so that its fields can be made once it is split off.
-    let base = buf.as_ptr() as usize;
-    let offset = |s: &[u8]| s.as_ptr() as usize - base;
-    let target = (
-        offset(path.as_bytes()),
-        offset(path.as_bytes()) + path.len(),
-    );
+    let target_at = path.as_ptr() as usize - buf.as_ptr() as usize;
+    let target = (target_at, target_at + path.len());
     let mut spans = Spans::new();
-    for h in parsed.headers.iter() {
-        let (name, value) = (offset(h.name.as_bytes()), offset(h.value));
-        spans.push((name, name + h.name.len(), value, value + h.value.len()));
-    }
+    spans.record(buf, parsed.headers);
     let head = buf.split_to(len).freeze();
     match build(&head, method, target, &spans, headers) {
         Some(req) => Parsed::Simple { req, close },
@@ -152,17 +141,11 @@ fn build(
     head: &Bytes,
     method: Method,
     (t0, t1): (usize, usize),
-    spans: &[(usize, usize, usize, usize)],
+    spans: &Spans,
     headers: &mut HeaderMap,
 ) -> Option<Request<ClientBody>> {
     let uri = Uri::from_maybe_shared(head.slice(t0..t1)).ok()?;
-    headers.clear();
-    headers.reserve(spans.len());
-    for &(n0, n1, v0, v1) in spans {
-        let name = HeaderName::from_bytes(&head[n0..n1]).ok()?;
-        let value = HeaderValue::from_maybe_shared(head.slice(v0..v1)).ok()?;
-        headers.append(name, value);
-    }
+    spans.fill(head, headers).ok()?;
     let mut req = Request::new(ClientBody::Empty);
     *req.method_mut() = method;
     *req.uri_mut() = uri;
@@ -319,7 +302,7 @@ mod tests {
     #[test]
     fn the_header_map_given_is_reused() {
         let mut cached = HeaderMap::with_capacity(32);
-        cached.insert("x-old", HeaderValue::from_static("1"));
+        cached.insert("x-old", http::HeaderValue::from_static("1"));
         let mut buf = BytesMut::from(&b"GET / HTTP/1.1\r\nHost: a\r\n\r\n"[..]);
         let Parsed::Simple { req, .. } = parse(&mut buf, MAX, &mut cached) else {
             panic!()

@@ -10,7 +10,7 @@
 //! upstream may answer early is where its machinery earns its cost.
 //!
 //! Layout: `head.rs` (request head out, response head in, framing), `chunked.rs` (the
-//! transfer coding), `conn.rs` (the connection and its buffers), `body.rs` (the response body); this file one
+//! transfer coding), `conn.rs` (the connection, its buffers and its response-head timer), `body.rs` (the response body); this file one
 //! exchange.
 
 mod body;
@@ -92,8 +92,9 @@ pub(crate) async fn exchange<B>(
 /// Polls `work` until it ends or `limit` passes, on the connection's own timer. The timer is
 /// re-armed only when it fires before `limit` (once per timeout period of a busy connection)
 /// or when `limit` is earlier than it (a reload shortened the timeout): a tokio timeout per
-/// request registered a timer and removed it again every time, about 1,300 instructions a
-/// request (callgrind, README "Benchmarks").
+/// request registered a timer and removed it again every time, about 400 instructions a
+/// request (callgrind, README "Benchmarks"). A timer that fires while its connection sits
+/// idle wakes the task that last waited on it once, for nothing.
 async fn by<F: Future>(
     timer: &mut Pin<Box<Sleep>>,
     limit: Instant,

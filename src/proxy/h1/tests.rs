@@ -194,35 +194,35 @@ async fn an_idle_connection_the_upstream_closed_is_not_usable() {
     assert!(!usable);
 }
 
-/// Work that never ends: only the limit ends it.
-fn forever() -> impl Future<Output = ()> {
-    std::future::pending()
+/// With the connection's timer set `timer_secs` from now and the exchange's limit
+/// `limit_secs`, work that never ends: asserts it times out, and answers when.
+async fn times_out_after(timer_secs: u64, limit_secs: u64) -> std::time::Duration {
+    let start = Instant::now();
+    let secs = std::time::Duration::from_secs;
+    let mut timer = Box::pin(tokio::time::sleep_until(start + secs(timer_secs)));
+    let out = by(
+        &mut timer,
+        start + secs(limit_secs),
+        std::future::pending::<()>(),
+    )
+    .await;
+    assert!(matches!(out, Err(ExchangeError::TimedOut)));
+    start.elapsed()
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_timer_left_at_an_earlier_limit_is_moved_on_not_taken_for_this_one() {
-    let start = Instant::now();
-    let secs = std::time::Duration::from_secs;
     // The connection's timer still holds the last exchange's limit, 1 s from now.
-    let mut timer = Box::pin(tokio::time::sleep_until(start + secs(1)));
-    let out = by(&mut timer, start + secs(5), forever()).await;
-    assert!(matches!(out, Err(ExchangeError::TimedOut)));
-    assert_eq!(
-        start.elapsed(),
-        secs(5),
-        "timed out at this exchange's limit"
-    );
+    let after = times_out_after(1, 5).await;
+    let limit = std::time::Duration::from_secs(5);
+    assert_eq!(after, limit, "timed out at this exchange's limit");
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_limit_earlier_than_the_timer_pulls_the_timer_in() {
-    let start = Instant::now();
-    let secs = std::time::Duration::from_secs;
     // A reload shortened the timeout: the timer was set further out than this limit.
-    let mut timer = Box::pin(tokio::time::sleep_until(start + secs(60)));
-    let out = by(&mut timer, start + secs(2), forever()).await;
-    assert!(matches!(out, Err(ExchangeError::TimedOut)));
-    assert_eq!(start.elapsed(), secs(2));
+    let after = times_out_after(60, 2).await;
+    assert_eq!(after, std::time::Duration::from_secs(2));
 }
 
 #[tokio::test(start_paused = true)]

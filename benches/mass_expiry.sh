@@ -10,6 +10,17 @@
 #   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
 #   TRACE=1 ...                        # also print the counters every 0.1 s after the PUT
 #   IDLE=1800 ...                      # the control: the same PUT, nothing expires
+#   NEIGHBOUR=1 ...                    # at the PUT, another process busy a quarter of a core
+#                                      # for 3 s (the sweep's share and length); with
+#                                      # IDLE=1800, the control for CPU share alone
+#   PIN=1 ...                          # the proxy thread alone on CPU 0; idlegate's other
+#                                      # threads, nginx and the steady wrk on CPU 1
+#   WAITS=1 ...                        # strace -c of the proxy thread's futex and epoll_wait
+#                                      # calls: 5 s of the baseline, the first 3 s of the sweep
+#
+# It also prints the proxy thread's scheduler figures in each window (/proc/PID/task/TID):
+# time on CPU, time runnable but waiting for a CPU, voluntary switches (it blocked: nothing
+# to do, or a lock) and involuntary ones (preempted).
 #
 # The steady client and the gateway share the machine's cores with the loader's leftovers,
 # nginx and anything else running: compare the two windows of one run, repeat, and run the
@@ -34,6 +45,7 @@ UP=$PORT PX=$((PORT + 1)) AD=$((PORT + 2))
 need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
 need nginx nginx
 need wrk wrk
+[ -z "${WAITS:-}" ] || need strace strace
 . benches/static_upstream.sh
 
 [ -n "${NO_BUILD:-}" ] || cargo build --release --bin idlegate
@@ -60,6 +72,14 @@ RUST_LOG=$LOG "$BIN" run --config "$work/conf/idlegate.toml" --log-format json 2
 echo $! > "$work/idlegate.pid"
 pid=$(cat "$work/idlegate.pid")
 for _ in $(seq 1 100); do curl -fsS http://127.0.0.1:$AD/readyz >/dev/null 2>&1 && break; sleep 0.1; done
+proxy_tid=$(grep -l '^idlegate-proxy' /proc/"$pid"/task/*/comm | head -1 | cut -d/ -f5)
+if [ -n "${PIN:-}" ]; then
+  for t in /proc/"$pid"/task/*; do
+    cpu=1; [ "$(basename "$t")" = "$proxy_tid" ] && cpu=0
+    taskset -p -c "$cpu" "$(basename "$t")" >/dev/null
+  done
+  for p in $(cat "$work"/up/nginx.pid) $(pgrep -P "$(cat "$work"/up/nginx.pid)"); do taskset -a -p -c 1 "$p" >/dev/null; done
+fi
 
 metric() { # sum of a metric family's samples
   curl -s http://127.0.0.1:$AD/metrics | awk -v m="$1" '$1 == m || index($1, m "{") == 1 {s += $2} END {printf "%d\n", s}'
@@ -88,10 +108,16 @@ cat > "$work/steady.lua" <<'LUA'
 wrk.headers["Authorization"] = "Bearer eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzdGVhZHkifQ.c2lnbmF0dXJl"
 wrk.path = "/api/v2/users/me"
 LUA
-steady() { wrk -t1 -c16 -d"$1"s --latency -s "$work/steady.lua" http://127.0.0.1:$PX/; }
+steady() { ${PIN:+taskset -c 1} wrk -t1 -c16 -d"$1"s --latency -s "$work/steady.lua" http://127.0.0.1:$PX/; }
 summary() { # name wrk-output
   awk -v n="$1" '/^    Latency/ {max = $4} $1 == "99%" {p99 = $2} /Requests\/sec/ {rps = $2}
     END {printf "%-8s req/s %9s   p99 %-8s max %s\n", n, rps, p99, max}' <<<"$2"
+}
+sched() { # the proxy thread: ns on CPU, ns waiting for a CPU, voluntary and involuntary switches
+  echo "$(cut -d' ' -f1-2 /proc/"$pid"/task/"$proxy_tid"/schedstat) $(awk '/ctxt_switches/ {printf "%s ", $2}' /proc/"$pid"/task/"$proxy_tid"/status)"
+}
+waits() { # seconds file: the proxy thread's futex and epoll_wait calls
+  [ -z "${WAITS:-}" ] || timeout -s INT "$1" strace -c -e trace=futex,epoll_wait -p "$proxy_tid" 2>"$2" || true
 }
 threads() { # per-thread CPU ticks: name ticks
   for t in /proc/"$pid"/task/*; do
@@ -141,7 +167,11 @@ for k in ("tracked", "counted", "audited"):
 PY
 echo $! > "$work/poll.pid"
 sleep 1
+sched0=$(sched)
+(sleep 2; waits 5 "$work/waits.base") &
+waits_base=$!
 base=$(steady "$BASE")
+sched1=$(sched)
 threads > "$work/cpu.before"
 audit_before=$(grep -c '"event":"revocation"' "$work/idlegate.log" || true)
 steady "$SWEEP" > "$work/sweep.out" &
@@ -153,8 +183,17 @@ put_at=$(date +%s.%N)
 curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer bench-admin" -H 'Content-Type: application/json' \
   -d "{\"idle_seconds\": $IDLE}" http://127.0.0.1:$AD/api/v1/settings
 echo "$put_at $expected $revs_before $audit_before" > "$work/put"
+waits 3 "$work/waits.sweep" &
+waits_sweep=$!
+[ -z "${NEIGHBOUR:-}" ] || timeout 3 python3 -c '
+import time
+while True:  # 0.3 ms busy, 0.9 ms asleep: a quarter of a core
+    t = time.perf_counter()
+    while time.perf_counter() - t < 0.0003: pass
+    time.sleep(0.0009)' || true
 wait "$(cat "$work/steady.pid")"; rm "$work/steady.pid"
 threads > "$work/cpu.after"
+sched2=$(sched)
 wait "$(cat "$work/poll.pid")" || true; rm "$work/poll.pid"
 
 echo "steady client wrk -t1 -c16 (one known token), 1 proxy worker, $(nproc) cores, $expected tokens expired"
@@ -167,3 +206,15 @@ awk '
 echo "audit lines: $(( $(grep -c '"event":"revocation"' "$work/idlegate.log" || true) - audit_before )) of $expected"
 echo "CPU seconds per thread over the sweep window (${SWEEP} s):"
 join "$work/cpu.before" "$work/cpu.after" | awk -v hz="$(getconf CLK_TCK)" '{d = ($3 - $2) / hz; if (d > 0) printf "  %-22s %.2f\n", $1, d}'
+echo "the proxy thread (on CPU, waiting for a CPU, switches voluntary / involuntary):"
+echo "$sched0 $sched1 $sched2" | awk '{
+  printf "  baseline %5.2f s %5.2f s %7d / %7d\n", ($5-$1)/1e9, ($6-$2)/1e9, $7-$3, $8-$4
+  printf "  sweep    %5.2f s %5.2f s %7d / %7d\n", ($9-$5)/1e9, ($10-$6)/1e9, $11-$7, $12-$8}'
+if [ -n "${WAITS:-}" ]; then
+  wait "$waits_base" "$waits_sweep"
+  for w in base sweep; do
+    printf 'proxy thread, %s (strace -c): ' "$w"
+    awk '$NF == "futex" || $NF == "epoll_wait" {printf "%s %s calls (%s us each)  ", $NF, $4, $3}' "$work/waits.$w"
+    echo
+  done
+fi

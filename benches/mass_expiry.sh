@@ -17,10 +17,13 @@
 #                                      # threads, nginx and the steady wrk on CPU 1
 #   WAITS=1 ...                        # strace -c of the proxy thread's futex and epoll_wait
 #                                      # calls: 5 s of the baseline, the first 3 s of the sweep
+#   PERF=/tmp/sweep.data ...           # perf record -g of idlegate over the first 8 s of the
+#                                      # sweep (then: perf report -i /tmp/sweep.data --sort comm,sym)
 #
 # It also prints the proxy thread's scheduler figures in each window (/proc/PID/task/TID):
 # time on CPU, time runnable but waiting for a CPU, voluntary switches (it blocked: nothing
-# to do, or a lock) and involuntary ones (preempted).
+# to do, or a lock) and involuntary ones (preempted); and for each of idlegate's threads, its
+# CPU and switches in the sweep window.
 #
 # The steady client and the gateway share the machine's cores with the loader's leftovers,
 # nginx and anything else running: compare the two windows of one run, repeat, and run the
@@ -46,6 +49,7 @@ need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get inst
 need nginx nginx
 need wrk wrk
 [ -z "${WAITS:-}" ] || need strace strace
+[ -z "${PERF:-}" ] || need perf linux-perf
 . benches/static_upstream.sh
 
 [ -n "${NO_BUILD:-}" ] || cargo build --release --bin idlegate
@@ -119,10 +123,11 @@ sched() { # the proxy thread: ns on CPU, ns waiting for a CPU, voluntary and inv
 waits() { # seconds file: the proxy thread's futex and epoll_wait calls
   [ -z "${WAITS:-}" ] || timeout -s INT "$1" strace -c -e trace=futex,epoll_wait -p "$proxy_tid" 2>"$2" || true
 }
-threads() { # per-thread CPU ticks: name ticks
+threads() { # per thread name: CPU ticks, voluntary and involuntary switches
   for t in /proc/"$pid"/task/*; do
-    awk '{sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " "); print a[1], f[12] + f[13]}' "$t/stat"
-  done | awk '{n[$1] += $2} END {for (k in n) print k, n[k]}' | sort
+    printf '%s %s\n' "$(awk '{sub(/^[0-9]+ \(/, ""); split($0, a, ") "); split(a[2], f, " "); print a[1], f[12] + f[13]}' "$t/stat")" \
+      "$(awk '/ctxt_switches/ {printf "%s ", $2}' "$t/status")"
+  done | awk '{n[$1] += $2; v[$1] += $3; i[$1] += $4} END {for (k in n) print k, n[k], v[k], i[k]}' | sort
 }
 
 # The observer (metrics scraped and the log read every 0.1 s) runs through both windows, so
@@ -185,6 +190,7 @@ curl -fsS -o /dev/null -X PUT -H "Authorization: Bearer bench-admin" -H 'Content
 echo "$put_at $expected $revs_before $audit_before" > "$work/put"
 waits 3 "$work/waits.sweep" &
 waits_sweep=$!
+[ -z "${PERF:-}" ] || (perf record -F 2000 -e cpu-clock -g -p "$pid" -o "$PERF" -- sleep 8 >/dev/null 2>&1 &)
 [ -z "${NEIGHBOUR:-}" ] || timeout 3 python3 -c '
 import time
 while True:  # 0.3 ms busy, 0.9 ms asleep: a quarter of a core
@@ -204,8 +210,9 @@ awk '
   $1 == "counted" {printf "idlegate_revocations_total counts every one %s s after the PUT\n", $2}
   $1 == "audited" {printf "every audit line written %s s after the PUT\n", $2}' "$work/poll.out"
 echo "audit lines: $(( $(grep -c '"event":"revocation"' "$work/idlegate.log" || true) - audit_before )) of $expected"
-echo "CPU seconds per thread over the sweep window (${SWEEP} s):"
-join "$work/cpu.before" "$work/cpu.after" | awk -v hz="$(getconf CLK_TCK)" '{d = ($3 - $2) / hz; if (d > 0) printf "  %-22s %.2f\n", $1, d}'
+echo "per thread over the sweep window (${SWEEP} s): CPU seconds, switches voluntary / involuntary"
+join "$work/cpu.before" "$work/cpu.after" | awk -v hz="$(getconf CLK_TCK)" '{d = ($5 - $2) / hz; v = $6 - $3; i = $7 - $4
+  if (d > 0 || v > 0) printf "  %-22s %5.2f %8d / %7d\n", $1, d, v, i}'
 echo "the proxy thread (on CPU, waiting for a CPU, switches voluntary / involuntary):"
 echo "$sched0 $sched1 $sched2" | awk '{
   printf "  baseline %5.2f s %5.2f s %7d / %7d\n", ($5-$1)/1e9, ($6-$2)/1e9, $7-$3, $8-$4

@@ -13,6 +13,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
 
 /// Rests shorter than this are saved up: a timer cannot sleep for less than about a
 /// millisecond, and a rest after every tiny slice would cost more than it spares.
@@ -66,6 +67,16 @@ impl Pace {
         tokio::time::sleep(rest).await;
         self.rested(rest, asleep.elapsed());
         true
+    }
+
+    /// [`Pace::pause`], cut short once `rush` is cancelled, and no rest from then on; true
+    /// when it rested or was cut short.
+    pub(crate) async fn pause_unless(&mut self, rush: &CancellationToken) -> bool {
+        !rush.is_cancelled()
+            && tokio::select! {
+                rested = self.pause() => rested,
+                () = rush.cancelled() => true,
+            }
     }
 
     /// The rest due now, once at least [`MIN_REST`] is owed (then nothing is owed any more).
@@ -160,6 +171,28 @@ mod tests {
         assert!(pace.pause().await);
         assert_eq!(before.elapsed(), Duration::from_millis(3));
         assert!(!pace.pause().await, "the rest was taken");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rush_cuts_the_rest_short_and_skips_the_next() {
+        let mut pace = Pace::new(0.1);
+        let rush = CancellationToken::new();
+        pace.worked(Duration::from_millis(10));
+        let before = tokio::time::Instant::now();
+        let cut = rush.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            cut.cancel();
+        });
+        assert!(pace.pause_unless(&rush).await, "cut short");
+        assert_eq!(
+            before.elapsed(),
+            Duration::from_millis(20),
+            "not the 90 ms owed"
+        );
+        pace.worked(Duration::from_millis(10));
+        assert!(!pace.pause_unless(&rush).await, "no rest once rushed");
+        assert_eq!(before.elapsed(), Duration::from_millis(20));
     }
 
     #[test]

@@ -40,6 +40,8 @@
 use std::future::Future;
 use std::sync::Arc;
 
+use tokio_util::sync::CancellationToken;
+
 use super::effects::{Effects, Policy};
 use super::expire::SWEEP_BATCH;
 use super::identity::{SubjectToken, Verified};
@@ -57,10 +59,11 @@ use crate::pace::Pace;
 use crate::telemetry::Metrics;
 use crate::token::TokenKey;
 
-/// The share of a core a mass expiry's sweep may take ([`crate::pace`]): a million tokens are
-/// settled in some 2.5 s on the build machine (1.2–1.7 s at half a core, which cost the proxy
-/// threads more: see `DELIVERY_SHARE` in `app/effects.rs`).
-const SWEEP_SHARE: f64 = 0.25;
+/// The share of a core a mass expiry's sweep may take ([`crate::pace`]): a million tokens in
+/// some 17 s here. At a quarter (3 s) a steady client's slowest request rose from 6–10 ms to
+/// 17–23 ms on 2 cores, at a twentieth it did not (`bash benches/mass_expiry.sh`, README
+/// "Benchmarks"). Meanwhile each request checks its token's deadline itself.
+const SWEEP_SHARE: f64 = 0.05;
 
 /// Where the state is kept beyond this replica's memory.
 #[derive(Clone)]
@@ -236,8 +239,9 @@ impl TokenState {
     /// it at once and may deliver the rest later. Redis: the due tokens are claimed (the claim
     /// decides, and reports). Between batches the task yields, and rests once a millisecond
     /// of rest is owed ([`SWEEP_SHARE`]), so that it never takes a core from the proxy
-    /// threads for long (docs/reference.md, "Expiry and revocation").
-    pub async fn expire_due(&self) {
+    /// threads for long (docs/reference.md, "Expiry and revocation"); no longer once `rush`
+    /// is cancelled (at shutdown, when the proxy has drained).
+    pub async fn expire_due(&self, rush: &CancellationToken) {
         let timing = self.local.policy().timing;
         let mut pace = Pace::new(SWEEP_SHARE);
         (self.local.store).keep_trial_epoch(self.local.clock.now_ms());
@@ -253,7 +257,7 @@ impl TokenState {
             if !more {
                 return;
             }
-            if !pace.pause().await {
+            if !pace.pause_unless(rush).await {
                 tokio::task::yield_now().await;
             }
         }

@@ -8,10 +8,14 @@
 //! lost; they come from the effects task, or one at a time from a request), and any other
 //! line is dropped and counted in `idlegate_log_lines_dropped_total` (docs/reference.md,
 //! "Metrics").
+//!
+//! The writer writes at most every [`WRITE_EVERY`]: lines that arrive while it rests go out
+//! with the next write. A writer that wrote whenever a line came woke about once per line
+//! under a burst, and the thread logging the burst contended with it for the buffer's lock.
 
 use std::io::Write;
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parking_lot::{Condvar, Mutex};
 use prometheus_client::metrics::counter::Counter;
@@ -19,6 +23,11 @@ use tracing_subscriber::fmt::MakeWriter;
 
 /// Bytes of formatted lines held while the writer thread is behind (some 30,000 lines).
 pub(crate) const CAPACITY: usize = 8 << 20;
+/// The writer's rest after a write. In a mass expiry (`bash benches/mass_expiry.sh`, 1M
+/// audit lines at a tenth of a core), a writer that wrote whenever a line came switched some
+/// 2,000 times a second and the lines took over 60 s; resting 10 ms after each write, 90 times
+/// a second and 42 s. A line waits at most this long for its write.
+pub(crate) const WRITE_EVERY: Duration = Duration::from_millis(10);
 /// How long [`flush`] waits for stderr at exit.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
 
@@ -35,6 +44,8 @@ struct Buf {
 struct Inner {
     buf: Mutex<Buf>,
     capacity: usize,
+    /// The writer's rest after each write ([`WRITE_EVERY`]).
+    write_every: Duration,
     /// Signalled when bytes arrive (the writer waits on it).
     ready: Condvar,
     /// Signalled when bytes were taken or written (full producers and `flush` wait on it).
@@ -61,9 +72,20 @@ impl LogPipe {
         out: impl Write + Send + 'static,
         capacity: usize,
     ) -> LogPipe {
+        LogPipe::start_resting(thread, out, capacity, WRITE_EVERY)
+    }
+
+    /// [`LogPipe::start_named`] with the writer resting `write_every` after each write.
+    fn start_resting(
+        thread: &str,
+        out: impl Write + Send + 'static,
+        capacity: usize,
+        write_every: Duration,
+    ) -> LogPipe {
         let inner = Arc::new(Inner {
             buf: Mutex::new(Buf::default()),
             capacity,
+            write_every,
             ready: Condvar::new(),
             room: Condvar::new(),
             dropped: Counter::default(),
@@ -134,14 +156,13 @@ pub(crate) fn flush() {
     }
 }
 
-/// The writer thread: takes everything buffered at once and writes it in one go.
+/// The writer thread: takes everything buffered at once, writes it in one go, and rests
+/// ([`WRITE_EVERY`]) before it looks again.
 fn write_out(inner: &Inner, mut out: impl Write) {
     let mut chunk = Vec::new();
     loop {
         {
             let mut buf = inner.buf.lock();
-            buf.writing = false;
-            inner.room.notify_all();
             while buf.bytes.is_empty() {
                 inner.ready.wait(&mut buf);
             }
@@ -149,9 +170,13 @@ fn write_out(inner: &Inner, mut out: impl Write) {
             buf.writing = true;
             inner.room.notify_all();
         }
+        let started = Instant::now();
         // Nowhere to report a failed write to but the stream that failed.
         let _ = out.write_all(&chunk).and_then(|()| out.flush());
         chunk.clear();
+        inner.buf.lock().writing = false;
+        inner.room.notify_all();
+        std::thread::sleep(inner.write_every.saturating_sub(started.elapsed()));
     }
 }
 

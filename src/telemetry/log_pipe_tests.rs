@@ -120,3 +120,24 @@ fn the_fmt_subscriber_writes_each_event_through_the_pipe() {
     assert!(lines[0].contains(r#""target":"audit""#) && lines[0].contains(r#""token_id":"t1""#));
     assert!(lines[1].contains("something else"));
 }
+
+#[test]
+fn lines_that_come_while_the_writer_rests_go_out_with_its_next_write() {
+    const REST: Duration = Duration::from_secs(3);
+    let (sink, started, pass) = gated();
+    let pipe = LogPipe::start_resting("log-test", sink.clone(), 1 << 16, REST);
+    pipe.push(b"first\n", false);
+    started.recv_timeout(WAIT).unwrap();
+    pass.send(()).unwrap(); // "first" is written; the writer rests from now on
+    pipe.push(b"second\n", false);
+    assert!(
+        started.recv_timeout(REST / 10).is_err(),
+        "no write starts while the writer rests"
+    );
+    pipe.push(b"third\n", false);
+    started.recv_timeout(WAIT).unwrap();
+    pass.send(()).unwrap();
+    pipe.flush_within(WAIT);
+    assert_eq!(&*sink.written.lock().unwrap(), b"first\nsecond\nthird\n");
+    assert!(started.try_recv().is_err(), "in two writes");
+}

@@ -4,6 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tokio_util::sync::CancellationToken;
+
 use super::*;
 use crate::clock::Clock;
 use crate::config::{Config, TimeoutPolicy};
@@ -47,14 +49,14 @@ async fn an_applied_config_keeps_each_tokens_policy_by_name_under_the_new_timing
         policy: 1,
     };
     state.track_verified(&key(1), T0, None, &t, agent);
-    state.expire_due().await; // filed in the wheel at the 10-minute deadline
-                              // Reordered, "agents" now idles out after 2 minutes.
+    state.expire_due(&CancellationToken::new()).await; // filed in the wheel at the 10-minute deadline
+                                                       // Reordered, "agents" now idles out after 2 minutes.
     let new = config(vec![policy("supervisors", 60), policy("agents", 2)]);
     let names = vec!["supervisors".to_string(), "agents".to_string()];
     state.apply(Policy::of(&new), new.tokens.max_tracked, false, names);
     assert_eq!(state.ident(&key(1), T0).1, 2);
     state.local.clock.advance(Duration::from_secs(120));
-    state.expire_due().await;
+    state.expire_due(&CancellationToken::new()).await;
     assert_eq!(
         state.tracked_len(),
         0,

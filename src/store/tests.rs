@@ -13,7 +13,7 @@ mod identity;
 /// Identity through the seam: policies applied by name.
 mod state_identity;
 
-/// A mass expiry in bounded batches.
+/// A mass expiry in bounded batches; at shutdown, without rests.
 mod sweep;
 
 /// The trial list's shadow timers.
@@ -21,6 +21,15 @@ mod trial;
 
 const T0: UnixMs = 1_700_000_000_000;
 const IDLE: u64 = 60_000;
+
+/// A sink for tests of the seam ([`state::TokenState`]) that look at the state alone.
+struct NoEffects;
+
+impl effects::Effects for NoEffects {
+    fn revoked(&self, _: &Revocation) {}
+    fn learned(&self, _: &TokenKey) {}
+    fn forgotten(&self, _: &TokenKey) {}
+}
 
 fn key(n: u32) -> TokenKey {
     let mut k = [0u8; 16];

@@ -9,17 +9,9 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::clock::Clock;
 use crate::config::{Config, TimeoutPolicy};
-use crate::store::effects::{Effects, Policy};
+use crate::store::effects::Policy;
 use crate::store::state::TokenState;
 use crate::telemetry::Metrics;
-
-struct NoEffects;
-
-impl Effects for NoEffects {
-    fn revoked(&self, _: &Revocation) {}
-    fn learned(&self, _: &TokenKey) {}
-    fn forgotten(&self, _: &TokenKey) {}
-}
 
 fn policy(name: &str, idle_minutes: u64) -> TimeoutPolicy {
     TimeoutPolicy {
@@ -49,8 +41,9 @@ async fn an_applied_config_keeps_each_tokens_policy_by_name_under_the_new_timing
         policy: 1,
     };
     state.track_verified(&key(1), T0, None, &t, agent);
-    state.expire_due(&CancellationToken::new()).await; // filed in the wheel at the 10-minute deadline
-                                                       // Reordered, "agents" now idles out after 2 minutes.
+    // Filed in the wheel at the 10-minute deadline.
+    state.expire_due(&CancellationToken::new()).await;
+    // Reordered, "agents" now idles out after 2 minutes.
     let new = config(vec![policy("supervisors", 60), policy("agents", 2)]);
     let names = vec!["supervisors".to_string(), "agents".to_string()];
     state.apply(Policy::of(&new), new.tokens.max_tracked, false, names);

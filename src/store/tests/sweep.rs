@@ -1,11 +1,21 @@
 //! A mass expiry is settled a bounded batch at a time (docs/reference.md, "Expiry and
 //! revocation"): each call of `expire_some` settles at most its budget, every due token is
-//! reported exactly once across the calls, and a re-arm leaves the work to the sweeps.
+//! reported exactly once across the calls, and a re-arm leaves the work to the sweeps. At
+//! shutdown the sweeper task finishes a paced sweep without its rests.
 
 use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
 
 use super::*;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::store::effects::Policy;
 use crate::store::expire::SWEEP_BATCH;
+use crate::store::state::TokenState;
+use crate::telemetry::Metrics;
 
 const N: u32 = 10_000;
 
@@ -97,4 +107,39 @@ fn rearm_all_leaves_tokens_not_due_to_their_new_deadline() {
     assert!(s.expire_due(T0 + IDLE / 2 - 1, &short).is_empty());
     assert_eq!(s.tracked_len(), N as usize);
     assert_eq!(s.expire_due(T0 + IDLE / 2, &short).len(), N as usize);
+}
+
+/// The pace's rests are tokio sleeps: with the clock paused, the time they add shows.
+#[tokio::test(start_paused = true)]
+async fn at_shutdown_a_paced_mass_expiry_finishes_without_its_rests() {
+    const TOKENS: usize = 20_000;
+    let config = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
+    let clock = Clock::paused_at(T0);
+    let state = TokenState::new(&config, &Metrics::new(), clock.clone(), Arc::new(NoEffects));
+    let timing = Policy::of(&config).timing;
+    for i in 0..TOKENS as u32 {
+        state.track(&key(i), T0, None, &timing);
+    }
+    clock.advance(config.timeout.idle + Duration::from_secs(1));
+    let (stop, stopped) = oneshot::channel::<()>();
+    let sweeper = tokio::spawn(crate::store::sweeper::run(
+        state.clone(),
+        Duration::from_secs(1),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    while state.tracked_len() == TOKENS {
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+    assert!(
+        state.tracked_len() > TOKENS / 2,
+        "the paced sweep is under way"
+    );
+    let stopping = tokio::time::Instant::now();
+    stop.send(()).unwrap();
+    sweeper.await.unwrap();
+    assert_eq!(state.tracked_len(), 0, "the sweep is finished, not dropped");
+    assert_eq!(state.revoked_len(), TOKENS);
+    assert_eq!(stopping.elapsed(), Duration::ZERO, "no rest after the stop");
 }

@@ -10,6 +10,9 @@
 #   NO_BUILD=1 BIN=/path/to/idlegate bash benches/mass_expiry.sh   # another build, as is
 #   TRACE=1 ...                        # also print the counters every 0.1 s after the PUT
 #   IDLE=1800 ...                      # the control: the same PUT, nothing expires
+#   QUIET=1 ...                        # no client in the sweep window: with the proxy idle
+#                                      # the sweep runs at full speed (how soon the table is
+#                                      # empty is the figure)
 #   NEIGHBOUR=1 ...                    # at the PUT, another process busy a quarter of a core
 #                                      # for 3 s (the sweep's share and length); with
 #                                      # IDLE=1800, the control for CPU share alone
@@ -179,7 +182,7 @@ base=$(steady "$BASE")
 sched1=$(sched)
 threads > "$work/cpu.before"
 audit_before=$(grep -c '"event":"revocation"' "$work/idlegate.log" || true)
-steady "$SWEEP" > "$work/sweep.out" &
+if [ -n "${QUIET:-}" ]; then sleep "$SWEEP" & else steady "$SWEEP" > "$work/sweep.out" & fi
 echo $! > "$work/steady.pid"
 sleep 1
 expected=$(( $(metric idlegate_tokens_tracked) - 1 ))
@@ -204,7 +207,7 @@ wait "$(cat "$work/poll.pid")" || true; rm "$work/poll.pid"
 
 echo "steady client wrk -t1 -c16 (one known token), 1 proxy worker, $(nproc) cores, $expected tokens expired"
 summary baseline "$base"
-summary sweep "$(cat "$work/sweep.out")"
+if [ -n "${QUIET:-}" ]; then echo "sweep    (no client: QUIET=1)"; else summary sweep "$(cat "$work/sweep.out")"; fi
 awk '
   $1 == "tracked" {printf "only the steady token tracked %s s after the PUT\n", $2}
   $1 == "counted" {printf "idlegate_revocations_total counts every one %s s after the PUT\n", $2}

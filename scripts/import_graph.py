@@ -18,7 +18,7 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src")
 
 # Bottom to top. A module may import from its own layer (without loops) and the ones below.
 LAYERS = [
-    ("pure logic", ["clock", "backoff", "pace", "files", "outbound", "classify", "token", "catalog", "config", "har", "evidence"]),
+    ("pure logic", ["clock", "backoff", "pace", "proxy_load", "files", "outbound", "classify", "token", "catalog", "config", "har", "evidence"]),
     ("telemetry", ["telemetry"]),
     ("state", ["store"]),
     ("application", ["tunnels", "revocation", "identity", "app", "config_change"]),

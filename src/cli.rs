@@ -3,6 +3,9 @@
 
 mod health;
 
+/// The JSON log format, public for `benches/log_line.rs`.
+#[doc(hidden)]
+pub use crate::telemetry::json_line::JsonLines;
 pub use health::health;
 
 use std::path::{Path, PathBuf};
@@ -294,7 +297,11 @@ pub fn init_logging(format: Option<LogFormat>) {
         .with_writer(pipe);
     let _ = match format {
         LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .event_format(JsonLines::new())
+            .try_init(),
     };
 }
 

@@ -30,6 +30,8 @@
 //!   accept errors; revocation hooks add jitter of their own).
 //! - `outbound`: the HTTP(S) client of idlegate's own calls (hooks, JWKS).
 //! - `pace`: keeps background bulk work (a mass expiry) to a share of a core.
+//! - `proxy_load`: how busy the proxy threads are (their runtimes' own busy time), so a
+//!   mass expiry's sweep runs at full speed while they are idle.
 //! - [`files`]: reading operator files and standard input with a size bound; private folders.
 //! - [`tunnels`]: open upgraded (WebSocket) connections per token, closed on revocation.
 //! - [`demo`], [`cli`]: `idlegate demo` and the command line.
@@ -59,6 +61,7 @@ pub mod identity;
 pub(crate) mod outbound;
 pub(crate) mod pace;
 pub(crate) mod proxy;
+pub(crate) mod proxy_load;
 pub mod reload;
 pub(crate) mod revocation;
 pub mod server;

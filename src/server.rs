@@ -100,6 +100,7 @@ pub async fn run(
     let sweeper = tokio::spawn(store::sweeper::run(
         app.state().clone(),
         config.timeout.resolution,
+        app.proxy_load.clone(),
         stopped(stop_rx.clone()),
     ));
     let persist = config.state.snapshot.clone().map(|path| {

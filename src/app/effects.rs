@@ -29,11 +29,13 @@ const QUEUE_BATCHES: usize = 2_048;
 /// Revocations delivered between two looks at the pace: a fraction of a millisecond.
 const SLICE: usize = 128;
 /// The share of a core the delivery of a mass expiry's audit lines and hooks may take: a
-/// million lines take some 40 s. At half a core (0.5), with the sweep at half a core too,
+/// million lines take some 25–30 s. At half a core (0.5), with the sweep at half a core too,
 /// a steady client's p99 rose ×2–3.8 during a mass expiry on 2 cores; at 0.1 (sweep 0.25)
-/// ×1.4–1.9, against ×1.0–1.5 for a control run without expiry (`bash
-/// benches/mass_expiry.sh`, README "Benchmarks").
-const DELIVERY_SHARE: f64 = 0.1;
+/// ×1.4–1.9, against ×1.0–1.5 for a control run without expiry. Since a line is written
+/// directly (`telemetry::json_line`, a third of tracing-subscriber's time), a twenty-fifth
+/// keeps the lines as fast as a tenth was, and idlegate's background CPU during the sweep
+/// fell by a third (`bash benches/mass_expiry.sh`, README "Benchmarks").
+const DELIVERY_SHARE: f64 = 0.04;
 
 pub(crate) struct EffectsHub {
     pub(super) metrics: Arc<Metrics>,

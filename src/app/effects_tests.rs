@@ -149,9 +149,9 @@ async fn the_delivery_task_audits_every_revocation_exactly_once() {
     }
     // Counted before a single line was written: the lines follow, paced.
     assert_eq!(hub.metrics.revocation("inactivity").get(), 3 * 4_096);
-    // Paced by real work time: at a tenth of a core each slice rests nine times its work, so
-    // a loaded machine needs much more (paused, free) virtual time. Steps of 50 ms: with 1 ms
-    // steps, 100,000 of them once ran out on a machine loaded by a parallel build.
+    // Paced by real work time: at a twenty-fifth of a core each slice rests 24 times its
+    // work, so a loaded machine needs much more (paused, free) virtual time. Steps of 50 ms:
+    // with 1 ms steps, 100,000 of them once ran out on a machine loaded by a parallel build.
     for _ in 0..100_000 {
         if lines.revocations() >= 4_096 {
             break;

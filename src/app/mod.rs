@@ -26,6 +26,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::evidence::{Evidence, TemplateId};
 use crate::identity::Identity;
+use crate::proxy_load::ProxyLoad;
 use crate::revocation::Hooks;
 use crate::store::effects::{timing_of, Policy};
 use crate::store::state::TokenState;
@@ -120,6 +121,9 @@ pub struct App {
     evidence: Option<Evidence>,
     /// The trial list's would-be revocations.
     pub trial: TrialLog,
+    /// How busy the proxy threads are (each registers its runtime): a mass expiry's sweep
+    /// runs at full speed while they are idle.
+    pub(crate) proxy_load: Arc<ProxyLoad>,
 }
 
 impl App {
@@ -181,6 +185,7 @@ impl App {
             effects,
             evidence,
             trial,
+            proxy_load: Arc::default(),
         })
     }
 

@@ -136,6 +136,7 @@ fn spawn_worker(
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    app.proxy_load.watch(runtime.handle().clone());
     std::thread::Builder::new()
         .name(format!("idlegate-proxy-{index}"))
         .spawn(move || {

@@ -56,13 +56,14 @@ use super::types::{
 use crate::clock::{duration_ms, Clock, UnixMs};
 use crate::config::{Backend as BackendKind, Config};
 use crate::pace::Pace;
+use crate::proxy_load::LoadWatch;
 use crate::telemetry::Metrics;
 use crate::token::TokenKey;
 
-/// The share of a core a mass expiry's sweep may take ([`crate::pace`]): a million tokens in
-/// some 17 s here. At a quarter (3 s) a steady client's slowest request rose from 6–10 ms to
-/// 17–23 ms on 2 cores, at a twentieth it did not (`bash benches/mass_expiry.sh`, README
-/// "Benchmarks"). Meanwhile each request checks its token's deadline itself.
+/// A mass expiry's share of a core while the proxy threads work ([`crate::pace`]; full speed
+/// while they are idle): a million tokens in some 17 s. At a quarter a steady client's slowest
+/// request rose from 6–10 ms to 17–23 ms on 2 cores, at a twentieth it did not (`bash
+/// benches/mass_expiry.sh`). Meanwhile each request checks its token's deadline itself.
 const SWEEP_SHARE: f64 = 0.05;
 
 /// Where the state is kept beyond this replica's memory.
@@ -234,14 +235,12 @@ impl TokenState {
         self.local.store.revoked_len()
     }
 
-    /// The sweeper's tick: expires what is due, [`SWEEP_BATCH`] tokens at a time (each batch
-    /// under short shard locks). Memory: each batch is handed to the effects sink, which counts
-    /// it at once and may deliver the rest later. Redis: the due tokens are claimed (the claim
-    /// decides, and reports). Between batches the task yields, and rests once a millisecond
-    /// of rest is owed ([`SWEEP_SHARE`]), so that it never takes a core from the proxy
-    /// threads for long (docs/reference.md, "Expiry and revocation"); no longer once `rush`
-    /// is cancelled (at shutdown, when the proxy has drained).
-    pub async fn expire_due(&self, rush: &CancellationToken) {
+    /// The sweeper's tick: expires what is due, [`SWEEP_BATCH`] tokens at a time under short
+    /// shard locks; each batch goes to the effects sink (memory: counted at once, the rest
+    /// delivered later) or is claimed (Redis: the claim decides, and reports). Between batches
+    /// the task yields and, while the proxy threads work, rests as [`SWEEP_SHARE`] owes
+    /// (docs/reference.md, "Expiry and revocation"); no rests once `rush` is cancelled.
+    pub(crate) async fn expire_due(&self, rush: &CancellationToken, proxy: &mut LoadWatch) {
         let timing = self.local.policy().timing;
         let mut pace = Pace::new(SWEEP_SHARE);
         (self.local.store).keep_trial_epoch(self.local.clock.now_ms());
@@ -249,7 +248,7 @@ impl TokenState {
             let started = std::time::Instant::now();
             let now_ms = self.local.clock.now_ms();
             let (due, more) = self.local.store.expire_some(now_ms, &timing, SWEEP_BATCH);
-            pace.worked(started.elapsed());
+            let work = started.elapsed();
             match &self.backend {
                 Backend::Memory => self.local.effects().revoked_batch(due).await,
                 Backend::Redis(shared) => shared.claim_due(&self.local, due, &timing).await,
@@ -257,9 +256,13 @@ impl TokenState {
             if !more {
                 return;
             }
-            if !pace.pause_unless(rush).await {
-                tokio::task::yield_now().await;
+            if !proxy.proxy_idle() {
+                pace.worked(work);
+                if pace.pause_unless(rush).await {
+                    continue;
+                }
             }
+            tokio::task::yield_now().await;
         }
     }
 

@@ -9,6 +9,7 @@
 //! - [`identity`]: verifications, JWKS refreshes, tokens by policy, subjects.
 //! - [`evidence`]: live evidence's templates, overflow and memory.
 //! - `ring`: [`RevocationRing`], enforced revocations per minute over the last hour.
+//! - `json_line`: `--log-format json`, each event written straight as one JSON line.
 //! - `log_pipe`: the log writer (a bounded buffer written out by a thread of its own).
 //! - `audit_file`: the audit events as JSON lines on a file of their own (through a log pipe).
 //!
@@ -20,6 +21,7 @@ pub(crate) mod evidence;
 mod exposition;
 pub(crate) mod hooks;
 pub(crate) mod identity;
+pub(crate) mod json_line;
 pub(crate) mod log_pipe;
 pub(crate) mod metrics;
 mod ring;

@@ -9,6 +9,7 @@ use tokio_util::sync::CancellationToken;
 use super::*;
 use crate::clock::Clock;
 use crate::config::{Config, TimeoutPolicy};
+use crate::proxy_load::LoadWatch;
 use crate::store::effects::Policy;
 use crate::store::state::TokenState;
 use crate::telemetry::Metrics;
@@ -42,14 +43,24 @@ async fn an_applied_config_keeps_each_tokens_policy_by_name_under_the_new_timing
     };
     state.track_verified(&key(1), T0, None, &t, agent);
     // Filed in the wheel at the 10-minute deadline.
-    state.expire_due(&CancellationToken::new()).await;
+    state
+        .expire_due(
+            &CancellationToken::new(),
+            &mut LoadWatch::new(Arc::default()),
+        )
+        .await;
     // Reordered, "agents" now idles out after 2 minutes.
     let new = config(vec![policy("supervisors", 60), policy("agents", 2)]);
     let names = vec!["supervisors".to_string(), "agents".to_string()];
     state.apply(Policy::of(&new), new.tokens.max_tracked, false, names);
     assert_eq!(state.ident(&key(1), T0).1, 2);
     state.local.clock.advance(Duration::from_secs(120));
-    state.expire_due(&CancellationToken::new()).await;
+    state
+        .expire_due(
+            &CancellationToken::new(),
+            &mut LoadWatch::new(Arc::default()),
+        )
+        .await;
     assert_eq!(
         state.tracked_len(),
         0,

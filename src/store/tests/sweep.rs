@@ -1,17 +1,21 @@
 //! A mass expiry is settled a bounded batch at a time (docs/reference.md, "Expiry and
 //! revocation"): each call of `expire_some` settles at most its budget, every due token is
-//! reported exactly once across the calls, and a re-arm leaves the work to the sweeps. At
-//! shutdown the sweeper task finishes a paced sweep without its rests.
+//! reported exactly once across the calls, and a re-arm leaves the work to the sweeps. The
+//! sweep rests only while the proxy works; at shutdown the sweeper task finishes a paced
+//! sweep without its rests.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::oneshot;
+use tokio_util::sync::CancellationToken;
 
 use super::*;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::proxy_load::{LoadWatch, ProxyLoad};
 use crate::store::effects::Policy;
 use crate::store::expire::SWEEP_BATCH;
 use crate::store::state::TokenState;
@@ -125,6 +129,7 @@ async fn at_shutdown_a_paced_mass_expiry_finishes_without_its_rests() {
     let sweeper = tokio::spawn(crate::store::sweeper::run(
         state.clone(),
         Duration::from_secs(1),
+        busy_proxy(),
         async {
             let _ = stopped.await;
         },
@@ -142,4 +147,56 @@ async fn at_shutdown_a_paced_mass_expiry_finishes_without_its_rests() {
     assert_eq!(state.tracked_len(), 0, "the sweep is finished, not dropped");
     assert_eq!(state.revoked_len(), TOKENS);
     assert_eq!(stopping.elapsed(), Duration::ZERO, "no rest after the stop");
+}
+
+/// A proxy that works all the time: each look at it finds 100 ms more of work.
+fn busy_proxy() -> Arc<ProxyLoad> {
+    let load = Arc::new(ProxyLoad::default());
+    let worked = AtomicU64::new(0);
+    load.add_source(Box::new(move || {
+        Duration::from_millis(worked.fetch_add(100, Ordering::SeqCst))
+    }));
+    load
+}
+
+/// A proxy that never works.
+fn idle_proxy() -> Arc<ProxyLoad> {
+    let load = Arc::new(ProxyLoad::default());
+    load.add_source(Box::new(|| Duration::from_secs(3)));
+    load
+}
+
+/// How long (on the paused clock, so only the pace's rests count) one sweep of a mass
+/// expiry of `tokens` takes with the proxy's load `load`.
+async fn sweep_time(tokens: u32, load: &Arc<ProxyLoad>) -> Duration {
+    let config = Config::with_upstream("http://127.0.0.1:1".parse().unwrap());
+    let clock = Clock::paused_at(T0);
+    let state = TokenState::new(&config, &Metrics::new(), clock.clone(), Arc::new(NoEffects));
+    let timing = Policy::of(&config).timing;
+    for i in 0..tokens {
+        state.track(&key(i), T0, None, &timing);
+    }
+    clock.advance(config.timeout.idle + Duration::from_secs(1));
+    // The sweeper's watch has looked at the proxy since the last tick, a second ago.
+    let mut watch = LoadWatch::new(load.clone());
+    tokio::time::advance(Duration::from_secs(1)).await;
+    let started = tokio::time::Instant::now();
+    state
+        .expire_due(&CancellationToken::new(), &mut watch)
+        .await;
+    assert_eq!(state.tracked_len(), 0);
+    assert_eq!(state.revoked_len(), tokens as usize);
+    started.elapsed()
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_the_proxy_is_idle_a_mass_expiry_runs_without_rests() {
+    assert_eq!(sweep_time(20_000, &idle_proxy()).await, Duration::ZERO);
+}
+
+#[tokio::test(start_paused = true)]
+async fn while_the_proxy_works_a_mass_expiry_rests_and_so_it_does_when_nobody_measures() {
+    assert!(sweep_time(20_000, &busy_proxy()).await > Duration::ZERO);
+    let unmeasured = Arc::new(ProxyLoad::default());
+    assert!(sweep_time(20_000, &unmeasured).await > Duration::ZERO);
 }

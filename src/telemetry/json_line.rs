@@ -70,17 +70,28 @@ where
             return self.in_span.format_event(ctx, writer, event);
         }
         LINE.with(|line| match line.try_borrow_mut() {
-            Ok(mut line) => self.write_line(&mut line, &mut writer, event),
+            Ok(mut line) => {
+                let written = self.write_line(&mut line, &mut writer, event);
+                if line.capacity() > LINE_KEPT {
+                    *line = String::with_capacity(LINE_START);
+                }
+                written
+            }
             // A field's `Debug` that logs, while this thread formats a line.
             Err(_) => self.write_line(&mut String::new(), &mut writer, event),
         })
     }
 }
 
+/// A line's buffer to start with: an audit line is some 300 bytes.
+const LINE_START: usize = 512;
+/// The most a thread keeps between lines: after a longer line its buffer is let go.
+const LINE_KEPT: usize = 16 << 10;
+
 thread_local! {
     /// The line being formatted, reused: built with inlined pushes and handed on in one
     /// write (the `Writer` is a `dyn` writer, a call per piece).
-    static LINE: RefCell<String> = RefCell::new(String::with_capacity(512));
+    static LINE: RefCell<String> = RefCell::new(String::with_capacity(LINE_START));
 }
 
 impl<T: FormatTime> JsonLines<T> {

@@ -4,7 +4,7 @@ use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::time::FormatTime;
 
-use super::{write_json_str, JsonLines};
+use super::{write_json_str, JsonLines, LINE, LINE_KEPT};
 
 /// A time stamp that stays put, so two formats' lines can be compared byte for byte; with a
 /// quote in it when `quoted`, to see the stamp escaped as tracing-subscriber escapes it.
@@ -165,4 +165,13 @@ fn strings_are_escaped_exactly_as_serde_json_escapes_them() {
         write_json_str(&mut ours, s).unwrap();
         assert_eq!(ours, serde_json::to_string(s).unwrap());
     }
+}
+
+#[test]
+fn a_thread_keeps_no_large_buffer_after_a_long_line() {
+    let timer = Fixed { quoted: false };
+    let long = || tracing::info!(body = "x".repeat(1 << 20).as_str(), "long");
+    let out = lines(false, timer, long);
+    assert!(out.len() > 1 << 20, "the whole line was written");
+    assert!(LINE.with(|line| line.borrow().capacity()) <= LINE_KEPT);
 }

@@ -29,6 +29,9 @@ pub(crate) async fn run(
             _ = ticks.tick() => {}
             _ = &mut shutdown => return,
         }
+        // A look every tick: a mass expiry's first answer is about the last tick, not about
+        // the time since the last sweep that had more than one batch.
+        proxy.proxy_idle();
         let sweep = state.expire_due(&rush, &mut proxy);
         tokio::pin!(sweep);
         tokio::select! {

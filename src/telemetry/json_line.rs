@@ -14,7 +14,7 @@ use std::cell::RefCell;
 use std::fmt::{self, Write};
 
 use tracing::field::{Field, Visit};
-use tracing::{Event, Level, Subscriber};
+use tracing::{Event, Subscriber};
 use tracing_subscriber::fmt::format::{Format, FormatEvent, FormatFields, Json, Writer};
 use tracing_subscriber::fmt::time::{FormatTime, SystemTime};
 use tracing_subscriber::fmt::FmtContext;
@@ -107,7 +107,8 @@ impl<T: FormatTime> JsonLines<T> {
         self.timer
             .format_time(&mut Writer::new(&mut Escaped(&mut *line)))?;
         line.push_str("\",\"level\":\"");
-        line.push_str(level_name(meta.level()));
+        // tracing-serde writes a level by these names too.
+        line.push_str(meta.level().as_str());
         line.push('"');
         let mut fields = Fields {
             out: &mut *line,
@@ -119,17 +120,6 @@ impl<T: FormatTime> JsonLines<T> {
         write_json_str(line, meta.target())?;
         line.push_str("}\n");
         writer.write_str(line)
-    }
-}
-
-/// A level as tracing-serde names it.
-fn level_name(level: &Level) -> &'static str {
-    match *level {
-        Level::TRACE => "TRACE",
-        Level::DEBUG => "DEBUG",
-        Level::INFO => "INFO",
-        Level::WARN => "WARN",
-        Level::ERROR => "ERROR",
     }
 }
 

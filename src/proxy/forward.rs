@@ -197,10 +197,9 @@ impl Forwarded {
         &self.fields[..self.len]
     }
 
-    pub(crate) fn insert_into(self, headers: &mut HeaderMap) {
-        let len = self.len;
-        for (name, value) in self.fields.into_iter().take(len) {
-            headers.insert(name, value);
+    pub(crate) fn insert_into(&self, headers: &mut HeaderMap) {
+        for (name, value) in self.fields() {
+            headers.insert(name.clone(), value.clone());
         }
     }
 }

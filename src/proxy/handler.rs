@@ -29,7 +29,7 @@ use super::respond::ProxyBody;
 use crate::app::App;
 use admit::{admit, identify};
 use decision::{decide, Presented};
-use exchange::{exchange, upstream_request, Route};
+use exchange::{account_failure, exchange, upstream_request, Route};
 use record::record;
 use throttle::Throttle;
 
@@ -122,11 +122,18 @@ impl Proxy {
         let expose = live.config.timeout.expose_remaining;
         let (upstream_req, client_upgrade) = upstream_request(&live, &conn.peer_ip, req);
         drop(live);
+        let mut upstream_req = match upstream_req {
+            Ok(up) => up,
+            Err(e) => {
+                account_failure(app, &self.upstream_warning, &e, now_ms);
+                return self.answer(e);
+            }
+        };
         let sent = exchange(
             app,
             &self.pool,
             &self.upstream_warning,
-            upstream_req,
+            &mut upstream_req,
             &route,
             now_ms,
         )

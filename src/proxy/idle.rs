@@ -161,7 +161,9 @@ impl Activity {
 
     fn request_started(&self) {
         if self.in_flight.fetch_add(1, Relaxed) == 0 {
-            self.enter(BUSY);
+            // No time: a busy connection's deadline is its blocked write's, never the
+            // phase's start (`check`), so the clock is not read here (one read a request).
+            self.phase.store(BUSY, Relaxed);
         }
     }
 

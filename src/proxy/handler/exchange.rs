@@ -64,33 +64,30 @@ pub(super) fn upstream_request(
 
 /// Sends the upstream request and times the round trip. A failure is accounted for here;
 /// the caller answers it.
+///
+/// The request is borrowed (`Pool::send` says why); the caller keeps it until the answer.
 pub(super) async fn exchange(
     app: &App,
     pool: &Arc<Pool>,
     upstream_warning: &Throttle,
-    upstream_req: Result<Upstream, ProxyError>,
+    (up, forwarded): &mut Upstream,
     route: &Route,
     now_ms: u64,
 ) -> Result<Response<PooledBody>, ProxyError> {
-    let outcome = match upstream_req {
-        Ok((up, forwarded)) => {
-            let started = Instant::now();
-            let result = pool
-                .send(&route.authority, up, forwarded, route.upstream_timeout)
-                .await;
-            app.metrics
-                .upstream_duration
-                .observe(started.elapsed().as_secs_f64());
-            result
-        }
-        Err(e) => Err(e),
-    };
-    outcome.inspect_err(|e| account_failure(app, upstream_warning, e, now_ms))
+    let started = Instant::now();
+    let result = pool
+        .send(&route.authority, up, forwarded, route.upstream_timeout)
+        .await;
+    app.metrics
+        .upstream_duration
+        .observe(started.elapsed().as_secs_f64());
+    result.inspect_err(|e| account_failure(app, upstream_warning, e, now_ms))
 }
 
-/// `idlegate_upstream_errors_total` and the warning (once a minute) for a failed forward.
-/// Failures of the client's body are the client's: they are not counted as upstream errors.
-fn account_failure(app: &App, upstream_warning: &Throttle, e: &ProxyError, now_ms: u64) {
+/// `idlegate_upstream_errors_total` and the warning (once a minute) for a failed forward,
+/// or for a request that could not be rewritten for the upstream. Failures of the client's
+/// body are the client's: they are not counted as upstream errors.
+pub(super) fn account_failure(app: &App, upstream_warning: &Throttle, e: &ProxyError, now_ms: u64) {
     if e.fault == Fault::Client {
         tracing::debug!(error = %e, "client request body failed");
         return;

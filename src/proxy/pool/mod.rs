@@ -33,7 +33,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use tokio::net::TcpStream;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use super::body::{RequestBody, RequestBodyError};
+use super::body::{ClientBody, RequestBody, RequestBodyError};
 use super::error::{ErrorKind, ProxyError};
 use super::forward::Forwarded;
 use super::h1;
@@ -121,17 +121,22 @@ impl Pool {
     /// Sends `req` (origin-form URI, `Host` set) to `authority` (`host:port`) and waits at
     /// most `timeout` for the response head. A request that a stale pooled connection refused
     /// before sending it is retried on another connection.
+    /// Borrowed, not moved: moved down four async layers, the request made the forwarding
+    /// future 3,720 bytes instead of 1,088, copied whole at each call (README, "Benchmarks",
+    /// a fourth round: 1,100 instructions a request).
     pub(super) async fn send(
         self: &Arc<Self>,
         authority: &Arc<str>,
-        mut req: Request<RequestBody>,
-        forwarded: Forwarded,
+        req: &mut Request<RequestBody>,
+        forwarded: &Forwarded,
         timeout: Duration,
     ) -> Result<Response<PooledBody>, ProxyError> {
         if req.body().is_end_stream() && !req.headers().contains_key(header::UPGRADE) {
-            self.send_own(authority, req, &forwarded, timeout).await
+            self.send_own(authority, req, forwarded, timeout).await
         } else {
             forwarded.insert_into(req.headers_mut());
+            let placeholder = Request::new(RequestBody::new(ClientBody::Empty, Duration::ZERO));
+            let req = std::mem::replace(req, placeholder);
             // Boxed: its state would otherwise weigh on every request's future.
             Box::pin(self.send_hyper(authority, req, timeout)).await
         }
@@ -141,7 +146,7 @@ impl Pool {
     async fn send_own(
         self: &Arc<Self>,
         authority: &Arc<str>,
-        mut req: Request<RequestBody>,
+        req: &mut Request<RequestBody>,
         forwarded: &Forwarded,
         timeout: Duration,
     ) -> Result<Response<PooledBody>, ProxyError> {
@@ -151,7 +156,7 @@ impl Pool {
                 None => (Box::pin(self.connect_own(authority)).await?, false),
             };
             let limit = tokio::time::Instant::now() + timeout;
-            let sent = h1::exchange(conn, &mut req, forwarded.fields(), limit).await;
+            let sent = h1::exchange(conn, req, forwarded.fields(), limit).await;
             match sent {
                 // The request may have reached the upstream: never sent twice.
                 Err(h1::ExchangeError::TimedOut) => {

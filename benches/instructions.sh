@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Instructions per proxied request (README, "Benchmarks"): the release gateway under
 # valgrind's callgrind, one proxy worker, all six default groups on, `tokens.track = "all"`,
-# loaded by wrk -c8 with TOKENS real ES256 JWTs (benches/make_jwts.py) on the three paths of
-# benches/proxy_cpu.sh. Only the connections' work is counted (--toggle-collect='*serve1*'),
+# loaded by wrk -c8 with TOKENS real ES256 JWTs (benches/make_jwts.py) as benches/tokens.lua
+# sends them. Only the connections' work is counted (--toggle-collect='*serve1*'),
 # over a DURATION run after a 5 s warm-up that tracks every token. Unlike time, the count
 # repeats to within a few tenths of a percent, so it shows changes of a few percent that one
 # run of proxy_cpu.sh cannot.
@@ -37,20 +37,6 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 python3 benches/make_jwts.py "$work" "$TOKENS"
-cat >"$work/bench.lua" <<LUA
-local paths = {"/api/v2/users/me", "/api/v2/conversations/calls/1234", "/api/v2/users/42/presences/purecloud"}
-local requests, n, i = {}, 0, 0
-function init(args)
-  for tok in io.lines("$work/tokens.txt") do
-    n = n + 1
-    requests[n] = wrk.format("GET", paths[(n % #paths) + 1], {["Authorization"] = "Bearer " .. tok})
-  end
-end
-function request()
-  i = i % n + 1
-  return requests[i]
-end
-LUA
 cat >"$work/idlegate.toml" <<TOML
 [proxy]
 listen = "127.0.0.1:$PROXY_PORT"
@@ -76,9 +62,9 @@ for _ in $(seq 1 200); do
   curl -fsS -o /dev/null "http://127.0.0.1:$ADMIN_PORT/readyz" 2>/dev/null && break
   sleep 0.5
 done
-wrk -t1 -c8 -d5s -s "$work/bench.lua" "http://127.0.0.1:$PROXY_PORT/" >/dev/null
+wrk -t1 -c8 -d5s -s benches/tokens.lua "http://127.0.0.1:$PROXY_PORT/" -- "$work/tokens.txt" >/dev/null
 callgrind_control -z "$gateway" >/dev/null
-out=$(wrk -t1 -c8 -d"$DURATION" -s "$work/bench.lua" "http://127.0.0.1:$PROXY_PORT/")
+out=$(wrk -t1 -c8 -d"$DURATION" -s benches/tokens.lua "http://127.0.0.1:$PROXY_PORT/" -- "$work/tokens.txt")
 callgrind_control -d "$gateway" >/dev/null
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
 # The dump made just now is the first numbered file.

@@ -161,26 +161,6 @@ TOML
     "$work/idlegate-plain.toml" >"$work/idlegate-base.toml"
 }
 
-# Request i carries token i (cycling through all of them, in order) on one of three paths: one
-# activity, two excluded by the default groups (token-checks, presence-polling), as a desktop
-# client mixes them. Requests are built once in init() so that wrk's own CPU stays small.
-write_lua() {
-  cat >"$work/bench.lua" <<LUA
-local paths = {"/api/v2/users/me", "/api/v2/conversations/calls/1234", "/api/v2/users/42/presences/purecloud"}
-local requests, n, i = {}, 0, 0
-function init(args)
-  for tok in io.lines("$work/tokens.txt") do
-    n = n + 1
-    requests[n] = wrk.format("GET", paths[(n % #paths) + 1], {["Authorization"] = "Bearer " .. tok})
-  end
-end
-function request()
-  i = i % n + 1
-  return requests[i]
-end
-LUA
-}
-
 cpu_ticks() { # "utime stime" (fields 14 and 15 of /proc/PID/stat, all threads) of the pids
   local u=0 s=0 pid
   for pid in "$@"; do
@@ -220,12 +200,12 @@ warm() { # name [admin_port]: pools up; for idlegate, load until every token is 
   local url tracked=0 wrk_pid
   url="http://127.0.0.1:$(port_of "$1")/"
   if [ $# -eq 1 ]; then
-    wrk -t1 -c"$CONNECTIONS" -d3s -s "$work/bench.lua" "$url" >/dev/null
+    wrk -t1 -c"$CONNECTIONS" -d3s -s benches/tokens.lua "$url" -- "$work/tokens.txt" >/dev/null
     return
   fi
   # wrk sends the tokens in order from the first, so the count reaching TOKENS means each was
   # seen. wrk stops and reports on SIGINT; 120 s bounds a proxy that never gets there.
-  wrk -t1 -c"$CONNECTIONS" -d120s -s "$work/bench.lua" "$url" >/dev/null &
+  wrk -t1 -c"$CONNECTIONS" -d120s -s benches/tokens.lua "$url" -- "$work/tokens.txt" >/dev/null &
   wrk_pid=$!
   while kill -0 "$wrk_pid" 2>/dev/null; do
     tracked=$(metric "$2" idlegate_tokens_tracked)
@@ -245,7 +225,7 @@ measure() { # round name: one wrk run, one row of rounds.tsv
   # shellcheck disable=SC2086 # several nginx workers are several words
   before=$(cpu_ticks $pids)
   up_before=$(cpu_ticks "$up")
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s "$work/bench.lua" "http://127.0.0.1:$(port_of "$name")/")
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"$DURATION" --latency -s benches/tokens.lua "http://127.0.0.1:$(port_of "$name")/" -- "$work/tokens.txt")
   # shellcheck disable=SC2086
   after=$(cpu_ticks $pids)
   up_after=$(cpu_ticks "$up")
@@ -270,7 +250,7 @@ strace_proxy() { # name: the proxy's syscalls over one wrk run of STRACE_SECONDS
   strace -c -f "${args[@]}" -o "$work/strace-$name.txt" 2>/dev/null &
   echo $! >"$work/strace.pid"
   sleep 1 # attached before the load starts: every request of the run is seen
-  out=$(wrk -t1 -c"$CONNECTIONS" -d"${STRACE_SECONDS}s" -s "$work/bench.lua" "http://127.0.0.1:$(port_of "$name")/")
+  out=$(wrk -t1 -c"$CONNECTIONS" -d"${STRACE_SECONDS}s" -s benches/tokens.lua "http://127.0.0.1:$(port_of "$name")/" -- "$work/tokens.txt")
   kill -INT "$(cat "$work/strace.pid")"
   wait "$(cat "$work/strace.pid")" || true
   rm -f "$work/strace.pid"
@@ -285,7 +265,6 @@ cargo build --release --bin idlegate --example bench_upstream --example bench_fl
 echo "load before: $(uptime)"
 python3 benches/make_jwts.py "$work" "$TOKENS"
 write_configs
-write_lua
 start upstream "$TARGET/release/examples/bench_upstream" "127.0.0.1:$UP_PORT"
 start nginx nginx -e "$work/nginx/error.log" -p "$work/nginx" -c nginx.conf
 start haproxy haproxy -db -f "$work/haproxy.cfg"

@@ -70,6 +70,11 @@ callgrind_control -z "$gateway" >/dev/null
 out=$(wrk -t1 -c8 -d"$DURATION" -s benches/tokens.lua "http://127.0.0.1:$PROXY_PORT/" -- "$work/tokens.txt")
 callgrind_control -d "$gateway" >/dev/null
 requests=$(awk '/requests in/ {print $1}' <<<"$out")
+if [ -z "$requests" ] || [ "$requests" -eq 0 ]; then
+  echo "wrk made no request through the gateway (see its log):" >&2
+  cat "$work/idlegate.log" >&2
+  exit 1
+fi
 # The dump made just now is the first numbered file.
 for _ in $(seq 1 50); do [ -s "$work/cg.out.1" ] && break; sleep 0.1; done
 instructions=$(awk '/^summary:/ {print $2}' "$work/cg.out.1")
